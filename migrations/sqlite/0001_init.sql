@@ -1,0 +1,46 @@
+-- tessera schema, SQLite dialect. Times are Unix milliseconds.
+
+CREATE TABLE roles (
+    name        TEXT    NOT NULL PRIMARY KEY,
+    description TEXT    NOT NULL DEFAULT '',
+    -- space-separated permission patterns, kept in minimal form
+    permissions TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    name       TEXT    NOT NULL UNIQUE,
+    disabled   BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE user_roles (
+    user_id   TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    -- RESTRICT: a role cannot be deleted while a user holds it
+    role_name TEXT NOT NULL REFERENCES roles (name) ON DELETE RESTRICT,
+    PRIMARY KEY (user_id, role_name)
+);
+CREATE INDEX user_roles_by_role ON user_roles (role_name);
+
+CREATE TABLE tokens (
+    -- issue order, for stable pagination
+    seq          INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    id           TEXT    NOT NULL UNIQUE,
+    kind         TEXT    NOT NULL CHECK (kind IN ('api_key', 'pat')),
+    name         TEXT    NOT NULL,
+    subject      TEXT    NOT NULL REFERENCES users (id),
+    -- the bound role of a PAT; not a foreign key, so a deleted role leaves PATs granting nothing
+    role         TEXT,
+    secret_hash  BLOB    NOT NULL,
+    scopes       TEXT    NOT NULL,
+    cap          TEXT,
+    read_only    BOOLEAN NOT NULL,
+    issued_at    INTEGER NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER,
+    revoked_at   INTEGER,
+    created_by   TEXT
+);
+CREATE INDEX tokens_by_subject ON tokens (subject, seq);

@@ -1,0 +1,154 @@
+//! Settings from flags, each with a `TESSERA_*` environment fallback (which map straight onto
+//! container env and Secret entries). No tonic or sqlx types here.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "A gRPC token service: issue, introspect, revoke and authorize bearer tokens"
+)]
+pub struct Cli {
+    /// Log line format on stderr.
+    #[arg(long, env = "TESSERA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations and serve gRPC until SIGTERM or SIGINT.
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate(StoreArgs),
+    /// Create role `admin` (`*`) and user `admin` when missing and print a new admin API key
+    /// as the only line on stdout.
+    Bootstrap(BootstrapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Where data lives: `sqlite://PATH` (created if missing).
+    #[arg(
+        long,
+        env = "TESSERA_DATABASE_URL",
+        default_value = "sqlite://tessera.db"
+    )]
+    pub database_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub hashing: HashArgs,
+}
+
+#[derive(Args)]
+pub struct HashArgs {
+    /// Server key for HMAC-SHA256 token hashes; without it, plain SHA-256.
+    /// Changing it makes every existing token invalid.
+    #[arg(long, env = "TESSERA_TOKEN_HMAC_KEY", hide_env_values = true)]
+    pub token_hmac_key: Option<String>,
+}
+
+impl std::fmt::Debug for HashArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = self.token_hmac_key.as_ref().map(|_| "<redacted>");
+        f.debug_struct("HashArgs")
+            .field("token_hmac_key", &key)
+            .finish()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub hashing: HashArgs,
+    /// How often `last_used_at` values are written in one batch, e.g. `5s`, `500ms`.
+    #[arg(long, env = "TESSERA_USAGE_FLUSH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub usage_flush_interval: Duration,
+}
+
+/// Parses `250ms`, `5s`, `2m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 5s or 2m"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => return Err(format!("{text:?}: unit must be ms, s or m")),
+    };
+    if d.is_zero() {
+        return Err("must be positive".to_owned());
+    }
+    Ok(d)
+}
+
+/// The database URL with any password masked, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5h").is_err());
+    }
+
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("sqlite://tessera.db"), "sqlite://tessera.db");
+        let hidden = format!(
+            "{:?}",
+            HashArgs {
+                token_hmac_key: Some("k3y".into())
+            }
+        );
+        assert!(!hidden.contains("k3y"));
+    }
+}

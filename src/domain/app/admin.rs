@@ -1,0 +1,172 @@
+//! Roles and users: who holds which permissions.
+
+use super::{App, Caller, perms};
+use crate::domain::error::{Error, Result};
+use crate::domain::model::{Page, PageRequest, Role, User};
+use crate::domain::token_format::random_base62;
+use crate::domain::validate;
+use crate::store::StoreError;
+
+/// Page parameters from a request: size clamped, token passed through as the cursor.
+pub fn page_request(page_size: u32, page_token: &str) -> PageRequest {
+    PageRequest {
+        after: (!page_token.is_empty()).then(|| page_token.to_owned()),
+        limit: validate::page_size(page_size),
+    }
+}
+
+impl App {
+    pub async fn create_role(
+        &self,
+        caller: &Caller,
+        name: String,
+        permissions: &[String],
+        description: String,
+    ) -> Result<Role> {
+        caller.require_write(perms::ROLES_WRITE)?;
+        validate::role_name("name", &name)?;
+        let permissions = validate::grants("permissions", permissions, true)?;
+        validate::description("description", &description)?;
+        let role = Role {
+            name,
+            permissions,
+            description,
+        };
+        self.store.create_role(&role, self.clock.now()).await?;
+        Ok(role)
+    }
+
+    pub async fn set_role_permissions(
+        &self,
+        caller: &Caller,
+        name: &str,
+        permissions: &[String],
+    ) -> Result<Role> {
+        caller.require_write(perms::ROLES_WRITE)?;
+        validate::role_name("name", name)?;
+        let permissions = validate::grants("permissions", permissions, true)?;
+        Ok(self
+            .store
+            .set_role_permissions(name, &permissions, self.clock.now())
+            .await?)
+    }
+
+    pub async fn get_role(&self, caller: &Caller, name: &str) -> Result<Role> {
+        caller.require(perms::ROLES_READ)?;
+        validate::role_name("name", name)?;
+        self.store
+            .get_role(name)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("role {name:?}")))
+    }
+
+    pub async fn list_roles(&self, caller: &Caller, page: &PageRequest) -> Result<Page<Role>> {
+        caller.require(perms::ROLES_READ)?;
+        Ok(self.store.list_roles(page).await?)
+    }
+
+    pub async fn delete_role(&self, caller: &Caller, name: &str) -> Result<()> {
+        caller.require_write(perms::ROLES_WRITE)?;
+        validate::role_name("name", name)?;
+        Ok(self.store.delete_role(name).await?)
+    }
+
+    /// Unknown roles are a malformed request: INVALID_ARGUMENT naming the entry.
+    async fn check_roles_exist(&self, field: &str, roles: &[String]) -> Result<()> {
+        let found = self.store.get_roles(roles).await?;
+        for (i, role) in roles.iter().enumerate() {
+            if !found.iter().any(|r| &r.name == role) {
+                return Err(Error::invalid(
+                    format!("{field}[{i}]"),
+                    format!("unknown role {role:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create_user(
+        &self,
+        caller: &Caller,
+        name: String,
+        roles: &[String],
+    ) -> Result<User> {
+        caller.require_write(perms::USERS_WRITE)?;
+        validate::user_name("name", &name)?;
+        let roles = validate::role_names("roles", roles)?;
+        self.check_roles_exist("roles", &roles).await?;
+        let user = User {
+            id: format!("usr_{}", random_base62(20)?),
+            name,
+            roles,
+            disabled: false,
+            created_at: self.clock.now(),
+        };
+        self.store.create_user(&user).await.map_err(role_race)?;
+        Ok(user)
+    }
+
+    pub async fn set_user_roles(
+        &self,
+        caller: &Caller,
+        id: &str,
+        roles: &[String],
+    ) -> Result<User> {
+        caller.require_write(perms::USERS_WRITE)?;
+        require_id("id", id)?;
+        let roles = validate::role_names("roles", roles)?;
+        self.check_roles_exist("roles", &roles).await?;
+        Ok(self
+            .store
+            .set_user_roles(id, &roles)
+            .await
+            .map_err(role_race)?)
+    }
+
+    pub async fn set_user_disabled(
+        &self,
+        caller: &Caller,
+        id: &str,
+        disabled: bool,
+    ) -> Result<User> {
+        caller.require_write(perms::USERS_WRITE)?;
+        require_id("id", id)?;
+        Ok(self.store.set_user_disabled(id, disabled).await?)
+    }
+
+    /// Anyone may read their own user; others need tessera:users:read.
+    pub async fn get_user(&self, caller: &Caller, id: &str) -> Result<User> {
+        if id != caller.user_id {
+            caller.require(perms::USERS_READ)?;
+        }
+        require_id("id", id)?;
+        self.store
+            .get_user(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("user {id:?}")))
+    }
+
+    pub async fn list_users(&self, caller: &Caller, page: &PageRequest) -> Result<Page<User>> {
+        caller.require(perms::USERS_READ)?;
+        Ok(self.store.list_users(page).await?)
+    }
+}
+
+fn require_id(field: &str, id: &str) -> Result<()> {
+    if id.is_empty() {
+        Err(Error::invalid(field, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A role deleted between the existence check and the write surfaces as the same
+/// INVALID_ARGUMENT the check would have given.
+fn role_race(e: StoreError) -> Error {
+    match e {
+        StoreError::NotFound(what) if what.starts_with("role") => {
+            Error::invalid("roles", format!("unknown {what}"))
+        }
+        other => other.into(),
+    }
+}

@@ -1,0 +1,148 @@
+//! Authorize (the per-request check) and Introspect (RFC 7662).
+
+use super::{App, Caller, perms};
+use crate::domain::clock::Millis;
+use crate::domain::error::Result;
+use crate::domain::token_format::TokenKind;
+use crate::domain::validate;
+
+/// The answer to "may this token do this?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Not a valid token (HTTP 401).
+    Unauthenticated,
+    /// A valid token short of permission (HTTP 403).
+    PermissionDenied,
+}
+
+impl Decision {
+    pub const fn http_status(self) -> u32 {
+        match self {
+            Decision::Allow => 200,
+            Decision::Unauthenticated => 401,
+            Decision::PermissionDenied => 403,
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Unauthenticated => "unauthenticated",
+            Decision::PermissionDenied => "permission_denied",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthorizeInput {
+    pub token: String,
+    pub required: Vec<String>,
+    /// MATCH_ANY when true, MATCH_ALL otherwise.
+    pub match_any: bool,
+    pub mutating: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthorizeOutcome {
+    pub decision: Decision,
+    pub reason: &'static str,
+    pub subject: String,
+    pub token_id: String,
+    pub kind: Option<TokenKind>,
+    pub missing: Vec<String>,
+    pub expires_at: Option<Millis>,
+}
+
+impl AuthorizeOutcome {
+    fn unauthenticated() -> AuthorizeOutcome {
+        AuthorizeOutcome {
+            decision: Decision::Unauthenticated,
+            reason: "token is not active",
+            subject: String::new(),
+            token_id: String::new(),
+            kind: None,
+            missing: Vec::new(),
+            expires_at: None,
+        }
+    }
+}
+
+/// What Introspect reports about an active token.
+#[derive(Debug, Clone)]
+pub struct Introspection {
+    pub token_id: String,
+    pub kind: TokenKind,
+    pub subject: String,
+    /// Effective permissions now, minimal set, sorted.
+    pub scopes: Vec<String>,
+    pub read_only: bool,
+    pub role: Option<String>,
+    pub issued_at: Millis,
+    pub expires_at: Option<Millis>,
+}
+
+impl App {
+    pub async fn authorize(
+        &self,
+        caller: &Caller,
+        input: &AuthorizeInput,
+    ) -> Result<AuthorizeOutcome> {
+        caller.require(perms::INTROSPECT)?;
+        validate::required("required_scopes", &input.required)?;
+        let Some(active) = self.resolve(&input.token).await? else {
+            return Ok(AuthorizeOutcome::unauthenticated());
+        };
+        let record = active.record;
+        let mut outcome = AuthorizeOutcome {
+            decision: Decision::Allow,
+            reason: "",
+            kind: Some(record.kind),
+            expires_at: record.expires_at,
+            token_id: record.id,
+            subject: record.subject,
+            missing: Vec::new(),
+        };
+        if input.mutating && record.read_only {
+            outcome.decision = Decision::PermissionDenied;
+            outcome.reason = "token is read-only";
+            return Ok(outcome);
+        }
+        let missing: Vec<String> = input
+            .required
+            .iter()
+            .filter(|r| !active.effective.matches(r))
+            .cloned()
+            .collect();
+        let denied = if input.match_any {
+            missing.len() == input.required.len()
+        } else {
+            !missing.is_empty()
+        };
+        if denied {
+            outcome.decision = Decision::PermissionDenied;
+            outcome.reason = if input.match_any {
+                "token holds none of the required scopes"
+            } else {
+                "token lacks required scopes"
+            };
+            outcome.missing = missing;
+        }
+        Ok(outcome)
+    }
+
+    /// `None` for an inactive token, with no hint why.
+    pub async fn introspect(&self, caller: &Caller, token: &str) -> Result<Option<Introspection>> {
+        caller.require(perms::INTROSPECT)?;
+        Ok(self.resolve(token).await?.map(|active| Introspection {
+            scopes: active.effective.to_strings(),
+            token_id: active.record.id,
+            kind: active.record.kind,
+            subject: active.record.subject,
+            read_only: active.record.read_only,
+            role: active.record.role,
+            issued_at: active.record.issued_at,
+            expires_at: active.record.expires_at,
+        }))
+    }
+}

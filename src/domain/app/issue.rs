@@ -1,0 +1,247 @@
+//! Issue: minting API keys and PATs, capped so that no token can do more than its creator.
+
+use std::time::Duration;
+
+use super::{App, Caller, perms};
+use crate::domain::clock::Millis;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::TokenRecord;
+use crate::domain::permission_set::PermissionSet;
+use crate::domain::token_format::{self, TokenKind};
+use crate::domain::validate;
+
+/// What to mint; one variant per grant kind (OAuth grants join later).
+#[derive(Debug, Clone)]
+pub enum Grant {
+    ApiKey {
+        name: String,
+        scopes: Vec<String>,
+        read_only: bool,
+        ttl: Option<Duration>,
+        /// Empty: the caller's own user.
+        subject: String,
+    },
+    Pat {
+        name: String,
+        role: String,
+        read_only: bool,
+        ttl: Option<Duration>,
+    },
+}
+
+/// A freshly issued token. `token` is the secret: returned once, never stored.
+pub struct Issued {
+    pub token: String,
+    pub token_id: String,
+    pub kind: TokenKind,
+    pub scopes: Vec<String>,
+    pub stripped: Vec<String>,
+    pub expires_at: Option<Millis>,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("token_id", &self.token_id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything decided about a token before it is minted.
+struct Plan {
+    kind: TokenKind,
+    name: String,
+    subject: String,
+    role: Option<String>,
+    /// What the record stores as its own scopes (API keys only).
+    scopes: PermissionSet,
+    cap: Option<PermissionSet>,
+    read_only: bool,
+    ttl: Option<Duration>,
+    effective: PermissionSet,
+    asked: PermissionSet,
+    /// The issuing credential's token id (none for bootstrap).
+    created_by: Option<String>,
+}
+
+fn expiry(now: Millis, ttl: Option<Duration>) -> Option<Millis> {
+    ttl.map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+}
+
+impl App {
+    pub async fn issue(&self, caller: &Caller, grant: Grant) -> Result<Issued> {
+        caller.require_writable()?;
+        let plan = match grant {
+            Grant::ApiKey {
+                name,
+                scopes,
+                read_only,
+                ttl,
+                subject,
+            } => {
+                self.plan_api_key(caller, name, &scopes, read_only, ttl, subject)
+                    .await?
+            }
+            Grant::Pat {
+                name,
+                role,
+                read_only,
+                ttl,
+            } => self.plan_pat(caller, name, role, read_only, ttl).await?,
+        };
+        if plan.effective.is_empty() {
+            return Err(Error::denied(
+                "none of the requested permissions are held by the token's owner and the caller",
+            ));
+        }
+        self.mint(plan).await
+    }
+
+    async fn plan_api_key(
+        &self,
+        caller: &Caller,
+        name: String,
+        scopes: &[String],
+        read_only: bool,
+        ttl: Option<Duration>,
+        subject: String,
+    ) -> Result<Plan> {
+        validate::token_name("api_key.name", &name)?;
+        let asked = validate::grants("api_key.scopes", scopes, false)?;
+        let ttl = validate::ttl("api_key.ttl", ttl)?;
+        let for_self = subject.is_empty() || subject == caller.user_id;
+        let subject = if for_self {
+            caller.user_id.clone()
+        } else {
+            caller.require(perms::TOKENS_ISSUE)?;
+            subject
+        };
+        let user = self
+            .store
+            .get_user(&subject)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("user {subject:?}")))?;
+        if user.disabled {
+            return Err(Error::FailedPrecondition(format!(
+                "user {subject:?} is disabled"
+            )));
+        }
+        // A user minting for itself is capped by the credential it used; an issuer holding
+        // tessera:tokens:issue mints for another user within that user's permissions.
+        let cap = for_self.then(|| caller.permissions.clone());
+        let mut effective = asked.intersect(&self.permissions_of(&user).await?);
+        if let Some(cap) = &cap {
+            effective = effective.intersect(cap);
+        }
+        Ok(Plan {
+            kind: TokenKind::ApiKey,
+            name,
+            subject,
+            role: None,
+            scopes: asked.clone(),
+            cap,
+            read_only,
+            ttl,
+            effective,
+            asked,
+            created_by: Some(caller.token_id.clone()),
+        })
+    }
+
+    async fn plan_pat(
+        &self,
+        caller: &Caller,
+        name: String,
+        role: String,
+        read_only: bool,
+        ttl: Option<Duration>,
+    ) -> Result<Plan> {
+        validate::token_name("pat.name", &name)?;
+        validate::role_name("pat.role", &role)?;
+        let ttl = validate::ttl("pat.ttl", ttl)?;
+        let bound = self
+            .store
+            .get_role(&role)
+            .await?
+            .ok_or_else(|| Error::invalid("pat.role", format!("unknown role {role:?}")))?;
+        let user = self
+            .store
+            .get_user(&caller.user_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let effective = bound
+            .permissions
+            .intersect(&self.permissions_of(&user).await?)
+            .intersect(&caller.permissions);
+        Ok(Plan {
+            kind: TokenKind::Pat,
+            name,
+            subject: caller.user_id.clone(),
+            role: Some(role),
+            scopes: PermissionSet::empty(),
+            cap: Some(caller.permissions.clone()),
+            read_only,
+            ttl,
+            effective,
+            asked: bound.permissions,
+            created_by: Some(caller.token_id.clone()),
+        })
+    }
+
+    /// Generates the secret and stores only its hash.
+    async fn mint(&self, plan: Plan) -> Result<Issued> {
+        let now = self.clock.now();
+        let new = token_format::generate(plan.kind)?;
+        let record = TokenRecord {
+            id: new.id.clone(),
+            kind: plan.kind,
+            name: plan.name,
+            subject: plan.subject,
+            role: plan.role,
+            secret_hash: self.hasher.hash(&new.secret).to_vec(),
+            scopes: plan.scopes,
+            cap: plan.cap,
+            read_only: plan.read_only,
+            issued_at: now,
+            expires_at: expiry(now, plan.ttl),
+            last_used_at: None,
+            revoked_at: None,
+            created_by: plan.created_by,
+        };
+        self.store.insert_token(&record).await?;
+        let stripped = plan
+            .asked
+            .iter()
+            .filter(|p| !plan.effective.covers(p))
+            .map(ToString::to_string)
+            .collect();
+        Ok(Issued {
+            token: new.secret,
+            token_id: new.id,
+            kind: plan.kind,
+            scopes: plan.effective.to_strings(),
+            stripped,
+            expires_at: record.expires_at,
+        })
+    }
+
+    /// Mints an uncapped API key for a user, for bootstrap (no caller exists yet).
+    pub(super) async fn mint_admin_key(&self, user_id: &str) -> Result<Issued> {
+        let all = validate::grants("scopes", &["*".to_owned()], false)?;
+        let plan = Plan {
+            kind: TokenKind::ApiKey,
+            name: "bootstrap admin key".to_owned(),
+            subject: user_id.to_owned(),
+            role: None,
+            scopes: all.clone(),
+            cap: None,
+            read_only: false,
+            ttl: None,
+            effective: all.clone(),
+            asked: all,
+            created_by: None,
+        };
+        self.mint(plan).await
+    }
+}

@@ -1,0 +1,91 @@
+//! The use cases: what each RPC means, independent of gRPC and of the store behind it.
+//!
+//! Every read of token, user and role state goes through [`App::resolve`], which is the one
+//! place a cache will sit in front of the store.
+
+mod admin;
+mod authorize;
+mod bootstrap;
+mod caller;
+mod issue;
+mod resolve;
+mod revoke;
+mod token_listing;
+
+use std::sync::Arc;
+
+pub use authorize::{AuthorizeInput, AuthorizeOutcome, Decision, Introspection};
+pub use bootstrap::Bootstrapped;
+pub use caller::Caller;
+pub use issue::{Grant, Issued};
+pub use revoke::RevokeTarget;
+
+use super::clock::Clock;
+use super::error::Result;
+use super::secret_hash::SecretHasher;
+use super::usage::UsageTracker;
+use crate::store::Store;
+
+/// The permissions tessera checks on its own callers.
+pub mod perms {
+    pub const INTROSPECT: &str = "tessera:introspect";
+    pub const TOKENS_ISSUE: &str = "tessera:tokens:issue";
+    pub const TOKENS_REVOKE: &str = "tessera:tokens:revoke";
+    pub const TOKENS_READ: &str = "tessera:tokens:read";
+    pub const ROLES_READ: &str = "tessera:roles:read";
+    pub const ROLES_WRITE: &str = "tessera:roles:write";
+    pub const USERS_READ: &str = "tessera:users:read";
+    pub const USERS_WRITE: &str = "tessera:users:write";
+}
+
+/// The application: store, secret hasher, clock and the write-behind usage tracker.
+pub struct App {
+    store: Arc<dyn Store>,
+    hasher: SecretHasher,
+    clock: Arc<dyn Clock>,
+    usage: UsageTracker,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("hasher", &self.hasher)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, hasher: SecretHasher, clock: Arc<dyn Clock>) -> App {
+        App {
+            store,
+            hasher,
+            clock,
+            usage: UsageTracker::default(),
+        }
+    }
+
+    /// Whether the store answers (for health).
+    pub async fn ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    /// Writes pending `last_used_at` values in one batch; keeps them for the next try on failure.
+    pub async fn flush_usage(&self) -> Result<usize> {
+        let batch = self.usage.take();
+        let n = batch.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        match self.store.record_usage(&batch).await {
+            Ok(()) => Ok(n),
+            Err(e) => {
+                self.usage.restore(batch);
+                Err(e.into())
+            }
+        }
+    }
+}
+
+pub use admin::page_request;
+pub use token_listing::TokenView;

@@ -1,0 +1,61 @@
+//! Revoke (RFC 7009): unknown or already revoked targets succeed with 0, revealing nothing.
+
+use super::{App, Caller, perms};
+use crate::domain::error::{Error, Result};
+use crate::domain::token_format::{self, MAX_TOKEN_LEN};
+
+#[derive(Debug, Clone)]
+pub enum RevokeTarget {
+    /// A token's secret: whoever presents it may revoke it.
+    Token(String),
+    /// A token's public id.
+    TokenId(String),
+    /// Every token of a user.
+    Subject(String),
+}
+
+impl App {
+    /// Returns how many tokens this call revoked, after the store committed.
+    pub async fn revoke(&self, caller: &Caller, target: RevokeTarget) -> Result<u32> {
+        caller.require_writable()?;
+        let now = self.clock.now();
+        match target {
+            RevokeTarget::Token(text) => {
+                if text.is_empty() {
+                    return Err(Error::invalid("token", "must not be empty"));
+                }
+                if text.len() > MAX_TOKEN_LEN {
+                    return Ok(0);
+                }
+                let Some(parsed) = token_format::parse(token_format::strip_bearer(&text)) else {
+                    return Ok(0);
+                };
+                // Only the real secret revokes: a guessed id with a forged checksum does not.
+                match self.store.get_token(parsed.id).await? {
+                    Some(rec) if self.hasher.verify(parsed.text, &rec.secret_hash) => {
+                        Ok(self.store.revoke_token(&rec.id, None, now).await?)
+                    }
+                    _ => Ok(0),
+                }
+            }
+            RevokeTarget::TokenId(id) => {
+                if id.is_empty() {
+                    return Err(Error::invalid("token_id", "must not be empty"));
+                }
+                // Without tessera:tokens:revoke only the caller's own tokens match, so an
+                // unknown id and someone else's id both answer 0: nothing is revealed.
+                let owner = (!caller.has(perms::TOKENS_REVOKE)).then_some(caller.user_id.as_str());
+                Ok(self.store.revoke_token(&id, owner, now).await?)
+            }
+            RevokeTarget::Subject(subject) => {
+                if subject.is_empty() {
+                    return Err(Error::invalid("subject", "must not be empty"));
+                }
+                if subject != caller.user_id {
+                    caller.require(perms::TOKENS_REVOKE)?;
+                }
+                Ok(self.store.revoke_subject(&subject, now).await?)
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The errors a caller can act on. The gRPC layer maps each variant to one status code.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A malformed request; `field` names the offending request field.
+    #[error("{field}: {message}")]
+    InvalidArgument { field: String, message: String },
+    /// The caller's own credential is missing or not active.
+    #[error("missing or invalid credential")]
+    Unauthenticated,
+    /// The caller's credential is valid but not allowed to do this.
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The store cannot be reached; retrying later may work.
+    #[error("service unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A fault of ours; details go to the log, not to the caller.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::InvalidArgument {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn denied(message: impl Into<String>) -> Error {
+        Error::PermissionDenied(message.into())
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        match e {
+            StoreError::NotFound(what) => Error::NotFound(what),
+            StoreError::AlreadyExists(what) => Error::AlreadyExists(what),
+            StoreError::InUse(what) => Error::FailedPrecondition(what),
+            StoreError::InvalidCursor => {
+                Error::invalid("page_token", "not a page token from this listing")
+            }
+            StoreError::Unavailable(source) => Error::Unavailable(source),
+            StoreError::Internal(source) => Error::Internal(source),
+        }
+    }
+}
+
+impl From<super::token_format::RandomError> for Error {
+    fn from(e: super::token_format::RandomError) -> Error {
+        Error::Internal(Box::new(e))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

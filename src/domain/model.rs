@@ -1,0 +1,89 @@
+//! The records tessera keeps: roles, users and tokens.
+
+use super::clock::Millis;
+use super::permission_set::PermissionSet;
+use super::token_format::TokenKind;
+
+/// A named set of permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    pub permissions: PermissionSet,
+    pub description: String,
+}
+
+/// A principal that holds roles and owns tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Server-made, stable; tokens refer to users by it.
+    pub id: String,
+    /// Unique, chosen by the operator.
+    pub name: String,
+    /// Sorted role names.
+    pub roles: Vec<String>,
+    /// A disabled user has no permissions and its tokens are inactive.
+    pub disabled: bool,
+    pub created_at: Millis,
+}
+
+/// A token as stored: metadata and the hash of its secret, never the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Public lookup id (also embedded in the token text).
+    pub id: String,
+    pub kind: TokenKind,
+    pub name: String,
+    /// The user id the token acts as.
+    pub subject: String,
+    /// The bound role, for PATs.
+    pub role: Option<String>,
+    /// HMAC-SHA256 or SHA-256 of the whole token text.
+    pub secret_hash: Vec<u8>,
+    /// An API key's fixed scopes; empty for PATs (their scopes come from the role).
+    pub scopes: PermissionSet,
+    /// The creating credential's permissions at issue time, when they cap this token.
+    pub cap: Option<PermissionSet>,
+    pub read_only: bool,
+    pub issued_at: Millis,
+    pub expires_at: Option<Millis>,
+    pub last_used_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+    /// The token id of the credential that issued this one (audit trail).
+    pub created_by: Option<String>,
+}
+
+impl std::fmt::Debug for TokenRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRecord")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("subject", &self.subject)
+            .field("role", &self.role)
+            .field("read_only", &self.read_only)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenRecord {
+    /// Whether the record itself still allows use at `now` (owner state aside).
+    pub fn is_live(&self, now: Millis) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|exp| now < exp)
+    }
+}
+
+/// A page of results and the token for the next one (empty on the last page).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// Where a listing starts and how much it returns.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    /// The key after which to continue (from a previous page's `next`).
+    pub after: Option<String>,
+    pub limit: u32,
+}

@@ -1,0 +1,194 @@
+//! `tessera.v1.AdminService`: roles, users and token listings.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::caller;
+use crate::domain::app::{App, page_request};
+use crate::proto::v1 as pb;
+use crate::proto::v1::admin_service_server::AdminService;
+
+#[derive(Debug, Clone)]
+pub struct AdminApi {
+    app: Arc<App>,
+}
+
+impl AdminApi {
+    pub fn new(app: Arc<App>) -> AdminApi {
+        AdminApi { app }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl AdminService for AdminApi {
+    async fn create_role(
+        &self,
+        request: Request<pb::CreateRoleRequest>,
+    ) -> Reply<pb::CreateRoleResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let r = request.into_inner();
+        let role = self
+            .app
+            .create_role(&caller, r.name, &r.permissions, r.description)
+            .await?;
+        tracing::info!(role = %role.name, caller = %caller.token_id, "role created");
+        Ok(Response::new(pb::CreateRoleResponse {
+            role: Some(role.into()),
+        }))
+    }
+
+    async fn set_role_permissions(
+        &self,
+        request: Request<pb::SetRolePermissionsRequest>,
+    ) -> Reply<pb::SetRolePermissionsResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let r = request.get_ref();
+        let role = self
+            .app
+            .set_role_permissions(&caller, &r.name, &r.permissions)
+            .await?;
+        tracing::info!(role = %role.name, caller = %caller.token_id, "role permissions set");
+        Ok(Response::new(pb::SetRolePermissionsResponse {
+            role: Some(role.into()),
+        }))
+    }
+
+    async fn get_role(&self, request: Request<pb::GetRoleRequest>) -> Reply<pb::GetRoleResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let role = self.app.get_role(&caller, &request.get_ref().name).await?;
+        Ok(Response::new(pb::GetRoleResponse {
+            role: Some(role.into()),
+        }))
+    }
+
+    async fn list_roles(
+        &self,
+        request: Request<pb::ListRolesRequest>,
+    ) -> Reply<pb::ListRolesResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let r = request.get_ref();
+        let page = self
+            .app
+            .list_roles(&caller, &page_request(r.page_size, &r.page_token))
+            .await?;
+        Ok(Response::new(pb::ListRolesResponse {
+            roles: page.items.into_iter().map(Into::into).collect(),
+            next_page_token: page.next.unwrap_or_default(),
+        }))
+    }
+
+    async fn delete_role(
+        &self,
+        request: Request<pb::DeleteRoleRequest>,
+    ) -> Reply<pb::DeleteRoleResponse> {
+        let caller = caller(&self.app, &request).await?;
+        self.app
+            .delete_role(&caller, &request.get_ref().name)
+            .await?;
+        tracing::info!(role = %request.get_ref().name, caller = %caller.token_id, "role deleted");
+        Ok(Response::new(pb::DeleteRoleResponse {}))
+    }
+
+    async fn create_user(
+        &self,
+        request: Request<pb::CreateUserRequest>,
+    ) -> Reply<pb::CreateUserResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let r = request.into_inner();
+        let user = self.app.create_user(&caller, r.name, &r.roles).await?;
+        tracing::info!(user = %user.id, caller = %caller.token_id, "user created");
+        Ok(Response::new(pb::CreateUserResponse {
+            user: Some(user.into()),
+        }))
+    }
+
+    async fn set_user_roles(
+        &self,
+        request: Request<pb::SetUserRolesRequest>,
+    ) -> Reply<pb::SetUserRolesResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let r = request.get_ref();
+        let user = self.app.set_user_roles(&caller, &r.id, &r.roles).await?;
+        tracing::info!(user = %user.id, caller = %caller.token_id, "user roles set");
+        Ok(Response::new(pb::SetUserRolesResponse {
+            user: Some(user.into()),
+        }))
+    }
+
+    async fn disable_user(
+        &self,
+        request: Request<pb::DisableUserRequest>,
+    ) -> Reply<pb::DisableUserResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let user = self
+            .app
+            .set_user_disabled(&caller, &request.get_ref().id, true)
+            .await?;
+        tracing::info!(user = %user.id, caller = %caller.token_id, "user disabled");
+        Ok(Response::new(pb::DisableUserResponse {
+            user: Some(user.into()),
+        }))
+    }
+
+    async fn enable_user(
+        &self,
+        request: Request<pb::EnableUserRequest>,
+    ) -> Reply<pb::EnableUserResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let user = self
+            .app
+            .set_user_disabled(&caller, &request.get_ref().id, false)
+            .await?;
+        tracing::info!(user = %user.id, caller = %caller.token_id, "user enabled");
+        Ok(Response::new(pb::EnableUserResponse {
+            user: Some(user.into()),
+        }))
+    }
+
+    async fn get_user(&self, request: Request<pb::GetUserRequest>) -> Reply<pb::GetUserResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let user = self.app.get_user(&caller, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetUserResponse {
+            user: Some(user.into()),
+        }))
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Reply<pb::ListUsersResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let r = request.get_ref();
+        let page = self
+            .app
+            .list_users(&caller, &page_request(r.page_size, &r.page_token))
+            .await?;
+        Ok(Response::new(pb::ListUsersResponse {
+            users: page.items.into_iter().map(Into::into).collect(),
+            next_page_token: page.next.unwrap_or_default(),
+        }))
+    }
+
+    async fn list_tokens(
+        &self,
+        request: Request<pb::ListTokensRequest>,
+    ) -> Reply<pb::ListTokensResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let r = request.get_ref();
+        let page = self
+            .app
+            .list_tokens(
+                &caller,
+                &r.subject,
+                &page_request(r.page_size, &r.page_token),
+            )
+            .await?;
+        Ok(Response::new(pb::ListTokensResponse {
+            tokens: page.items.into_iter().map(Into::into).collect(),
+            next_page_token: page.next.unwrap_or_default(),
+        }))
+    }
+}

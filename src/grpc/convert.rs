@@ -1,0 +1,101 @@
+//! Conversions between wire types and domain types.
+
+use std::time::Duration;
+
+use crate::domain::app::TokenView;
+use crate::domain::clock::Millis;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::{Role, User};
+use crate::proto::v1 as pb;
+
+pub fn timestamp(ms: Millis) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        // Always in 0..1_000_000_000, so the cast cannot truncate.
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
+
+pub fn opt_timestamp(ms: Option<Millis>) -> Option<prost_types::Timestamp> {
+    ms.map(timestamp)
+}
+
+/// A protobuf Duration as a positive std Duration; INVALID_ARGUMENT naming `field` otherwise.
+pub fn duration(field: &str, d: Option<prost_types::Duration>) -> Result<Option<Duration>> {
+    let Some(d) = d else { return Ok(None) };
+    if d.seconds < 0 || d.nanos < 0 || d.nanos >= 1_000_000_000 {
+        return Err(Error::invalid(field, "must be a positive duration"));
+    }
+    let secs = u64::try_from(d.seconds).map_err(|_| Error::invalid(field, "out of range"))?;
+    let nanos = u32::try_from(d.nanos).map_err(|_| Error::invalid(field, "out of range"))?;
+    Ok(Some(Duration::new(secs, nanos)))
+}
+
+impl From<Role> for pb::Role {
+    fn from(r: Role) -> pb::Role {
+        pb::Role {
+            permissions: r.permissions.to_strings(),
+            name: r.name,
+            description: r.description,
+        }
+    }
+}
+
+impl From<User> for pb::User {
+    fn from(u: User) -> pb::User {
+        pb::User {
+            id: u.id,
+            name: u.name,
+            roles: u.roles,
+            disabled: u.disabled,
+            created_at: Some(timestamp(u.created_at)),
+        }
+    }
+}
+
+impl From<TokenView> for pb::TokenInfo {
+    fn from(t: TokenView) -> pb::TokenInfo {
+        pb::TokenInfo {
+            token_id: t.token_id,
+            kind: t.kind.as_str().to_owned(),
+            name: t.name,
+            subject: t.subject,
+            role: t.role.unwrap_or_default(),
+            scopes: t.scopes,
+            read_only: t.read_only,
+            issued_at: Some(timestamp(t.issued_at)),
+            expires_at: opt_timestamp(t.expires_at),
+            last_used_at: opt_timestamp(t.last_used_at),
+            revoked_at: opt_timestamp(t.revoked_at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_split_millis() {
+        let t = timestamp(1_700_000_000_123);
+        assert_eq!((t.seconds, t.nanos), (1_700_000_000, 123_000_000));
+    }
+
+    #[test]
+    fn durations_must_be_positive() {
+        let neg = prost_types::Duration {
+            seconds: -1,
+            nanos: 0,
+        };
+        assert!(duration("ttl", Some(neg)).is_err());
+        let ok = prost_types::Duration {
+            seconds: 60,
+            nanos: 0,
+        };
+        assert_eq!(
+            duration("ttl", Some(ok)).ok().flatten(),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(duration("ttl", None).ok().flatten(), None);
+    }
+}

@@ -1,0 +1,28 @@
+//! gRPC: thin service implementations over [`crate::domain::app::App`].
+//!
+//! Handlers authenticate the caller from metadata, convert the request, call one use case and
+//! convert the answer back. Errors become statuses in exactly one place ([`status`]).
+
+mod admin_service;
+mod convert;
+mod status;
+mod token_service;
+
+pub use admin_service::AdminApi;
+pub use token_service::{MAX_DECODE_BYTES as MAX_TOKEN_DECODE_BYTES, TokenApi};
+
+use tonic::Request;
+
+use crate::domain::app::{App, Caller};
+use crate::domain::error::Result;
+
+/// The caller's credential from `authorization` metadata (`Bearer <token>`, any case).
+async fn caller<T>(app: &App, request: &Request<T>) -> Result<Caller> {
+    let credential = request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    let caller = app.authenticate(credential).await?;
+    tracing::Span::current().record("caller", caller.token_id.as_str());
+    Ok(caller)
+}

@@ -1,0 +1,189 @@
+//! `tessera.v1.TokenService`.
+
+use std::sync::Arc;
+
+use prost::Message;
+use tonic::{Request, Response, Status};
+
+use super::caller;
+use super::convert::{duration, opt_timestamp, timestamp};
+use crate::domain::app::{App, AuthorizeInput, Grant, RevokeTarget};
+use crate::domain::error::Error;
+use crate::proto::v1 as pb;
+use crate::proto::v1::token_service_server::TokenService;
+
+/// Largest request accepted, not counting the token being checked.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Largest encoded message the transport decodes for this service. Bigger than
+/// [`MAX_REQUEST_BYTES`] so that a garbage bearer token of up to a mebibyte still gets the
+/// 401 decision a gateway can pass on, rather than a transport error.
+pub const MAX_DECODE_BYTES: usize = 2 * 1024 * 1024 + MAX_REQUEST_BYTES;
+
+/// Refuses requests whose fields other than the checked token exceed [`MAX_REQUEST_BYTES`].
+fn limit_size(message_len: usize, token_len: usize) -> Result<(), Status> {
+    if message_len.saturating_sub(token_len) > MAX_REQUEST_BYTES {
+        Err(Status::resource_exhausted("request larger than 64 KiB"))
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenApi {
+    app: Arc<App>,
+}
+
+impl TokenApi {
+    pub fn new(app: Arc<App>) -> TokenApi {
+        TokenApi { app }
+    }
+}
+
+fn record_token(kind: &str, token_id: &str) {
+    let span = tracing::Span::current();
+    span.record("kind", kind);
+    span.record("token_id", token_id);
+}
+
+#[tonic::async_trait]
+impl TokenService for TokenApi {
+    async fn issue(
+        &self,
+        request: Request<pb::IssueRequest>,
+    ) -> Result<Response<pb::IssueResponse>, Status> {
+        limit_size(request.get_ref().encoded_len(), 0)?;
+        let caller = caller(&self.app, &request).await?;
+        let grant = match request.into_inner().grant {
+            Some(pb::issue_request::Grant::ApiKey(g)) => Grant::ApiKey {
+                ttl: duration("api_key.ttl", g.ttl)?,
+                name: g.name,
+                scopes: g.scopes,
+                read_only: g.read_only,
+                subject: g.subject,
+            },
+            Some(pb::issue_request::Grant::Pat(g)) => Grant::Pat {
+                ttl: duration("pat.ttl", g.ttl)?,
+                name: g.name,
+                role: g.role,
+                read_only: g.read_only,
+            },
+            None => return Err(Error::invalid("grant", "set one of api_key or pat").into()),
+        };
+        let issued = self.app.issue(&caller, grant).await?;
+        record_token(issued.kind.as_str(), &issued.token_id);
+        tracing::info!(token_id = %issued.token_id, kind = %issued.kind, "token issued");
+        Ok(Response::new(pb::IssueResponse {
+            token: issued.token,
+            token_id: issued.token_id,
+            kind: issued.kind.as_str().to_owned(),
+            scopes: issued.scopes,
+            stripped_scopes: issued.stripped,
+            expires_at: opt_timestamp(issued.expires_at),
+        }))
+    }
+
+    async fn introspect(
+        &self,
+        request: Request<pb::IntrospectRequest>,
+    ) -> Result<Response<pb::IntrospectResponse>, Status> {
+        limit_size(
+            request.get_ref().encoded_len(),
+            request.get_ref().token.len(),
+        )?;
+        let caller = caller(&self.app, &request).await?;
+        let answer = match self
+            .app
+            .introspect(&caller, &request.get_ref().token)
+            .await?
+        {
+            None => pb::IntrospectResponse::default(),
+            Some(i) => {
+                record_token(i.kind.as_str(), &i.token_id);
+                pb::IntrospectResponse {
+                    active: true,
+                    token_id: i.token_id,
+                    kind: i.kind.as_str().to_owned(),
+                    subject: i.subject,
+                    scopes: i.scopes,
+                    read_only: i.read_only,
+                    role: i.role.unwrap_or_default(),
+                    issued_at: Some(timestamp(i.issued_at)),
+                    expires_at: opt_timestamp(i.expires_at),
+                }
+            }
+        };
+        tracing::Span::current().record(
+            "decision",
+            if answer.active { "active" } else { "inactive" },
+        );
+        Ok(Response::new(answer))
+    }
+
+    async fn revoke(
+        &self,
+        request: Request<pb::RevokeRequest>,
+    ) -> Result<Response<pb::RevokeResponse>, Status> {
+        let token_len = match &request.get_ref().target {
+            Some(pb::revoke_request::Target::Token(t)) => t.len(),
+            _ => 0,
+        };
+        limit_size(request.get_ref().encoded_len(), token_len)?;
+        let caller = caller(&self.app, &request).await?;
+        let target = match request.into_inner().target {
+            Some(pb::revoke_request::Target::Token(t)) => RevokeTarget::Token(t),
+            Some(pb::revoke_request::Target::TokenId(id)) => {
+                tracing::Span::current().record("token_id", id.as_str());
+                RevokeTarget::TokenId(id)
+            }
+            Some(pb::revoke_request::Target::Subject(s)) => RevokeTarget::Subject(s),
+            None => {
+                return Err(
+                    Error::invalid("target", "set one of token, token_id or subject").into(),
+                );
+            }
+        };
+        let revoked = self.app.revoke(&caller, target).await?;
+        if revoked > 0 {
+            tracing::info!(revoked, caller = %caller.token_id, "tokens revoked");
+        }
+        Ok(Response::new(pb::RevokeResponse { revoked }))
+    }
+
+    async fn authorize(
+        &self,
+        request: Request<pb::AuthorizeRequest>,
+    ) -> Result<Response<pb::AuthorizeResponse>, Status> {
+        limit_size(
+            request.get_ref().encoded_len(),
+            request.get_ref().token.len(),
+        )?;
+        let caller = caller(&self.app, &request).await?;
+        let req = request.into_inner();
+        let input = AuthorizeInput {
+            match_any: req.r#match() == pb::Match::Any,
+            token: req.token,
+            required: req.required_scopes,
+            mutating: req.mutating,
+        };
+        let out = self.app.authorize(&caller, &input).await?;
+        let span = tracing::Span::current();
+        span.record("decision", out.decision.as_str());
+        if let Some(kind) = out.kind {
+            record_token(kind.as_str(), &out.token_id);
+        }
+        let decision = match out.decision {
+            crate::domain::app::Decision::Allow => pb::Decision::Allow,
+            crate::domain::app::Decision::Unauthenticated => pb::Decision::Unauthenticated,
+            crate::domain::app::Decision::PermissionDenied => pb::Decision::PermissionDenied,
+        };
+        Ok(Response::new(pb::AuthorizeResponse {
+            decision: decision.into(),
+            http_status: out.decision.http_status(),
+            subject: out.subject,
+            token_id: out.token_id,
+            missing_scopes: out.missing,
+            reason: out.reason.to_owned(),
+            expires_at: opt_timestamp(out.expires_at),
+        }))
+    }
+}

@@ -1,0 +1,138 @@
+//! The `tessera` binary: parse settings, start telemetry, open the store, bind, serve.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use tessera::config::{Cli, Command, HashArgs, ServeArgs, StoreArgs, redact_url};
+use tessera::domain::app::App;
+use tessera::domain::clock::SystemClock;
+use tessera::domain::secret_hash::SecretHasher;
+use tessera::server::{self, ServeOptions};
+use tessera::store::sqlite::SqliteStore;
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let _telemetry = tessera::telemetry::init(cli.log_format)?;
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Migrate(args) => {
+                open_store(&args).await?;
+                tracing::info!("migrations applied");
+                Ok(())
+            }
+            Command::Bootstrap(args) => {
+                let store = open_store(&args.store).await?;
+                let app = build_app(store, &args.hashing);
+                let done = app.bootstrap().await.context("bootstrap")?;
+                tracing::info!(user_id = %done.user_id, token_id = %done.token_id, "admin key issued");
+                println!("{}", done.key);
+                Ok(())
+            }
+        }
+    })
+}
+
+async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<SqliteStore>> {
+    let url = &args.database_url;
+    if !url.starts_with("sqlite:") {
+        bail!(
+            "unsupported database URL {:?}: expected sqlite://PATH",
+            redact_url(url)
+        );
+    }
+    let store = SqliteStore::connect(url)
+        .await
+        .with_context(|| format!("opening {}", redact_url(url)))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(Arc::new(store))
+}
+
+fn build_app(store: Arc<SqliteStore>, hashing: &HashArgs) -> Arc<App> {
+    let hasher = SecretHasher::new(hashing.token_hmac_key.as_deref().map(str::as_bytes));
+    Arc::new(App::new(store, hasher, Arc::new(SystemClock)))
+}
+
+/// Where `serve` writes the first admin key: beside the database file.
+fn admin_key_path(db: Option<&Path>) -> PathBuf {
+    let mut name = db
+        .and_then(Path::file_name)
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "tessera".into());
+    name.push(".admin-key");
+    db.and_then(Path::parent)
+        .map(|dir| dir.join(&name))
+        .unwrap_or_else(|| PathBuf::from(&name))
+}
+
+/// Writes the key readable by the owner only (0600), refusing to overwrite a file.
+fn write_secret_file(path: &Path, key: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    writeln!(file, "{key}").with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.store).await?;
+    let app = build_app(store.clone(), &args.hashing);
+    if app.is_empty().await? {
+        let done = app
+            .bootstrap()
+            .await
+            .context("bootstrapping an empty store")?;
+        let path = admin_key_path(store.path());
+        write_secret_file(&path, &done.key)?;
+        tracing::warn!(path = %path.display(), token_id = %done.token_id,
+            "empty store: created user admin; its API key is in this file (mode 0600)");
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&args.store.database_url), "tessera serving");
+    let options = ServeOptions {
+        usage_flush_interval: args.usage_flush_interval,
+        ..ServeOptions::default()
+    };
+    server::run(listener, app, options, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("tessera stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; draining in-flight calls");
+}

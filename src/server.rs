@@ -1,0 +1,139 @@
+//! Serving: health, reflection and the tessera services on a listener bound by the caller.
+//!
+//! `main` (or a test) binds the socket first and hands it over, so tests bind `127.0.0.1:0`
+//! and connect at once, with no sleep and no port race.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::domain::app::App;
+use crate::grpc::{AdminApi, TokenApi};
+use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::proto::v1::admin_service_server::AdminServiceServer;
+use crate::proto::v1::token_service_server::TokenServiceServer;
+
+/// Largest request the admin service decodes.
+const MAX_ADMIN_REQUEST: usize = 64 * 1024;
+/// The services whose health follows the store.
+const HEALTH_NAMES: [&str; 3] = ["", "tessera.v1.TokenService", "tessera.v1.AdminService"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("building the reflection service")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("serving gRPC")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Knobs of the running server that are not part of the domain.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// How often pending `last_used_at` values are written.
+    pub usage_flush_interval: Duration,
+    /// How often the store is pinged to keep health current.
+    pub health_interval: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> ServeOptions {
+        ServeOptions {
+            usage_flush_interval: Duration::from_secs(5),
+            health_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+async fn set_health(reporter: &HealthReporter, serving: bool) {
+    let status = if serving {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    for name in HEALTH_NAMES {
+        reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Serves until `shutdown` completes, then drains in-flight calls and writes pending usage.
+pub async fn run(
+    listener: TcpListener,
+    app: Arc<App>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    set_health(&reporter, app.ready().await).await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let background = tokio::spawn(background(app.clone(), reporter, options));
+
+    let tokens = TokenServiceServer::new(TokenApi::new(app.clone()))
+        .max_decoding_message_size(crate::grpc::MAX_TOKEN_DECODE_BYTES);
+    let admin = AdminServiceServer::new(AdminApi::new(app.clone()))
+        .max_decoding_message_size(MAX_ADMIN_REQUEST);
+
+    let served = Server::builder()
+        .trace_fn(|req| {
+            tracing::info_span!(
+                "rpc",
+                method = %req.uri().path(),
+                caller = tracing::field::Empty,
+                decision = tracing::field::Empty,
+                kind = tracing::field::Empty,
+                token_id = tracing::field::Empty,
+                grpc.code = tracing::field::Empty,
+            )
+        })
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(tokens)
+        .add_service(admin)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+        .await;
+
+    background.abort();
+    if let Err(e) = app.flush_usage().await {
+        tracing::warn!(error = %e, "could not write last-used times at shutdown");
+    }
+    Ok(served?)
+}
+
+/// Keeps health in step with the store and writes `last_used_at` batches.
+async fn background(app: Arc<App>, reporter: HealthReporter, options: ServeOptions) {
+    let mut flush = tokio::time::interval(options.usage_flush_interval);
+    let mut health = tokio::time::interval(options.health_interval);
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            _ = flush.tick() => {
+                if let Err(e) = app.flush_usage().await {
+                    tracing::warn!(error = %e, "could not write last-used times; will retry");
+                }
+            }
+            _ = health.tick() => {
+                let ready = app.ready().await;
+                if ready != serving {
+                    tracing::warn!(serving = ready, "store health changed");
+                    serving = ready;
+                }
+                set_health(&reporter, ready).await;
+            }
+        }
+    }
+}

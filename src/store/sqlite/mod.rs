@@ -1,0 +1,259 @@
+//! The embedded SQLite backend: one file, WAL mode, foreign keys on.
+//!
+//! Statements come from [`crate::store::schema`], rendered with `SqliteQueryBuilder` and run on
+//! a typed `SqlitePool`. sqlx errors become [`StoreError`]s here and go no further.
+
+mod roles;
+mod tokens;
+mod users;
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sea_query::SqliteQueryBuilder;
+use sea_query_sqlx::{SqlxBinder, SqlxValues};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, SqlSafeStr};
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::clock::Millis;
+use crate::domain::model::{Page, PageRequest, Role, TokenRecord, User};
+use crate::domain::permission_set::PermissionSet;
+
+/// Migrations compiled into the binary, so `migrate` needs no files beside it.
+fn migrator() -> Migrator {
+    let init = Migration::new(
+        1,
+        Cow::Borrowed("init"),
+        MigrationType::Simple,
+        AssertSqlSafe(include_str!("../../../migrations/sqlite/0001_init.sql")).into_sql_str(),
+        false,
+    );
+    Migrator::with_migrations(vec![init])
+}
+
+/// A tessera store in one SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: Option<PathBuf>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at a `sqlite://` URL.
+    pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Internal(Box::new(e)))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a revocation acknowledged to a caller survives a power cut.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let path = options.get_filename().to_path_buf();
+        let in_memory = path.as_os_str() == ":memory:" || url.contains("mode=memory");
+        let pool = SqlitePoolOptions::new()
+            // One connection for an in-memory database, or each would see its own.
+            .max_connections(if in_memory { 1 } else { 8 })
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(map_err("database"))?;
+        Ok(SqliteStore {
+            pool,
+            path: (!in_memory).then_some(path),
+        })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        migrator()
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Internal(Box::new(e)))
+    }
+
+    /// The database file, when there is one (not for in-memory databases).
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn fetch_optional(
+        &self,
+        (sql, values): (String, SqlxValues),
+    ) -> StoreResult<Option<SqliteRow>> {
+        sqlx::query_with(AssertSqlSafe(sql), values)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err("row"))
+    }
+
+    async fn fetch_all(&self, (sql, values): (String, SqlxValues)) -> StoreResult<Vec<SqliteRow>> {
+        sqlx::query_with(AssertSqlSafe(sql), values)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err("row"))
+    }
+
+    async fn execute(
+        &self,
+        (sql, values): (String, SqlxValues),
+        what: &'static str,
+    ) -> StoreResult<SqliteQueryResult> {
+        sqlx::query_with(AssertSqlSafe(sql), values)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err(what))
+    }
+}
+
+/// Renders a statement for SQLite.
+fn sql<S: SqlxBinder>(statement: &S) -> (String, SqlxValues) {
+    statement.build_sqlx(SqliteQueryBuilder)
+}
+
+/// Runs one statement inside a transaction.
+async fn exec_in<S: SqlxBinder>(
+    conn: &mut sqlx::SqliteConnection,
+    statement: &S,
+    what: &'static str,
+) -> StoreResult<SqliteQueryResult> {
+    let (q, v) = sql(statement);
+    sqlx::query_with(AssertSqlSafe(q), v)
+        .execute(conn)
+        .await
+        .map_err(map_err(what))
+}
+
+/// Turns a sqlx error into a store error; `what` names the entity for constraint messages.
+fn map_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::AlreadyExists(what.to_owned())
+        }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::InUse(format!("{what} is still referenced"))
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unavailable(Box::new(e))
+        }
+        _ => StoreError::Internal(Box::new(e)),
+    }
+}
+
+/// Reads a column, turning a type mismatch (a hand-edited row) into an internal error.
+fn col<'r, T>(row: &'r SqliteRow, name: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    use sqlx::Row;
+    row.try_get(name)
+        .map_err(|e| StoreError::Internal(Box::new(e)))
+}
+
+/// Page size plus one, to learn whether another page follows without a count.
+fn probe_limit(page: &PageRequest) -> u64 {
+    u64::from(page.limit) + 1
+}
+
+/// Cuts the probe row off and derives the next page token from the last kept item.
+fn finish_page<T>(mut items: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> String) -> Page<T> {
+    let limit = page.limit as usize;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(key)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.fetch_optional(sql(&super::schema::ping()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn create_role(&self, role: &Role, now: Millis) -> StoreResult<()> {
+        self.insert_role(role, now).await
+    }
+    async fn set_role_permissions(
+        &self,
+        name: &str,
+        permissions: &PermissionSet,
+        now: Millis,
+    ) -> StoreResult<Role> {
+        self.update_role_permissions(name, permissions, now).await
+    }
+    async fn get_role(&self, name: &str) -> StoreResult<Option<Role>> {
+        self.select_role(name).await
+    }
+    async fn get_roles(&self, names: &[String]) -> StoreResult<Vec<Role>> {
+        self.select_roles(names).await
+    }
+    async fn list_roles(&self, page: &PageRequest) -> StoreResult<Page<Role>> {
+        self.page_roles(page).await
+    }
+    async fn delete_role(&self, name: &str) -> StoreResult<()> {
+        self.remove_role(name).await
+    }
+
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        self.insert_user(user).await
+    }
+    async fn set_user_roles(&self, id: &str, roles: &[String]) -> StoreResult<User> {
+        self.replace_user_roles(id, roles).await
+    }
+    async fn set_user_disabled(&self, id: &str, disabled: bool) -> StoreResult<User> {
+        self.update_user_disabled(id, disabled).await
+    }
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        self.select_user(super::schema::select_user(id)).await
+    }
+    async fn get_user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
+        self.select_user(super::schema::select_user_by_name(name))
+            .await
+    }
+    async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
+        self.page_users(page).await
+    }
+    async fn count_users(&self) -> StoreResult<u64> {
+        self.count_all_users().await
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        self.insert_token_row(token).await
+    }
+    async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        self.select_token(id).await
+    }
+    async fn list_tokens(
+        &self,
+        subject: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<TokenRecord>> {
+        self.page_tokens(subject, page).await
+    }
+    async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32> {
+        self.revoke_one(id, owner, now).await
+    }
+    async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32> {
+        self.revoke_all(subject, now).await
+    }
+    async fn record_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()> {
+        self.write_usage(usage).await
+    }
+}

@@ -1,0 +1,113 @@
+//! Token records in SQLite.
+
+use sqlx::sqlite::SqliteRow;
+
+use super::{SqliteStore, col, exec_in, finish_page, map_err, probe_limit, sql};
+use crate::domain::clock::Millis;
+use crate::domain::model::{Page, PageRequest, TokenRecord};
+use crate::domain::permission_set::PermissionSet;
+use crate::domain::token_format::TokenKind;
+use crate::store::{StoreError, StoreResult, schema};
+
+/// A row and its `seq`, the pagination cursor.
+fn token_from_row(row: &SqliteRow) -> StoreResult<(i64, TokenRecord)> {
+    let kind: String = col(row, "kind")?;
+    let kind = TokenKind::from_name(&kind)
+        .ok_or_else(|| StoreError::Internal(format!("unknown token kind {kind:?}").into()))?;
+    let cap: Option<String> = col(row, "cap")?;
+    let record = TokenRecord {
+        id: col(row, "id")?,
+        kind,
+        name: col(row, "name")?,
+        subject: col(row, "subject")?,
+        role: col(row, "role")?,
+        secret_hash: col(row, "secret_hash")?,
+        scopes: PermissionSet::from_stored(&col::<String>(row, "scopes")?),
+        cap: cap.as_deref().map(PermissionSet::from_stored),
+        read_only: col(row, "read_only")?,
+        issued_at: col(row, "issued_at")?,
+        expires_at: col(row, "expires_at")?,
+        last_used_at: col(row, "last_used_at")?,
+        revoked_at: col(row, "revoked_at")?,
+        created_by: col(row, "created_by")?,
+    };
+    Ok((col(row, "seq")?, record))
+}
+
+fn to_u32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl SqliteStore {
+    pub(super) async fn insert_token_row(&self, token: &TokenRecord) -> StoreResult<()> {
+        self.execute(sql(&schema::insert_token(token)), "token")
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                // The only foreign key on tokens is the subject.
+                StoreError::InUse(_) => StoreError::NotFound(format!("user {:?}", token.subject)),
+                other => other,
+            })
+    }
+
+    pub(super) async fn select_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        self.fetch_optional(sql(&schema::select_token(id)))
+            .await?
+            .as_ref()
+            .map(|row| token_from_row(row).map(|(_, t)| t))
+            .transpose()
+    }
+
+    pub(super) async fn page_tokens(
+        &self,
+        subject: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<TokenRecord>> {
+        let after = match page.after.as_deref() {
+            None => None,
+            Some(s) => Some(s.parse::<i64>().map_err(|_| StoreError::InvalidCursor)?),
+        };
+        let rows = self
+            .fetch_all(sql(&schema::list_tokens(subject, after, probe_limit(page))))
+            .await?
+            .iter()
+            .map(token_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let page = finish_page(rows, page, |(seq, _)| seq.to_string());
+        Ok(Page {
+            items: page.items.into_iter().map(|(_, t)| t).collect(),
+            next: page.next,
+        })
+    }
+
+    pub(super) async fn revoke_one(
+        &self,
+        id: &str,
+        owner: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<u32> {
+        let done = self
+            .execute(sql(&schema::revoke_token(id, owner, now)), "token")
+            .await?;
+        Ok(to_u32(done.rows_affected()))
+    }
+
+    pub(super) async fn revoke_all(&self, subject: &str, now: Millis) -> StoreResult<u32> {
+        let done = self
+            .execute(sql(&schema::revoke_subject(subject, now)), "token")
+            .await?;
+        Ok(to_u32(done.rows_affected()))
+    }
+
+    /// One transaction for the whole batch: one commit, however many tokens were used.
+    pub(super) async fn write_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()> {
+        if usage.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(map_err("token"))?;
+        for (id, at) in usage {
+            exec_in(&mut *tx, &schema::update_last_used(id, *at), "token").await?;
+        }
+        tx.commit().await.map_err(map_err("token"))
+    }
+}
