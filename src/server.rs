@@ -39,6 +39,9 @@ pub struct ServeOptions {
     pub usage_flush_interval: Duration,
     /// How often the store is pinged to keep health current.
     pub health_interval: Duration,
+    /// How long in-flight calls may take to finish after shutdown starts; a client that
+    /// never lets go of its connection must not keep the process alive.
+    pub drain_timeout: Duration,
 }
 
 impl Default for ServeOptions {
@@ -46,6 +49,7 @@ impl Default for ServeOptions {
         ServeOptions {
             usage_flush_interval: Duration::from_secs(5),
             health_interval: Duration::from_secs(5),
+            drain_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -80,6 +84,7 @@ pub async fn run(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
+    let drain_timeout = options.drain_timeout;
     let background = tokio::spawn(background(app.clone(), reporter, options));
 
     let tokens = TokenServiceServer::new(TokenApi::new(app.clone()))
@@ -87,7 +92,21 @@ pub async fn run(
     let admin = AdminServiceServer::new(AdminApi::new(app.clone()))
         .max_decoding_message_size(MAX_ADMIN_REQUEST);
 
-    let served = Server::builder()
+    // Shutdown starts when `shutdown` completes; from then on, draining has a deadline.
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let stop_signal = {
+        let stopping = stopping.clone();
+        async move {
+            shutdown.await;
+            stopping.notify_one();
+        }
+    };
+    let drain_deadline = async {
+        stopping.notified().await;
+        tokio::time::sleep(drain_timeout).await;
+    };
+
+    let serving = Server::builder()
         .trace_fn(|req| {
             tracing::info_span!(
                 "rpc",
@@ -104,8 +123,14 @@ pub async fn run(
         .add_service(reflection_v1alpha)
         .add_service(tokens)
         .add_service(admin)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
-        .await;
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), stop_signal);
+    let served = tokio::select! {
+        served = serving => served,
+        () = drain_deadline => {
+            tracing::warn!(timeout = ?drain_timeout, "in-flight calls did not finish in time; stopping anyway");
+            Ok(())
+        }
+    };
 
     background.abort();
     if let Err(e) = app.flush_usage().await {

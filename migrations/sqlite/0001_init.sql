@@ -18,8 +18,9 @@ CREATE TABLE users (
 
 CREATE TABLE user_roles (
     user_id   TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    -- RESTRICT: a role cannot be deleted while a user holds it
-    role_name TEXT NOT NULL REFERENCES roles (name) ON DELETE RESTRICT,
+    -- NO ACTION (not RESTRICT, which SQLite reports as a trigger failure): a role cannot be
+    -- deleted while a user holds it
+    role_name TEXT NOT NULL REFERENCES roles (name),
     PRIMARY KEY (user_id, role_name)
 );
 CREATE INDEX user_roles_by_role ON user_roles (role_name);

@@ -19,10 +19,11 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 /// 401 decision a gateway can pass on, rather than a transport error.
 pub const MAX_DECODE_BYTES: usize = 2 * 1024 * 1024 + MAX_REQUEST_BYTES;
 
-/// Refuses requests whose fields other than the checked token exceed [`MAX_REQUEST_BYTES`].
+/// Refuses requests whose fields other than the checked token exceed [`MAX_REQUEST_BYTES`],
+/// with the same code tonic gives for messages over its decoding limit (OUT_OF_RANGE).
 fn limit_size(message_len: usize, token_len: usize) -> Result<(), Status> {
     if message_len.saturating_sub(token_len) > MAX_REQUEST_BYTES {
-        Err(Status::resource_exhausted("request larger than 64 KiB"))
+        Err(Status::out_of_range("request larger than 64 KiB"))
     } else {
         Ok(())
     }

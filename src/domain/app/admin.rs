@@ -116,11 +116,10 @@ impl App {
         require_id("id", id)?;
         let roles = validate::role_names("roles", roles)?;
         self.check_roles_exist("roles", &roles).await?;
-        Ok(self
-            .store
+        self.store
             .set_user_roles(id, &roles)
             .await
-            .map_err(role_race)?)
+            .map_err(role_race)
     }
 
     pub async fn set_user_disabled(

@@ -80,7 +80,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn remove_role(&self, name: &str) -> StoreResult<()> {
-        // The foreign key from user_roles (ON DELETE RESTRICT) refuses the delete while a user
+        // The foreign key from user_roles (no action) refuses the delete while a user
         // holds the role: the database decides, not a racy read-then-write.
         let done = self
             .execute(sql(&schema::delete_role(name)), "role")

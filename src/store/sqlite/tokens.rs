@@ -106,7 +106,7 @@ impl SqliteStore {
         }
         let mut tx = self.pool.begin().await.map_err(map_err("token"))?;
         for (id, at) in usage {
-            exec_in(&mut *tx, &schema::update_last_used(id, *at), "token").await?;
+            exec_in(&mut tx, &schema::update_last_used(id, *at), "token").await?;
         }
         tx.commit().await.map_err(map_err("token"))
     }

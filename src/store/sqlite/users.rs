@@ -70,7 +70,7 @@ impl SqliteStore {
 
     pub(super) async fn insert_user(&self, user: &User) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err("user"))?;
-        exec_in(&mut *tx, &schema::insert_user(user), "user")
+        exec_in(&mut tx, &schema::insert_user(user), "user")
             .await
             .map_err(|e| match e {
                 StoreError::AlreadyExists(_) => {
@@ -79,7 +79,7 @@ impl SqliteStore {
                 other => other,
             })?;
         for role in &user.roles {
-            exec_in(&mut *tx, &schema::insert_user_role(&user.id, role), "role")
+            exec_in(&mut tx, &schema::insert_user_role(&user.id, role), "role")
                 .await
                 .map_err(unknown_role(role))?;
         }
@@ -97,9 +97,9 @@ impl SqliteStore {
         if !exists {
             return Err(StoreError::NotFound(format!("user {id:?}")));
         }
-        exec_in(&mut *tx, &schema::delete_user_roles(id), "user").await?;
+        exec_in(&mut tx, &schema::delete_user_roles(id), "user").await?;
         for role in roles {
-            exec_in(&mut *tx, &schema::insert_user_role(id, role), "role")
+            exec_in(&mut tx, &schema::insert_user_role(id, role), "role")
                 .await
                 .map_err(unknown_role(role))?;
         }

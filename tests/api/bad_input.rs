@@ -1,0 +1,222 @@
+//! Bad input gets a clear answer naming the field, and changes nothing.
+
+use tessera::proto::v1 as pb;
+use tonic::Code;
+
+use crate::helpers::*;
+
+fn assert_invalid<T: std::fmt::Debug>(result: Result<T, tonic::Status>, field: &str) {
+    let status = assert_code(result, Code::InvalidArgument);
+    assert!(
+        status.message().starts_with(field),
+        "{field:?} not named in {:?}",
+        status.message()
+    );
+}
+
+#[tokio::test]
+async fn garbage_tokens_are_unauthenticated_never_allowed() {
+    let t = spawn_app().await;
+    let real = t.key_for(&t.admin_id, &["*"]).await.token;
+    let random_bytes: String = (0..300u32)
+        .map(|i| char::from_u32(0x20 + (i * 7919) % 0x5f).unwrap_or('x'))
+        .collect();
+    // Well formed, right checksum, but an id the store has never seen.
+    let unknown = {
+        let other = t.app.clone();
+        let fresh = spawn_app().await;
+        drop(other);
+        fresh.key_for(&fresh.admin_id, &["*"]).await.token
+    };
+    let cases: Vec<(&str, String)> = vec![
+        ("empty", String::new()),
+        ("random bytes", random_bytes),
+        ("wrong prefix", real.replacen("tsk_", "ghp_", 1)),
+        ("bad checksum", tamper(&real)),
+        ("unknown id", unknown),
+        ("truncated", real[..real.len() - 5].to_owned()),
+        ("over 4 KiB", format!("{real}{}", "a".repeat(5000))),
+        ("1 MiB", "tsk_".repeat(256 * 1024)),
+        ("bearer only", "Bearer ".to_owned()),
+    ];
+    for (what, token) in cases {
+        let r = t.check(&token, &["read:x"]).await;
+        assert_unauthenticated(&r);
+        assert!(!t.introspect(&token).await.active, "{what}");
+    }
+    assert_allow(&t.check(&real, &["read:x"]).await);
+}
+
+#[tokio::test]
+async fn malformed_fields_name_the_field() {
+    let t = spawn_app().await;
+    let key = &t.admin_key;
+    let mut admin = t.admin.clone();
+    let mut tokens = t.tokens.clone();
+
+    let bad_scope = pb::AuthorizeRequest {
+        token: key.clone(),
+        required_scopes: strings(&["read:x", "Read:X"]),
+        ..Default::default()
+    };
+    assert_invalid(
+        tokens.authorize(authed(key, bad_scope)).await,
+        "required_scopes[1]",
+    );
+    let empty = pb::AuthorizeRequest {
+        token: key.clone(),
+        ..Default::default()
+    };
+    assert_invalid(
+        tokens.authorize(authed(key, empty)).await,
+        "required_scopes",
+    );
+    let many: Vec<String> = (0..65).map(|i| format!("read:p{i}")).collect();
+    let too_many = pb::AuthorizeRequest {
+        token: key.clone(),
+        required_scopes: many,
+        ..Default::default()
+    };
+    assert_invalid(
+        tokens.authorize(authed(key, too_many)).await,
+        "required_scopes",
+    );
+
+    assert_invalid(t.issue(key, api_key(&[], "")).await, "api_key.scopes");
+    assert_invalid(
+        t.issue(key, api_key(&["read::x"], "")).await,
+        "api_key.scopes[0]",
+    );
+    assert_invalid(
+        t.issue(key, api_key(&["a:b:c:d:e:f:g:h:i"], "")).await,
+        "api_key.scopes[0]",
+    );
+    assert_invalid(
+        t.issue(key, api_key(&[&"a".repeat(257)], "")).await,
+        "api_key.scopes[0]",
+    );
+    let negative_ttl = pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
+        name: "k".into(),
+        scopes: strings(&["read:x"]),
+        ttl: Some(prost_types::Duration {
+            seconds: -5,
+            nanos: 0,
+        }),
+        ..Default::default()
+    });
+    assert_invalid(t.issue(key, negative_ttl).await, "api_key.ttl");
+    let no_name = pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
+        scopes: strings(&["read:x"]),
+        ..Default::default()
+    });
+    assert_invalid(t.issue(key, no_name).await, "api_key.name");
+    assert_invalid(t.pat(key, "no-such-role").await, "pat.role");
+    assert_invalid(
+        tokens
+            .issue(authed(key, pb::IssueRequest { grant: None }))
+            .await,
+        "grant",
+    );
+    assert_invalid(
+        tokens
+            .revoke(authed(key, pb::RevokeRequest { target: None }))
+            .await,
+        "target",
+    );
+
+    let bad_role = pb::CreateRoleRequest {
+        name: "Bad Name".into(),
+        permissions: vec![],
+        description: String::new(),
+    };
+    assert_invalid(admin.create_role(authed(key, bad_role)).await, "name");
+    let bad_perm = pb::CreateRoleRequest {
+        name: "ok".into(),
+        permissions: strings(&["read:*", "x y"]),
+        description: String::new(),
+    };
+    assert_invalid(
+        admin.create_role(authed(key, bad_perm)).await,
+        "permissions[1]",
+    );
+    let dup_perm = pb::CreateRoleRequest {
+        name: "ok".into(),
+        permissions: strings(&["read:x", "read:x"]),
+        description: String::new(),
+    };
+    assert_invalid(
+        admin.create_role(authed(key, dup_perm)).await,
+        "permissions[1]",
+    );
+    let unknown_role = pb::CreateUserRequest {
+        name: "nina".into(),
+        roles: strings(&["admin", "ghost"]),
+    };
+    assert_invalid(
+        admin.create_user(authed(key, unknown_role)).await,
+        "roles[1]",
+    );
+    let dup_role = pb::CreateUserRequest {
+        name: "nina".into(),
+        roles: strings(&["admin", "admin"]),
+    };
+    assert_invalid(admin.create_user(authed(key, dup_role)).await, "roles[1]");
+    let bad_user = pb::CreateUserRequest {
+        name: "".into(),
+        roles: vec![],
+    };
+    assert_invalid(admin.create_user(authed(key, bad_user)).await, "name");
+
+    // None of it changed anything.
+    let roles = admin
+        .list_roles(authed(key, pb::ListRolesRequest::default()))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(roles.roles.len(), 1);
+    let users = admin
+        .list_users(authed(key, pb::ListUsersRequest::default()))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(users.users.len(), 1);
+    let listed = admin
+        .list_tokens(authed(key, pb::ListTokensRequest::default()))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.tokens.len(), 1, "only the bootstrap key");
+}
+
+#[tokio::test]
+async fn requests_over_64_kib_are_refused() {
+    let t = spawn_app().await;
+    let key = &t.admin_key;
+    let big = pb::CreateRoleRequest {
+        name: "big".into(),
+        permissions: vec![],
+        description: "x".repeat(70 * 1024),
+    };
+    assert_code(
+        t.admin.clone().create_role(authed(key, big)).await,
+        Code::OutOfRange,
+    );
+    let scopes: Vec<String> = (0..3000)
+        .map(|i| format!("read:contacts:{i:020}"))
+        .collect();
+    let big = pb::AuthorizeRequest {
+        token: key.clone(),
+        required_scopes: scopes,
+        ..Default::default()
+    };
+    assert_code(
+        t.tokens.clone().authorize(authed(key, big)).await,
+        Code::OutOfRange,
+    );
+    let role = t
+        .admin
+        .clone()
+        .get_role(authed(key, pb::GetRoleRequest { name: "big".into() }))
+        .await;
+    assert_code(role, Code::NotFound);
+}

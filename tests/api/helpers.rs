@@ -1,0 +1,301 @@
+//! `spawn_app()`: a real tessera server on 127.0.0.1:0 over its own temporary SQLite file,
+//! with a manual clock so expiry is tested without sleeping.
+
+use std::sync::Arc;
+
+use tempfile::TempDir;
+use tessera::domain::app::App;
+use tessera::domain::clock::ManualClock;
+use tessera::domain::secret_hash::SecretHasher;
+use tessera::proto::v1 as pb;
+use tessera::proto::v1::admin_service_client::AdminServiceClient;
+use tessera::proto::v1::token_service_client::TokenServiceClient;
+use tessera::server::{self, ServeOptions};
+use tessera::store::sqlite::SqliteStore;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+pub struct TestApp {
+    pub admin_key: String,
+    pub admin_id: String,
+    pub clock: Arc<ManualClock>,
+    pub app: Arc<App>,
+    pub tokens: TokenServiceClient<Channel>,
+    pub admin: AdminServiceClient<Channel>,
+    pub channel: Channel,
+    pub db_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+    // Kept last so the directory outlives the server.
+    pub dir: Arc<TempDir>,
+}
+
+/// A request carrying `authorization: Bearer <key>`.
+pub fn authed<T>(key: &str, message: T) -> Request<T> {
+    let mut req = Request::new(message);
+    let value = format!("Bearer {key}").parse().expect("ascii header value");
+    req.metadata_mut().insert("authorization", value);
+    req
+}
+
+pub fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let db_url = format!("sqlite://{}", dir.path().join("tessera.db").display());
+    start(dir, db_url, None).await
+}
+
+async fn start(dir: Arc<TempDir>, db_url: String, admin: Option<(String, String)>) -> TestApp {
+    let store = Arc::new(SqliteStore::connect(&db_url).await.expect("open store"));
+    store.migrate().await.expect("migrate");
+    let clock = ManualClock::new();
+    let app = Arc::new(App::new(store, SecretHasher::new(None), clock.clone()));
+    let (admin_key, admin_id) = match admin {
+        Some(a) => a,
+        None => {
+            let b = app.bootstrap().await.expect("bootstrap");
+            (b.key, b.user_id)
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let serving = app.clone();
+    let handle = tokio::spawn(async move {
+        server::run(listener, serving, ServeOptions::default(), async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    // The listener is already bound: connecting needs no wait.
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    TestApp {
+        admin_key,
+        admin_id,
+        clock,
+        app,
+        tokens: TokenServiceClient::new(channel.clone()),
+        admin: AdminServiceClient::new(channel.clone()),
+        channel,
+        db_url,
+        shutdown: Some(tx),
+        handle: Some(handle),
+        dir,
+    }
+}
+
+impl TestApp {
+    /// Stops the server (draining calls) and starts a new one on the same database file.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        let admin = (self.admin_key.clone(), self.admin_id.clone());
+        start(self.dir.clone(), self.db_url.clone(), Some(admin)).await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.expect("server task ends cleanly");
+        }
+    }
+
+    pub async fn create_role(&self, name: &str, permissions: &[&str]) -> pb::Role {
+        self.admin
+            .clone()
+            .create_role(authed(
+                &self.admin_key,
+                pb::CreateRoleRequest {
+                    name: name.into(),
+                    permissions: strings(permissions),
+                    description: String::new(),
+                },
+            ))
+            .await
+            .expect("create role")
+            .into_inner()
+            .role
+            .expect("role")
+    }
+
+    pub async fn set_role(&self, name: &str, permissions: &[&str]) {
+        self.admin
+            .clone()
+            .set_role_permissions(authed(
+                &self.admin_key,
+                pb::SetRolePermissionsRequest {
+                    name: name.into(),
+                    permissions: strings(permissions),
+                },
+            ))
+            .await
+            .expect("set role permissions");
+    }
+
+    pub async fn create_user(&self, name: &str, roles: &[&str]) -> pb::User {
+        self.admin
+            .clone()
+            .create_user(authed(
+                &self.admin_key,
+                pb::CreateUserRequest {
+                    name: name.into(),
+                    roles: strings(roles),
+                },
+            ))
+            .await
+            .expect("create user")
+            .into_inner()
+            .user
+            .expect("user")
+    }
+
+    /// Issues an API key as `caller` (the admin by default via `key_for`).
+    pub async fn issue(
+        &self,
+        caller: &str,
+        grant: pb::issue_request::Grant,
+    ) -> Result<pb::IssueResponse, tonic::Status> {
+        self.tokens
+            .clone()
+            .issue(authed(caller, pb::IssueRequest { grant: Some(grant) }))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// An API key acting as `user_id`, issued by the admin, with the given scopes.
+    pub async fn key_for(&self, user_id: &str, scopes: &[&str]) -> pb::IssueResponse {
+        self.issue(&self.admin_key, api_key(scopes, user_id))
+            .await
+            .expect("issue api key")
+    }
+
+    /// A PAT bound to `role`, issued by `caller` for itself.
+    pub async fn pat(&self, caller: &str, role: &str) -> Result<pb::IssueResponse, tonic::Status> {
+        self.issue(
+            caller,
+            pb::issue_request::Grant::Pat(pb::PatGrant {
+                name: "test pat".into(),
+                role: role.into(),
+                read_only: false,
+                ttl: None,
+            }),
+        )
+        .await
+    }
+
+    pub async fn authorize_req(&self, req: pb::AuthorizeRequest) -> pb::AuthorizeResponse {
+        self.tokens
+            .clone()
+            .authorize(authed(&self.admin_key, req))
+            .await
+            .expect("authorize answers")
+            .into_inner()
+    }
+
+    /// MATCH_ALL, non-mutating check of `token` for `scopes`.
+    pub async fn check(&self, token: &str, scopes: &[&str]) -> pb::AuthorizeResponse {
+        self.authorize_req(pb::AuthorizeRequest {
+            token: token.into(),
+            required_scopes: strings(scopes),
+            r#match: pb::Match::All.into(),
+            mutating: false,
+        })
+        .await
+    }
+
+    pub async fn introspect(&self, token: &str) -> pb::IntrospectResponse {
+        self.tokens
+            .clone()
+            .introspect(authed(
+                &self.admin_key,
+                pb::IntrospectRequest {
+                    token: token.into(),
+                },
+            ))
+            .await
+            .expect("introspect answers")
+            .into_inner()
+    }
+
+    pub async fn revoke(
+        &self,
+        caller: &str,
+        target: pb::revoke_request::Target,
+    ) -> Result<u32, tonic::Status> {
+        self.tokens
+            .clone()
+            .revoke(authed(
+                caller,
+                pb::RevokeRequest {
+                    target: Some(target),
+                },
+            ))
+            .await
+            .map(|r| r.into_inner().revoked)
+    }
+}
+
+pub fn api_key(scopes: &[&str], subject: &str) -> pb::issue_request::Grant {
+    pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
+        name: "test key".into(),
+        scopes: strings(scopes),
+        read_only: false,
+        ttl: None,
+        subject: subject.into(),
+    })
+}
+
+pub fn decision(r: &pb::AuthorizeResponse) -> pb::Decision {
+    pb::Decision::try_from(r.decision).expect("known decision")
+}
+
+pub fn assert_allow(r: &pb::AuthorizeResponse) {
+    assert_eq!(decision(r), pb::Decision::Allow, "{r:?}");
+    assert_eq!(r.http_status, 200);
+}
+
+pub fn assert_unauthenticated(r: &pb::AuthorizeResponse) {
+    assert_eq!(decision(r), pb::Decision::Unauthenticated, "{r:?}");
+    assert_eq!(r.http_status, 401);
+    assert!(
+        r.subject.is_empty() && r.token_id.is_empty(),
+        "no hint for invalid tokens: {r:?}"
+    );
+}
+
+pub fn assert_denied(r: &pb::AuthorizeResponse) {
+    assert_eq!(decision(r), pb::Decision::PermissionDenied, "{r:?}");
+    assert_eq!(r.http_status, 403);
+}
+
+pub fn assert_code<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: Code,
+) -> tonic::Status {
+    match result {
+        Ok(v) => panic!("expected {code:?}, got OK: {v:?}"),
+        Err(s) => {
+            assert_eq!(s.code(), code, "{s:?}");
+            s
+        }
+    }
+}
+
+/// The token with its last character changed: same shape, wrong checksum.
+pub fn tamper(token: &str) -> String {
+    let (head, last) = token.split_at(token.len() - 1);
+    format!("{head}{}", if last == "x" { "y" } else { "x" })
+}

@@ -1,0 +1,151 @@
+//! Revocation by secret, by id and by subject; RFC 7009: unknown targets answer 0.
+
+use tessera::proto::v1 as pb;
+use tessera::proto::v1::revoke_request::Target;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn revoke_by_token_secret() {
+    let t = spawn_app().await;
+    t.create_role("r", &["read:*"]).await;
+    let alice = t.create_user("alice", &["r"]).await;
+    let bob = t.create_user("bob", &["r"]).await;
+    let a = t.key_for(&alice.id, &["read:*"]).await;
+    let b = t.key_for(&bob.id, &["read:*"]).await;
+    // Whoever presents a secret may revoke it, even someone else's (a leaked token).
+    assert_eq!(
+        t.revoke(&b.token, Target::Token(format!("Bearer {}", a.token)))
+            .await
+            .expect("revoke answers"),
+        1
+    );
+    assert_unauthenticated(&t.check(&a.token, &["read:x"]).await);
+    assert!(!t.introspect(&a.token).await.active);
+    // Again, or a forged one: 0, no error.
+    assert_eq!(
+        t.revoke(&b.token, Target::Token(a.token.clone()))
+            .await
+            .expect("revoke answers"),
+        0
+    );
+    assert_eq!(
+        t.revoke(&b.token, Target::Token(tamper(&b.token)))
+            .await
+            .expect("revoke answers"),
+        0
+    );
+    assert_eq!(
+        t.revoke(&b.token, Target::Token("garbage".into()))
+            .await
+            .expect("revoke answers"),
+        0
+    );
+    assert_allow(&t.check(&b.token, &["read:x"]).await);
+}
+
+#[tokio::test]
+async fn revoke_by_id_own_or_with_permission() {
+    let t = spawn_app().await;
+    t.create_role("r", &["read:*"]).await;
+    let alice = t.create_user("alice", &["r"]).await;
+    let bob = t.create_user("bob", &["r"]).await;
+    let a1 = t.key_for(&alice.id, &["read:*"]).await;
+    let a2 = t.key_for(&alice.id, &["read:*"]).await;
+    let b = t.key_for(&bob.id, &["read:*"]).await;
+
+    // Bob lacks tessera:tokens:revoke: Alice's id answers 0, exactly like an unknown id.
+    assert_eq!(
+        t.revoke(&b.token, Target::TokenId(a1.token_id.clone()))
+            .await
+            .expect("revoke answers"),
+        0
+    );
+    assert_eq!(
+        t.revoke(&b.token, Target::TokenId("unknownid".into()))
+            .await
+            .expect("revoke answers"),
+        0
+    );
+    assert_allow(&t.check(&a1.token, &["read:x"]).await);
+
+    // Alice revokes her own token by id.
+    assert_eq!(
+        t.revoke(&a2.token, Target::TokenId(a1.token_id.clone()))
+            .await
+            .expect("revoke answers"),
+        1
+    );
+    assert_unauthenticated(&t.check(&a1.token, &["read:x"]).await);
+    assert_eq!(
+        t.revoke(&a2.token, Target::TokenId(a1.token_id.clone()))
+            .await
+            .expect("revoke answers"),
+        0
+    );
+
+    // The admin holds tessera:tokens:revoke.
+    assert_eq!(
+        t.revoke(&t.admin_key, Target::TokenId(b.token_id.clone()))
+            .await
+            .expect("revoke answers"),
+        1
+    );
+    assert_unauthenticated(&t.check(&b.token, &["read:x"]).await);
+}
+
+#[tokio::test]
+async fn revoke_by_subject() {
+    let t = spawn_app().await;
+    t.create_role("r", &["read:*"]).await;
+    let alice = t.create_user("alice", &["r"]).await;
+    let bob = t.create_user("bob", &["r"]).await;
+    let a1 = t.key_for(&alice.id, &["read:*"]).await;
+    let a2 = t.pat(&a1.token, "r").await.expect("pat");
+    let b = t.key_for(&bob.id, &["read:*"]).await;
+
+    let other = t.revoke(&b.token, Target::Subject(alice.id.clone())).await;
+    assert_code(other, tonic::Code::PermissionDenied);
+    assert_allow(&t.check(&a1.token, &["read:x"]).await);
+
+    assert_eq!(
+        t.revoke(&t.admin_key, Target::Subject(alice.id.clone()))
+            .await
+            .expect("revoke answers"),
+        2
+    );
+    assert_unauthenticated(&t.check(&a1.token, &["read:x"]).await);
+    assert_unauthenticated(&t.check(&a2.token, &["read:x"]).await);
+    assert_allow(&t.check(&b.token, &["read:x"]).await);
+    assert_eq!(
+        t.revoke(&t.admin_key, Target::Subject(alice.id.clone()))
+            .await
+            .expect("revoke answers"),
+        0
+    );
+
+    // Anyone may revoke all of their own tokens.
+    assert_eq!(
+        t.revoke(&b.token, Target::Subject(bob.id.clone()))
+            .await
+            .expect("revoke answers"),
+        1
+    );
+    assert_unauthenticated(&t.check(&b.token, &["read:x"]).await);
+
+    let listed = t
+        .admin
+        .clone()
+        .list_tokens(authed(
+            &t.admin_key,
+            pb::ListTokensRequest {
+                subject: alice.id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.tokens.len(), 2);
+    assert!(listed.tokens.iter().all(|i| i.revoked_at.is_some()));
+}
