@@ -108,9 +108,13 @@ pub async fn run(
 
     let serving = Server::builder()
         .trace_fn(|req| {
+            let method = req.uri().path();
             tracing::info_span!(
                 "rpc",
-                method = %req.uri().path(),
+                otel.name = method.trim_start_matches('/'),
+                otel.kind = "server",
+                rpc.system = "grpc",
+                method = %method,
                 caller = tracing::field::Empty,
                 decision = tracing::field::Empty,
                 kind = tracing::field::Empty,
