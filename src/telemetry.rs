@@ -37,7 +37,14 @@ impl Drop for TelemetryGuard {
 /// Installs the global subscriber. Logs go to stderr: stdout is kept for command output
 /// (`bootstrap` prints only the key there).
 pub fn init(format: LogFormat) -> Result<TelemetryGuard, TelemetryError> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The HTTP/2 stack logs frames, headers included, at debug and trace: capped here so that
+    // no `RUST_LOG` setting can put a caller's `authorization` header into the logs.
+    for quiet in ["h2=info", "hyper=info", "hyper_util=info", "tower=info"] {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let fmt = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)

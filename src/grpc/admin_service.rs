@@ -24,10 +24,7 @@ type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl AdminService for AdminApi {
-    async fn create_role(
-        &self,
-        request: Request<pb::CreateRoleRequest>,
-    ) -> Reply<pb::CreateRoleResponse> {
+    async fn create_role(&self, request: Request<pb::CreateRoleRequest>) -> Reply<pb::Role> {
         let caller = caller(&self.app, &request).await?;
         let r = request.into_inner();
         let role = self
@@ -35,15 +32,13 @@ impl AdminService for AdminApi {
             .create_role(&caller, r.name, &r.permissions, r.description)
             .await?;
         tracing::info!(role = %role.name, caller = %caller.token_id, "role created");
-        Ok(Response::new(pb::CreateRoleResponse {
-            role: Some(role.into()),
-        }))
+        Ok(Response::new(role.into()))
     }
 
     async fn set_role_permissions(
         &self,
         request: Request<pb::SetRolePermissionsRequest>,
-    ) -> Reply<pb::SetRolePermissionsResponse> {
+    ) -> Reply<pb::Role> {
         let caller = caller(&self.app, &request).await?;
         let r = request.get_ref();
         let role = self
@@ -51,17 +46,13 @@ impl AdminService for AdminApi {
             .set_role_permissions(&caller, &r.name, &r.permissions)
             .await?;
         tracing::info!(role = %role.name, caller = %caller.token_id, "role permissions set");
-        Ok(Response::new(pb::SetRolePermissionsResponse {
-            role: Some(role.into()),
-        }))
+        Ok(Response::new(role.into()))
     }
 
-    async fn get_role(&self, request: Request<pb::GetRoleRequest>) -> Reply<pb::GetRoleResponse> {
+    async fn get_role(&self, request: Request<pb::GetRoleRequest>) -> Reply<pb::Role> {
         let caller = caller(&self.app, &request).await?;
         let role = self.app.get_role(&caller, &request.get_ref().name).await?;
-        Ok(Response::new(pb::GetRoleResponse {
-            role: Some(role.into()),
-        }))
+        Ok(Response::new(role.into()))
     }
 
     async fn list_roles(
@@ -92,68 +83,46 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::DeleteRoleResponse {}))
     }
 
-    async fn create_user(
-        &self,
-        request: Request<pb::CreateUserRequest>,
-    ) -> Reply<pb::CreateUserResponse> {
+    async fn create_user(&self, request: Request<pb::CreateUserRequest>) -> Reply<pb::User> {
         let caller = caller(&self.app, &request).await?;
         let r = request.into_inner();
         let user = self.app.create_user(&caller, r.name, &r.roles).await?;
         tracing::info!(user = %user.id, caller = %caller.token_id, "user created");
-        Ok(Response::new(pb::CreateUserResponse {
-            user: Some(user.into()),
-        }))
+        Ok(Response::new(user.into()))
     }
 
-    async fn set_user_roles(
-        &self,
-        request: Request<pb::SetUserRolesRequest>,
-    ) -> Reply<pb::SetUserRolesResponse> {
+    async fn set_user_roles(&self, request: Request<pb::SetUserRolesRequest>) -> Reply<pb::User> {
         let caller = caller(&self.app, &request).await?;
         let r = request.get_ref();
         let user = self.app.set_user_roles(&caller, &r.id, &r.roles).await?;
         tracing::info!(user = %user.id, caller = %caller.token_id, "user roles set");
-        Ok(Response::new(pb::SetUserRolesResponse {
-            user: Some(user.into()),
-        }))
+        Ok(Response::new(user.into()))
     }
 
-    async fn disable_user(
-        &self,
-        request: Request<pb::DisableUserRequest>,
-    ) -> Reply<pb::DisableUserResponse> {
+    async fn disable_user(&self, request: Request<pb::DisableUserRequest>) -> Reply<pb::User> {
         let caller = caller(&self.app, &request).await?;
         let user = self
             .app
             .set_user_disabled(&caller, &request.get_ref().id, true)
             .await?;
         tracing::info!(user = %user.id, caller = %caller.token_id, "user disabled");
-        Ok(Response::new(pb::DisableUserResponse {
-            user: Some(user.into()),
-        }))
+        Ok(Response::new(user.into()))
     }
 
-    async fn enable_user(
-        &self,
-        request: Request<pb::EnableUserRequest>,
-    ) -> Reply<pb::EnableUserResponse> {
+    async fn enable_user(&self, request: Request<pb::EnableUserRequest>) -> Reply<pb::User> {
         let caller = caller(&self.app, &request).await?;
         let user = self
             .app
             .set_user_disabled(&caller, &request.get_ref().id, false)
             .await?;
         tracing::info!(user = %user.id, caller = %caller.token_id, "user enabled");
-        Ok(Response::new(pb::EnableUserResponse {
-            user: Some(user.into()),
-        }))
+        Ok(Response::new(user.into()))
     }
 
-    async fn get_user(&self, request: Request<pb::GetUserRequest>) -> Reply<pb::GetUserResponse> {
+    async fn get_user(&self, request: Request<pb::GetUserRequest>) -> Reply<pb::User> {
         let caller = caller(&self.app, &request).await?;
         let user = self.app.get_user(&caller, &request.get_ref().id).await?;
-        Ok(Response::new(pb::GetUserResponse {
-            user: Some(user.into()),
-        }))
+        Ok(Response::new(user.into()))
     }
 
     async fn list_users(

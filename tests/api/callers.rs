@@ -182,7 +182,7 @@ async fn each_admin_call_needs_its_permission() {
         ))
         .await
         .expect("get");
-    assert_eq!(user.into_inner().user.expect("user").roles, vec!["plain"]);
+    assert_eq!(user.into_inner().roles, vec!["plain"]);
 }
 
 #[tokio::test]
@@ -195,9 +195,7 @@ async fn roles_and_users_crud() {
         .get_role(authed(key, pb::GetRoleRequest { name: "r".into() }))
         .await
         .expect("get")
-        .into_inner()
-        .role
-        .expect("role");
+        .into_inner();
     assert_eq!(role.permissions, vec!["read:*"], "kept in minimal form");
     let dup = admin
         .create_role(authed(

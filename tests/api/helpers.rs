@@ -127,8 +127,6 @@ impl TestApp {
             .await
             .expect("create role")
             .into_inner()
-            .role
-            .expect("role")
     }
 
     pub async fn set_role(&self, name: &str, permissions: &[&str]) {
@@ -158,8 +156,6 @@ impl TestApp {
             .await
             .expect("create user")
             .into_inner()
-            .user
-            .expect("user")
     }
 
     /// Issues an API key as `caller` (the admin by default via `key_for`).

@@ -36,9 +36,7 @@ async fn role_edit_and_user_role_change_show_in_next_check() {
         ))
         .await
         .expect("set roles")
-        .into_inner()
-        .user
-        .expect("user");
+        .into_inner();
     assert_eq!(changed.roles, vec!["ops"]);
     assert_allow(&t.check(&key.token, &["deploy:prod"]).await);
     // The PAT's role (dev) is no longer the user's: it grants nothing now.
@@ -64,9 +62,7 @@ async fn disable_makes_every_token_inactive_until_enabled() {
         ))
         .await
         .expect("disable")
-        .into_inner()
-        .user
-        .expect("user");
+        .into_inner();
     assert!(disabled.disabled);
     for token in [&key.token, &pat.token] {
         assert_unauthenticated(&t.check(token, &["read:x"]).await);
@@ -159,7 +155,7 @@ async fn data_survives_a_restart() {
         .await
         .expect("role persisted")
         .into_inner();
-    assert_eq!(role.role.expect("role").permissions, vec!["read:*"]);
+    assert_eq!(role.permissions, vec!["read:*"]);
     // last_used_at was written behind, at the first server's shutdown.
     let listed = t
         .admin

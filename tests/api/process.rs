@@ -42,6 +42,8 @@ async fn serve_writes_the_first_admin_key_to_a_private_file_and_stops_on_sigterm
     let db = dir.path().join("s.db");
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        // The most verbose logging there is: still no secret may appear.
+        .env("RUST_LOG", "trace")
         .arg("--database-url")
         .arg(format!("sqlite://{}", db.display()))
         .stderr(Stdio::piped())
@@ -49,14 +51,20 @@ async fn serve_writes_the_first_admin_key_to_a_private_file_and_stops_on_sigterm
         .spawn()
         .expect("start tessera serve");
     let stderr = child.stderr.take().expect("stderr piped");
-    let mut lines = BufReader::new(stderr).lines();
+    // A thread drains stderr the whole time, so trace-level output never fills the pipe.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let mut log = String::new();
-    // Read log lines (blocking, no sleep) until the server reports its address.
+    // Wait for log lines (blocking receive, no sleep) until the server reports its address.
     let addr = loop {
-        let line = lines
-            .next()
-            .expect("server logs before exiting")
-            .expect("read log");
+        let line = rx.recv().expect("server logs before exiting");
         log.push_str(&line);
         log.push('\n');
         if line.contains("tessera serving") {
@@ -114,5 +122,16 @@ async fn serve_writes_the_first_admin_key_to_a_private_file_and_stops_on_sigterm
         .expect("join")
         .expect("wait");
     drop(client);
+    reader.join().expect("stderr reader");
+    for line in rx.try_iter() {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    assert!(log.contains("tessera stopped"), "{log}");
+    assert!(
+        !log.contains(&key),
+        "no secret in any log line, even at trace level"
+    );
+    assert!(!log.contains(&key[30..60]));
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 }
