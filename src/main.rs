@@ -68,9 +68,14 @@ fn admin_key_path(db: Option<&Path>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(&name))
 }
 
-/// Writes the key readable by the owner only (0600), refusing to overwrite a file.
+/// Writes the key readable by the owner only (0600). A file left from an earlier, deleted
+/// database is stale (its key matches nothing here) and is replaced, never appended to.
 fn write_secret_file(path: &Path, key: &str) -> anyhow::Result<()> {
     use std::io::Write;
+    if path.exists() {
+        tracing::warn!(path = %path.display(), "replacing a stale admin key file");
+        std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -94,7 +99,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .context("bootstrapping an empty store")?;
         let path = admin_key_path(store.path());
-        write_secret_file(&path, &done.key)?;
+        write_secret_file(&path, &done.key).context(
+            "saving the first admin key failed; run `tessera bootstrap` to print a new one",
+        )?;
         tracing::warn!(path = %path.display(), token_id = %done.token_id,
             "empty store: created user admin; its API key is in this file (mode 0600)");
     }

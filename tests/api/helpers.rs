@@ -192,6 +192,23 @@ impl TestApp {
         .await
     }
 
+    /// ListTokens of `subject` (empty: the caller's own) as `caller`.
+    pub async fn tokens_of(&self, caller: &str, subject: &str) -> Vec<pb::TokenInfo> {
+        self.admin
+            .clone()
+            .list_tokens(authed(
+                caller,
+                pb::ListTokensRequest {
+                    subject: subject.into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("list tokens")
+            .into_inner()
+            .tokens
+    }
+
     pub async fn authorize_req(&self, req: pb::AuthorizeRequest) -> pb::AuthorizeResponse {
         self.tokens
             .clone()

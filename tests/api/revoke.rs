@@ -133,19 +133,7 @@ async fn revoke_by_subject() {
     );
     assert_unauthenticated(&t.check(&b.token, &["read:x"]).await);
 
-    let listed = t
-        .admin
-        .clone()
-        .list_tokens(authed(
-            &t.admin_key,
-            pb::ListTokensRequest {
-                subject: alice.id.clone(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("list")
-        .into_inner();
-    assert_eq!(listed.tokens.len(), 2);
-    assert!(listed.tokens.iter().all(|i| i.revoked_at.is_some()));
+    let listed = t.tokens_of(&t.admin_key, &alice.id).await;
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|i| i.revoked_at.is_some()));
 }

@@ -34,7 +34,7 @@ impl Decision {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuthorizeInput {
     pub token: String,
     pub required: Vec<String>,
@@ -65,6 +65,17 @@ impl AuthorizeOutcome {
             missing: Vec::new(),
             expires_at: None,
         }
+    }
+}
+
+impl std::fmt::Debug for AuthorizeInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizeInput")
+            .field("token", &"<redacted>")
+            .field("required", &self.required)
+            .field("match_any", &self.match_any)
+            .field("mutating", &self.mutating)
+            .finish()
     }
 }
 

@@ -69,6 +69,10 @@ impl App {
                 }
             }
         };
+        if user.disabled || !user.roles.iter().any(|r| r == ADMIN) {
+            tracing::warn!(user_id = %user.id, disabled = user.disabled, roles = ?user.roles,
+                "user admin is disabled or lacks role admin: the new key grants nothing until that is fixed");
+        }
         let issued = self.mint_admin_key(&user.id).await?;
         Ok(Bootstrapped {
             user_id: user.id,

@@ -4,7 +4,7 @@ use super::{App, Caller, perms};
 use crate::domain::error::{Error, Result};
 use crate::domain::token_format::{self, MAX_TOKEN_LEN};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum RevokeTarget {
     /// A token's secret: whoever presents it may revoke it.
     Token(String),
@@ -12,6 +12,16 @@ pub enum RevokeTarget {
     TokenId(String),
     /// Every token of a user.
     Subject(String),
+}
+
+impl std::fmt::Debug for RevokeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RevokeTarget::Token(_) => f.write_str("Token(<redacted>)"),
+            RevokeTarget::TokenId(id) => f.debug_tuple("TokenId").field(id).finish(),
+            RevokeTarget::Subject(s) => f.debug_tuple("Subject").field(s).finish(),
+        }
+    }
 }
 
 impl App {
