@@ -1,6 +1,5 @@
 //! Revocation by secret, by id and by subject; RFC 7009: unknown targets answer 0.
 
-use tessera::proto::v1 as pb;
 use tessera::proto::v1::revoke_request::Target;
 
 use crate::helpers::*;
