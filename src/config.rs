@@ -2,6 +2,7 @@
 //! container env and Secret entries). No tonic or sqlx types here.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -56,21 +57,17 @@ pub struct BootstrapArgs {
     pub hashing: HashArgs,
 }
 
-#[derive(Args)]
-pub struct HashArgs {
-    /// Server key for HMAC-SHA256 token hashes; without it, plain SHA-256.
-    /// Changing it makes every existing token invalid.
-    #[arg(long, env = "TESSERA_TOKEN_HMAC_KEY", hide_env_values = true)]
-    pub token_hmac_key: Option<String>,
-}
+/// The environment variable holding the HMAC server key itself. It has no flag on purpose:
+/// a flag's value is visible to every user of the machine through `ps`.
+pub const TOKEN_HMAC_KEY_ENV: &str = "TESSERA_TOKEN_HMAC_KEY";
 
-impl std::fmt::Debug for HashArgs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let key = self.token_hmac_key.as_ref().map(|_| "<redacted>");
-        f.debug_struct("HashArgs")
-            .field("token_hmac_key", &key)
-            .finish()
-    }
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    /// File holding the server key for HMAC-SHA256 token hashes (a mounted Secret, say);
+    /// the key may instead be given in TESSERA_TOKEN_HMAC_KEY. Without either, plain SHA-256.
+    /// Changing the key makes every existing token invalid.
+    #[arg(long, env = "TESSERA_TOKEN_HMAC_KEY_FILE")]
+    pub token_hmac_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -143,12 +140,5 @@ mod tests {
             "postgres://u:***@h/db"
         );
         assert_eq!(redact_url("sqlite://tessera.db"), "sqlite://tessera.db");
-        let hidden = format!(
-            "{:?}",
-            HashArgs {
-                token_hmac_key: Some("k3y".into())
-            }
-        );
-        assert!(!hidden.contains("k3y"));
     }
 }

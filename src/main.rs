@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use tessera::config::{Cli, Command, HashArgs, ServeArgs, StoreArgs, redact_url};
+use tessera::config::{
+    Cli, Command, HashArgs, ServeArgs, StoreArgs, TOKEN_HMAC_KEY_ENV, redact_url,
+};
 use tessera::domain::app::App;
 use tessera::domain::clock::SystemClock;
 use tessera::domain::secret_hash::SecretHasher;
@@ -26,7 +28,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Bootstrap(args) => {
                 let store = open_store(&args.store).await?;
-                let app = build_app(store, &args.hashing);
+                let app = build_app(store, &args.hashing)?;
                 let done = app.bootstrap().await.context("bootstrap")?;
                 tracing::info!(user_id = %done.user_id, token_id = %done.token_id, "admin key issued");
                 println!("{}", done.key);
@@ -51,9 +53,34 @@ async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<SqliteStore>> {
     Ok(Arc::new(store))
 }
 
-fn build_app(store: Arc<SqliteStore>, hashing: &HashArgs) -> Arc<App> {
-    let hasher = SecretHasher::new(hashing.token_hmac_key.as_deref().map(str::as_bytes));
-    Arc::new(App::new(store, hasher, Arc::new(SystemClock)))
+/// The HMAC server key, from `TESSERA_TOKEN_HMAC_KEY` or the key file; never both.
+fn hmac_key(hashing: &HashArgs) -> anyhow::Result<Option<Vec<u8>>> {
+    let from_env = std::env::var_os(TOKEN_HMAC_KEY_ENV).filter(|v| !v.is_empty());
+    let key = match (from_env, &hashing.token_hmac_key_file) {
+        (Some(_), Some(_)) => {
+            bail!("set {TOKEN_HMAC_KEY_ENV} or --token-hmac-key-file, not both")
+        }
+        (Some(v), None) => v.into_encoded_bytes(),
+        (None, Some(path)) => {
+            let mut bytes = std::fs::read(path)
+                .with_context(|| format!("reading the HMAC key file {}", path.display()))?;
+            // A trailing newline from `echo` or an editor is not part of the key.
+            while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                bytes.pop();
+            }
+            if bytes.is_empty() {
+                bail!("the HMAC key file {} is empty", path.display());
+            }
+            bytes
+        }
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(key))
+}
+
+fn build_app(store: Arc<SqliteStore>, hashing: &HashArgs) -> anyhow::Result<Arc<App>> {
+    let hasher = SecretHasher::new(hmac_key(hashing)?.as_deref());
+    Ok(Arc::new(App::new(store, hasher, Arc::new(SystemClock))))
 }
 
 /// Where `serve` writes the first admin key: beside the database file.
@@ -92,7 +119,7 @@ fn write_secret_file(path: &Path, key: &str) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args.store).await?;
-    let app = build_app(store.clone(), &args.hashing);
+    let app = build_app(store.clone(), &args.hashing)?;
     if app.is_empty().await? {
         let done = app
             .bootstrap()

@@ -9,7 +9,8 @@ use std::fmt;
 
 use super::permission::{Pattern, PermissionSyntaxError};
 
-/// A minimal set of granted patterns: no member is contained in another.
+/// A minimal set of granted patterns: no member is contained in another. Members are kept
+/// sorted, so equal sets compare equal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PermissionSet {
     patterns: Vec<Pattern>,
@@ -56,7 +57,8 @@ impl PermissionSet {
             return;
         }
         self.patterns.retain(|p| !p.within(&pattern));
-        self.patterns.push(pattern);
+        let at = self.patterns.binary_search(&pattern).unwrap_or_else(|i| i);
+        self.patterns.insert(at, pattern);
     }
 
     /// The union of two sets.
@@ -180,6 +182,19 @@ mod tests {
             let sb = PermissionSet::parse(&b).expect("generated grants are valid");
             let both = sa.matches(&required) && sb.matches(&required);
             prop_assert_eq!(sa.intersect(&sb).matches(&required), both);
+        }
+
+        #[test]
+        fn stored_intersections_keep_their_meaning(
+            a in grants(), b in grants(), required in permission()
+        ) {
+            // Caps are stored as text: what is read back must grant exactly the same.
+            let sa = PermissionSet::parse(&a).expect("valid");
+            let sb = PermissionSet::parse(&b).expect("valid");
+            let both = sa.intersect(&sb);
+            let back = PermissionSet::from_stored(&both.to_stored());
+            prop_assert_eq!(back.matches(&required), both.matches(&required));
+            prop_assert_eq!(back, both);
         }
 
         #[test]

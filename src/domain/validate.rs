@@ -149,6 +149,27 @@ pub fn ttl(field: &str, ttl: Option<Duration>) -> Result<Option<Duration>> {
     }
 }
 
+/// A public token id: base62, at most 64 characters. The value is never echoed, since a
+/// caller may have pasted a whole token here by mistake.
+pub fn token_id(field: &str, id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if super::token_format::parse(super::token_format::strip_bearer(id)).is_some() {
+        return Err(Error::invalid(
+            field,
+            "this is a token, not a token id: send it in the `token` field",
+        ));
+    }
+    if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Error::invalid(
+            field,
+            "a token id is up to 64 base62 characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Page size: 0 means the default; larger than the maximum is clamped.
 pub fn page_size(size: u32) -> u32 {
     match size {

@@ -132,10 +132,7 @@ impl TokenService for TokenApi {
         let caller = caller(&self.app, &request).await?;
         let target = match request.into_inner().target {
             Some(pb::revoke_request::Target::Token(t)) => RevokeTarget::Token(t),
-            Some(pb::revoke_request::Target::TokenId(id)) => {
-                tracing::Span::current().record("token_id", id.as_str());
-                RevokeTarget::TokenId(id)
-            }
+            Some(pb::revoke_request::Target::TokenId(id)) => RevokeTarget::TokenId(id),
             Some(pb::revoke_request::Target::Subject(s)) => RevokeTarget::Subject(s),
             None => {
                 return Err(
@@ -160,8 +157,10 @@ impl TokenService for TokenApi {
         )?;
         let caller = caller(&self.app, &request).await?;
         let req = request.into_inner();
+        let matching = pb::Match::try_from(req.r#match)
+            .map_err(|_| Error::invalid("match", "must be MATCH_ALL or MATCH_ANY"))?;
         let input = AuthorizeInput {
-            match_any: req.r#match() == pb::Match::Any,
+            match_any: matching == pb::Match::Any,
             token: req.token,
             required: req.required_scopes,
             mutating: req.mutating,

@@ -53,8 +53,10 @@ pub trait Store: Send + Sync + 'static {
     /// Roles by name; missing names are left out.
     async fn get_roles(&self, names: &[String]) -> StoreResult<Vec<Role>>;
     async fn list_roles(&self, page: &PageRequest) -> StoreResult<Page<Role>>;
-    /// `InUse` while a user holds the role, `NotFound` when absent.
-    async fn delete_role(&self, name: &str) -> StoreResult<()>;
+    /// `InUse` while a user holds the role, `NotFound` when absent. In the same transaction,
+    /// revokes the PATs bound to it, so a role later created under the same name does not
+    /// bring them back. Returns how many PATs were revoked.
+    async fn delete_role(&self, name: &str, now: Millis) -> StoreResult<u32>;
 
     /// `AlreadyExists` on a taken name, `NotFound` on an unknown role.
     async fn create_user(&self, user: &User) -> StoreResult<()>;

@@ -11,6 +11,7 @@ use sea_query::{
 use crate::domain::clock::Millis;
 use crate::domain::model::{Role, TokenRecord, User};
 use crate::domain::permission_set::PermissionSet;
+use crate::domain::token_format::TokenKind;
 
 #[derive(Iden, Clone, Copy)]
 pub enum Roles {
@@ -152,6 +153,17 @@ pub fn delete_role(name: &str) -> DeleteStatement {
     Query::delete()
         .from_table(Roles::Table)
         .and_where(Expr::col(Roles::Name).eq(name))
+        .to_owned()
+}
+
+/// Revokes the live PATs bound to a role (when it is deleted).
+pub fn revoke_role_pats(role: &str, now: Millis) -> UpdateStatement {
+    Query::update()
+        .table(Tokens::Table)
+        .value(Tokens::RevokedAt, now)
+        .and_where(Expr::col(Tokens::Kind).eq(TokenKind::Pat.as_str()))
+        .and_where(Expr::col(Tokens::Role).eq(role))
+        .and_where(Expr::col(Tokens::RevokedAt).is_null())
         .to_owned()
 }
 

@@ -42,7 +42,12 @@ async fn garbage_tokens_are_unauthenticated_never_allowed() {
     for (what, token) in cases {
         let r = t.check(&token, &["read:x"]).await;
         assert_unauthenticated(&r);
-        assert!(!t.introspect(&token).await.active, "{what}");
+        let intro = t.introspect(&token).await;
+        assert_eq!(
+            intro,
+            pb::IntrospectResponse::default(),
+            "{what}: inactive and nothing else"
+        );
     }
     assert_allow(&t.check(&real, &["read:x"]).await);
 }
@@ -166,6 +171,53 @@ async fn malformed_fields_name_the_field() {
         roles: vec![],
     };
     assert_invalid(admin.create_user(authed(key, bad_user)).await, "name");
+
+    // Unknown roles are named by their position in the request, whatever the order.
+    let unsorted = pb::CreateUserRequest {
+        name: "nina".into(),
+        roles: strings(&["zzz", "admin"]),
+    };
+    assert_invalid(admin.create_user(authed(key, unsorted)).await, "roles[0]");
+    let set_unknown = pb::SetUserRolesRequest {
+        id: t.admin_id.clone(),
+        roles: strings(&["admin", "ghost"]),
+    };
+    assert_invalid(
+        admin.set_user_roles(authed(key, set_unknown)).await,
+        "roles[1]",
+    );
+    let missing_role = pb::SetRolePermissionsRequest {
+        name: "ghost".into(),
+        permissions: strings(&["read:x"]),
+    };
+    assert_code(
+        admin.set_role_permissions(authed(key, missing_role)).await,
+        Code::NotFound,
+    );
+    let bad_page = pb::ListTokensRequest {
+        page_token: "not-a-cursor".into(),
+        ..Default::default()
+    };
+    assert_invalid(admin.list_tokens(authed(key, bad_page)).await, "page_token");
+    let bad_match = pb::AuthorizeRequest {
+        token: key.clone(),
+        required_scopes: strings(&["read:x"]),
+        r#match: 7,
+        mutating: false,
+    };
+    assert_invalid(tokens.authorize(authed(key, bad_match)).await, "match");
+    let empty_id = pb::GetUserRequest { id: String::new() };
+    assert_invalid(admin.get_user(authed(key, empty_id)).await, "id");
+    // A whole token pasted as a token id is refused without being echoed, and not revoked.
+    let pasted = pb::RevokeRequest {
+        target: Some(pb::revoke_request::Target::TokenId(key.clone())),
+    };
+    let status = assert_code(
+        tokens.revoke(authed(key, pasted)).await,
+        Code::InvalidArgument,
+    );
+    assert!(status.message().starts_with("token_id") && !status.message().contains(key.as_str()));
+    assert!(t.introspect(key).await.active);
 
     // None of it changed anything.
     let roles = admin

@@ -124,7 +124,101 @@ async fn expired_tokens_are_inactive() {
     assert_allow(&t.check(&key.token, &["read:x"]).await);
     t.clock.advance(Duration::from_secs(1));
     assert_unauthenticated(&t.check(&key.token, &["read:x"]).await);
-    assert!(!t.introspect(&key.token).await.active);
+    assert_eq!(
+        t.introspect(&key.token).await,
+        pb::IntrospectResponse::default()
+    );
+}
+
+#[tokio::test]
+async fn pats_expire_are_read_only_and_never_outlive_their_creator() {
+    let t = spawn_app().await;
+    t.create_role("r", &["read:*", "write:*"]).await;
+    let user = t.create_user("ola", &["r"]).await;
+    // A key that lives one hour.
+    let key = t
+        .issue(
+            &t.admin_key,
+            pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
+                name: "hour".into(),
+                scopes: strings(&["*"]),
+                ttl: Some(prost_types::Duration {
+                    seconds: 3600,
+                    nanos: 0,
+                }),
+                subject: user.id.clone(),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("issue key");
+    let pat = |ttl: Option<i64>, read_only: bool| {
+        pb::issue_request::Grant::Pat(pb::PatGrant {
+            name: "p".into(),
+            role: "r".into(),
+            read_only,
+            ttl: ttl.map(|seconds| prost_types::Duration { seconds, nanos: 0 }),
+        })
+    };
+    let short = t
+        .issue(&key.token, pat(Some(60), true))
+        .await
+        .expect("short pat");
+    let forever = t
+        .issue(&key.token, pat(None, false))
+        .await
+        .expect("uncapped ask");
+    // Asking for no expiry (or longer) still ends with the creating key.
+    assert_eq!(forever.expires_at, key.expires_at);
+    let intro = t.introspect(&short.token).await;
+    assert!(intro.active && intro.read_only);
+    assert_eq!(intro.expires_at, short.expires_at);
+    let ro = t
+        .authorize_req(pb::AuthorizeRequest {
+            token: short.token.clone(),
+            required_scopes: strings(&["write:x"]),
+            r#match: pb::Match::All.into(),
+            mutating: true,
+        })
+        .await;
+    assert_denied(&ro);
+    assert!(ro.reason.contains("read-only"));
+    let ok = t.check(&short.token, &["write:x"]).await;
+    assert_allow(&ok);
+    assert_eq!(ok.expires_at, short.expires_at);
+
+    t.clock.advance(Duration::from_secs(60));
+    assert_unauthenticated(&t.check(&short.token, &["read:x"]).await);
+    assert_allow(&t.check(&forever.token, &["read:x"]).await);
+    t.clock.advance(Duration::from_secs(3540));
+    assert_unauthenticated(&t.check(&forever.token, &["read:x"]).await);
+    assert_unauthenticated(&t.check(&key.token, &["read:x"]).await);
+}
+
+#[tokio::test]
+async fn deleting_a_role_revokes_its_pats_for_good() {
+    let t = spawn_app().await;
+    t.create_role("base", &["read:*"]).await;
+    t.create_role("temp", &["read:*"]).await;
+    let user = t.create_user("pia", &["base"]).await;
+    let key = t.key_for(&user.id, &["*"]).await;
+    let pat = t.pat(&key.token, "temp").await.expect("pat");
+    assert_allow(&t.check(&pat.token, &["read:x"]).await);
+    t.admin
+        .clone()
+        .delete_role(authed(
+            &t.admin_key,
+            pb::DeleteRoleRequest {
+                name: "temp".into(),
+            },
+        ))
+        .await
+        .expect("delete unheld role");
+    assert_unauthenticated(&t.check(&pat.token, &["read:x"]).await);
+    // A new role under the old name does not bring the PAT back.
+    t.create_role("temp", &["read:*"]).await;
+    assert_unauthenticated(&t.check(&pat.token, &["read:x"]).await);
+    assert_allow(&t.check(&key.token, &["read:x"]).await);
 }
 
 #[tokio::test]
@@ -229,10 +323,81 @@ async fn pagination_walks_every_item_once() {
 }
 
 #[tokio::test]
+async fn reflection_v1_and_v1alpha_list_every_service() {
+    use tessera_reflection::*;
+    let t = spawn_app().await;
+    let expected = [
+        "grpc.health.v1.Health",
+        "tessera.v1.AdminService",
+        "tessera.v1.TokenService",
+    ];
+    let v1 = list_v1(t.channel.clone()).await;
+    let v1alpha = list_v1alpha(t.channel.clone()).await;
+    for name in expected {
+        assert!(v1.iter().any(|s| s == name), "{name} in v1 {v1:?}");
+        assert!(
+            v1alpha.iter().any(|s| s == name),
+            "{name} in v1alpha {v1alpha:?}"
+        );
+    }
+}
+
+/// Minimal reflection clients, asking what `grpcurl list` asks.
+mod tessera_reflection {
+    use tokio_stream::StreamExt;
+    use tonic::transport::Channel;
+    use tonic_reflection::pb::{v1, v1alpha};
+
+    pub async fn list_v1(channel: Channel) -> Vec<String> {
+        let mut client = v1::server_reflection_client::ServerReflectionClient::new(channel);
+        let req = v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            )),
+        };
+        let mut answers = client
+            .server_reflection_info(tokio_stream::iter([req]))
+            .await
+            .expect("reflection v1")
+            .into_inner();
+        let answer = answers.next().await.expect("one answer").expect("ok");
+        match answer.message_response {
+            Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(l)) => {
+                l.service.into_iter().map(|s| s.name).collect()
+            }
+            other => panic!("unexpected reflection answer {other:?}"),
+        }
+    }
+
+    pub async fn list_v1alpha(channel: Channel) -> Vec<String> {
+        let mut client = v1alpha::server_reflection_client::ServerReflectionClient::new(channel);
+        let req = v1alpha::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                v1alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+            ),
+        };
+        let mut answers = client
+            .server_reflection_info(tokio_stream::iter([req]))
+            .await
+            .expect("reflection v1alpha")
+            .into_inner();
+        let answer = answers.next().await.expect("one answer").expect("ok");
+        match answer.message_response {
+            Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(l)) => {
+                l.service.into_iter().map(|s| s.name).collect()
+            }
+            other => panic!("unexpected reflection answer {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn health_is_serving_once_the_store_answers() {
     let t = spawn_app().await;
     let mut health = HealthClient::new(t.channel.clone());
-    for service in ["", "tessera.v1.TokenService"] {
+    for service in ["", "tessera.v1.TokenService", "tessera.v1.AdminService"] {
         let r = health
             .check(tonic_health::pb::HealthCheckRequest {
                 service: service.into(),

@@ -1,14 +1,124 @@
-//! The `tessera` binary itself: `bootstrap` output, and `serve` on an empty store.
+//! The `tessera` binary itself: `bootstrap` output, `serve` on an empty and a used store,
+//! environment fallbacks, HMAC keys, and a clean exit on SIGTERM / SIGINT.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::thread::JoinHandle;
 
 use tessera::proto::v1 as pb;
 use tessera::proto::v1::token_service_client::TokenServiceClient;
+use tessera::store::Store;
+use tessera::store::sqlite::SqliteStore;
 
 use crate::helpers::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+/// A `tessera serve` child process whose stderr is drained by a thread the whole time, so
+/// trace-level output never fills the pipe.
+struct ServeProcess {
+    child: Child,
+    lines: Receiver<String>,
+    reader: JoinHandle<()>,
+    log: String,
+    addr: String,
+}
+
+impl ServeProcess {
+    /// Starts `tessera serve` with settings from the environment only, and waits (blocking on
+    /// log lines, no sleep) until it reports its address.
+    fn start(db: &Path, env: &[(&str, &str)]) -> ServeProcess {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .env("TESSERA_LISTEN", "127.0.0.1:0")
+            .env("TESSERA_DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("TESSERA_LOG_FORMAT", "json")
+            // The most verbose logging there is: still no secret may appear.
+            .env("RUST_LOG", "trace")
+            .envs(env.iter().copied())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start tessera serve");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut log = String::new();
+        let addr = loop {
+            let line = lines.recv().expect("server logs before exiting");
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("tessera serving") {
+                let v: serde_json::Value = serde_json::from_str(&line).expect("json log line");
+                break v["fields"]["listen"]
+                    .as_str()
+                    .expect("listen field")
+                    .to_owned();
+            }
+        };
+        ServeProcess {
+            child,
+            lines,
+            reader,
+            log,
+            addr,
+        }
+    }
+
+    async fn client(&self) -> TokenServiceClient<tonic::transport::Channel> {
+        TokenServiceClient::connect(format!("http://{}", self.addr))
+            .await
+            .expect("connect")
+    }
+
+    /// Sends `signal`, waits for the exit off the runtime's threads (so open client
+    /// connections can still answer the server's GOAWAY) and returns the whole log.
+    async fn stop(mut self, signal: &str) -> String {
+        let sent = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let mut child = self.child;
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .expect("join")
+            .expect("wait");
+        assert!(status.success(), "clean exit on {signal}: {status:?}");
+        self.reader.join().expect("stderr reader");
+        for line in self.lines.try_iter() {
+            self.log.push_str(&line);
+            self.log.push('\n');
+        }
+        assert!(self.log.contains("tessera stopped"), "{}", self.log);
+        self.log
+    }
+}
+
+async fn check_allows(client: &mut TokenServiceClient<tonic::transport::Channel>, key: &str) {
+    let r = client
+        .authorize(authed(
+            key,
+            pb::AuthorizeRequest {
+                token: key.to_owned(),
+                required_scopes: strings(&["anything:at:all"]),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("authorize")
+        .into_inner();
+    assert_allow(&r);
+}
 
 #[tokio::test]
 async fn bootstrap_prints_only_the_key() {
@@ -17,7 +127,7 @@ async fn bootstrap_prints_only_the_key() {
     let run = || {
         Command::new(BIN)
             .args(["bootstrap", "--database-url", &url])
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", "trace")
             .output()
             .expect("run tessera bootstrap")
     };
@@ -29,60 +139,42 @@ async fn bootstrap_prints_only_the_key() {
     assert!(lines[0].starts_with("tsk_"));
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(!stderr.contains(lines[0]), "the key must not be logged");
-    // Running it again keeps the admin and prints a new, different key.
+    // Running it again keeps the one admin and prints a new, different key.
     let second = run();
     assert!(second.status.success());
     let again = String::from_utf8(second.stdout).expect("utf8");
     assert_ne!(again.trim(), lines[0]);
+    let store = SqliteStore::connect(&url).await.expect("open");
+    assert_eq!(store.count_users().await.expect("count"), 1);
+    let admin = store
+        .get_user_by_name("admin")
+        .await
+        .expect("read")
+        .expect("admin");
+    assert_eq!(admin.roles, vec!["admin"]);
+    // `migrate` on an up-to-date store is a no-op that succeeds.
+    let migrate = Command::new(BIN)
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .expect("migrate");
+    assert!(migrate.status.success(), "{migrate:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_writes_the_first_admin_key_to_a_private_file_and_stops_on_sigterm() {
+async fn serve_bootstraps_an_empty_store_once_and_stops_cleanly() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("s.db");
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        // The most verbose logging there is: still no secret may appear.
-        .env("RUST_LOG", "trace")
-        .arg("--database-url")
-        .arg(format!("sqlite://{}", db.display()))
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start tessera serve");
-    let stderr = child.stderr.take().expect("stderr piped");
-    // A thread drains stderr the whole time, so trace-level output never fills the pipe.
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = String::new();
-    // Wait for log lines (blocking receive, no sleep) until the server reports its address.
-    let addr = loop {
-        let line = rx.recv().expect("server logs before exiting");
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains("tessera serving") {
-            let v: serde_json::Value = serde_json::from_str(&line).expect("json log line");
-            break v["fields"]["listen"]
-                .as_str()
-                .expect("listen field")
-                .to_owned();
-        }
-    };
+    let server = ServeProcess::start(&db, &[]);
     let key_file = dir.path().join("s.db.admin-key");
     let key = std::fs::read_to_string(&key_file)
         .expect("admin key file")
         .trim()
         .to_owned();
     assert!(key.starts_with("tsk_"));
-    assert!(!log.contains(&key), "the key must never be logged");
-    assert!(log.contains("s.db.admin-key"), "the file's path is logged");
+    assert!(
+        server.log.contains("s.db.admin-key"),
+        "the file's path is logged"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -92,46 +184,69 @@ async fn serve_writes_the_first_admin_key_to_a_private_file_and_stops_on_sigterm
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-
-    let mut client = TokenServiceClient::connect(format!("http://{addr}"))
-        .await
-        .expect("connect");
-    let r = client
-        .authorize(authed(
-            &key,
-            pb::AuthorizeRequest {
-                token: key.clone(),
-                required_scopes: strings(&["anything:at:all"]),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("authorize")
-        .into_inner();
-    assert_allow(&r);
-
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    // Wait off the runtime's threads so the client connection can still answer the server's
-    // GOAWAY while it drains.
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("join")
-        .expect("wait");
+    let mut client = server.client().await;
+    check_allows(&mut client, &key).await;
+    let log = server.stop("-TERM").await;
     drop(client);
-    reader.join().expect("stderr reader");
-    for line in rx.try_iter() {
-        log.push_str(&line);
-        log.push('\n');
-    }
-    assert!(log.contains("tessera stopped"), "{log}");
     assert!(
         !log.contains(&key),
         "no secret in any log line, even at trace level"
     );
     assert!(!log.contains(&key[30..60]));
-    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+
+    // A used store is not bootstrapped again, and the old key still works after a restart.
+    std::fs::remove_file(&key_file).expect("remove key file");
+    let server = ServeProcess::start(&db, &[]);
+    assert!(!key_file.exists(), "no second bootstrap");
+    let mut client = server.client().await;
+    check_allows(&mut client, &key).await;
+    let log = server.stop("-INT").await;
+    drop(client);
+    assert!(!log.contains(&key));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hmac_key_from_the_environment_or_a_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("h.db");
+    let server = ServeProcess::start(&db, &[("TESSERA_TOKEN_HMAC_KEY", "first server key")]);
+    let key = std::fs::read_to_string(dir.path().join("h.db.admin-key"))
+        .expect("key file")
+        .trim()
+        .to_owned();
+    let mut client = server.client().await;
+    check_allows(&mut client, &key).await;
+    let log = server.stop("-TERM").await;
+    drop(client);
+    assert!(
+        !log.contains("first server key"),
+        "the HMAC key is never logged"
+    );
+
+    // The same key from a file (with a trailing newline) verifies the same hashes.
+    let key_path = dir.path().join("hmac.key");
+    std::fs::write(&key_path, "first server key\n").expect("write key file");
+    let path = key_path.to_str().expect("utf8 path");
+    let server = ServeProcess::start(&db, &[("TESSERA_TOKEN_HMAC_KEY_FILE", path)]);
+    let mut client = server.client().await;
+    check_allows(&mut client, &key).await;
+    server.stop("-TERM").await;
+    drop(client);
+
+    // Another key: every hash stops matching, so the token is no credential.
+    let server = ServeProcess::start(&db, &[("TESSERA_TOKEN_HMAC_KEY", "another key")]);
+    let mut client = server.client().await;
+    let refused = client
+        .authorize(authed(
+            &key,
+            pb::AuthorizeRequest {
+                token: key.clone(),
+                required_scopes: strings(&["x"]),
+                ..Default::default()
+            },
+        ))
+        .await;
+    assert_code(refused, tonic::Code::Unauthenticated);
+    server.stop("-TERM").await;
+    drop(client);
 }

@@ -65,10 +65,11 @@ impl App {
         Ok(self.store.list_roles(page).await?)
     }
 
-    pub async fn delete_role(&self, caller: &Caller, name: &str) -> Result<()> {
+    /// Deletes an unheld role and revokes the PATs bound to it; returns how many.
+    pub async fn delete_role(&self, caller: &Caller, name: &str) -> Result<u32> {
         caller.require_write(perms::ROLES_WRITE)?;
         validate::role_name("name", name)?;
-        Ok(self.store.delete_role(name).await?)
+        Ok(self.store.delete_role(name, self.clock.now()).await?)
     }
 
     /// Unknown roles are a malformed request: INVALID_ARGUMENT naming the entry.
@@ -93,8 +94,9 @@ impl App {
     ) -> Result<User> {
         caller.require_write(perms::USERS_WRITE)?;
         validate::user_name("name", &name)?;
-        let roles = validate::role_names("roles", roles)?;
-        self.check_roles_exist("roles", &roles).await?;
+        let sorted = validate::role_names("roles", roles)?;
+        self.check_roles_exist("roles", roles).await?;
+        let roles = sorted;
         let user = User {
             id: format!("usr_{}", random_base62(20)?),
             name,
@@ -114,8 +116,9 @@ impl App {
     ) -> Result<User> {
         caller.require_write(perms::USERS_WRITE)?;
         require_id("id", id)?;
-        let roles = validate::role_names("roles", roles)?;
-        self.check_roles_exist("roles", &roles).await?;
+        let sorted = validate::role_names("roles", roles)?;
+        self.check_roles_exist("roles", roles).await?;
+        let roles = sorted;
         self.store
             .set_user_roles(id, &roles)
             .await
@@ -135,10 +138,10 @@ impl App {
 
     /// Anyone may read their own user; others need tessera:users:read.
     pub async fn get_user(&self, caller: &Caller, id: &str) -> Result<User> {
+        require_id("id", id)?;
         if id != caller.user_id {
             caller.require(perms::USERS_READ)?;
         }
-        require_id("id", id)?;
         self.store
             .get_user(id)
             .await?

@@ -1,6 +1,7 @@
 //! The caller's own credential, presented in request metadata, and what it may do.
 
 use super::App;
+use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::permission_set::PermissionSet;
 
@@ -12,6 +13,8 @@ pub struct Caller {
     /// The credential's effective permissions at the time of the call.
     pub permissions: PermissionSet,
     pub read_only: bool,
+    /// When the credential expires; tokens it mints for its own user expire no later.
+    pub expires_at: Option<Millis>,
 }
 
 impl Caller {
@@ -59,6 +62,7 @@ impl App {
             user_id: active.record.subject,
             permissions: active.effective,
             read_only: active.record.read_only,
+            expires_at: active.record.expires_at,
         })
     }
 }

@@ -63,10 +63,17 @@ struct Plan {
     asked: PermissionSet,
     /// The issuing credential's token id (none for bootstrap).
     created_by: Option<String>,
+    /// The issuing credential's own expiry, when it caps this token's: a short-lived
+    /// credential cannot mint a longer-lived one for itself.
+    expires_cap: Option<Millis>,
 }
 
-fn expiry(now: Millis, ttl: Option<Duration>) -> Option<Millis> {
-    ttl.map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+fn expiry(now: Millis, ttl: Option<Duration>, cap: Option<Millis>) -> Option<Millis> {
+    let own = ttl.map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+    match (own, cap) {
+        (Some(own), Some(cap)) => Some(own.min(cap)),
+        (own, cap) => own.or(cap),
+    }
 }
 
 impl App {
@@ -91,9 +98,16 @@ impl App {
             } => self.plan_pat(caller, name, role, read_only, ttl).await?,
         };
         if plan.effective.is_empty() {
-            return Err(Error::denied(
-                "none of the requested permissions are held by the token's owner and the caller",
-            ));
+            // Capped by the caller: the caller is short of permission. Uncapped (an issuer
+            // minting for another user): that user holds none of it.
+            return Err(if plan.cap.is_some() {
+                Error::denied("none of the requested permissions are held by the caller")
+            } else {
+                Error::FailedPrecondition(format!(
+                    "user {:?} holds none of the requested permissions",
+                    plan.subject
+                ))
+            });
         }
         self.mint(plan).await
     }
@@ -146,6 +160,7 @@ impl App {
             effective,
             asked,
             created_by: Some(caller.token_id.clone()),
+            expires_cap: if for_self { caller.expires_at } else { None },
         })
     }
 
@@ -186,6 +201,7 @@ impl App {
             effective,
             asked: bound.permissions,
             created_by: Some(caller.token_id.clone()),
+            expires_cap: caller.expires_at,
         })
     }
 
@@ -204,7 +220,7 @@ impl App {
             cap: plan.cap,
             read_only: plan.read_only,
             issued_at: now,
-            expires_at: expiry(now, plan.ttl),
+            expires_at: expiry(now, plan.ttl, plan.expires_cap),
             last_used_at: None,
             revoked_at: None,
             created_by: plan.created_by,
@@ -241,6 +257,7 @@ impl App {
             effective: all.clone(),
             asked: all,
             created_by: None,
+            expires_cap: None,
         };
         self.mint(plan).await
     }

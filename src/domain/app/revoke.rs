@@ -3,6 +3,7 @@
 use super::{App, Caller, perms};
 use crate::domain::error::{Error, Result};
 use crate::domain::token_format::{self, MAX_TOKEN_LEN};
+use crate::domain::validate;
 
 #[derive(Clone)]
 pub enum RevokeTarget {
@@ -49,9 +50,8 @@ impl App {
                 }
             }
             RevokeTarget::TokenId(id) => {
-                if id.is_empty() {
-                    return Err(Error::invalid("token_id", "must not be empty"));
-                }
+                validate::token_id("token_id", &id)?;
+                tracing::Span::current().record("token_id", id.as_str());
                 // Without tessera:tokens:revoke only the caller's own tokens match, so an
                 // unknown id and someone else's id both answer 0: nothing is revealed.
                 let owner = (!caller.has(perms::TOKENS_REVOKE)).then_some(caller.user_id.as_str());

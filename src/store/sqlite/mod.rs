@@ -145,6 +145,16 @@ fn map_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
             StoreError::InUse(format!("{what} is still referenced"))
         }
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), in any extended form: the database is held
+        // by another writer past the busy timeout, which a retry can get past.
+        sqlx::Error::Database(db)
+            if db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| matches!(c & 0xff, 5 | 6)) =>
+        {
+            StoreError::Unavailable(Box::new(e))
+        }
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
             StoreError::Unavailable(Box::new(e))
         }
@@ -207,8 +217,8 @@ impl Store for SqliteStore {
     async fn list_roles(&self, page: &PageRequest) -> StoreResult<Page<Role>> {
         self.page_roles(page).await
     }
-    async fn delete_role(&self, name: &str) -> StoreResult<()> {
-        self.remove_role(name).await
+    async fn delete_role(&self, name: &str, now: Millis) -> StoreResult<u32> {
+        self.remove_role(name, now).await
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {

@@ -2,7 +2,7 @@
 
 use sqlx::sqlite::SqliteRow;
 
-use super::{SqliteStore, col, finish_page, probe_limit, sql};
+use super::{SqliteStore, col, exec_in, finish_page, map_err, probe_limit, sql};
 use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest, Role};
 use crate::domain::permission_set::PermissionSet;
@@ -79,11 +79,11 @@ impl SqliteStore {
         Ok(finish_page(roles, page, |r| r.name.clone()))
     }
 
-    pub(super) async fn remove_role(&self, name: &str) -> StoreResult<()> {
+    pub(super) async fn remove_role(&self, name: &str, now: Millis) -> StoreResult<u32> {
+        let mut tx = self.pool.begin().await.map_err(map_err("role"))?;
         // The foreign key from user_roles (no action) refuses the delete while a user
         // holds the role: the database decides, not a racy read-then-write.
-        let done = self
-            .execute(sql(&schema::delete_role(name)), "role")
+        let done = exec_in(&mut tx, &schema::delete_role(name), "role")
             .await
             .map_err(|e| match e {
                 StoreError::InUse(_) => {
@@ -94,6 +94,8 @@ impl SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("role {name:?}")));
         }
-        Ok(())
+        let revoked = exec_in(&mut tx, &schema::revoke_role_pats(name, now), "token").await?;
+        tx.commit().await.map_err(map_err("role"))?;
+        Ok(u32::try_from(revoked.rows_affected()).unwrap_or(u32::MAX))
     }
 }
