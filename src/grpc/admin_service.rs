@@ -31,7 +31,7 @@ impl AdminService for AdminApi {
             .app
             .create_role(&caller, r.name, &r.permissions, r.description)
             .await?;
-        tracing::info!(role = %role.name, caller = %caller.token_id, "role created");
+        tracing::info!(role = %role.name, caller = %caller.token_id(), "role created");
         Ok(Response::new(role.into()))
     }
 
@@ -45,7 +45,7 @@ impl AdminService for AdminApi {
             .app
             .set_role_permissions(&caller, &r.name, &r.permissions)
             .await?;
-        tracing::info!(role = %role.name, caller = %caller.token_id, "role permissions set");
+        tracing::info!(role = %role.name, caller = %caller.token_id(), "role permissions set");
         Ok(Response::new(role.into()))
     }
 
@@ -79,7 +79,7 @@ impl AdminService for AdminApi {
         self.app
             .delete_role(&caller, &request.get_ref().name)
             .await?;
-        tracing::info!(role = %request.get_ref().name, caller = %caller.token_id, "role deleted");
+        tracing::info!(role = %request.get_ref().name, caller = %caller.token_id(), "role deleted");
         Ok(Response::new(pb::DeleteRoleResponse {}))
     }
 
@@ -87,7 +87,7 @@ impl AdminService for AdminApi {
         let caller = caller(&self.app, &request).await?;
         let r = request.into_inner();
         let user = self.app.create_user(&caller, r.name, &r.roles).await?;
-        tracing::info!(user = %user.id, caller = %caller.token_id, "user created");
+        tracing::info!(user = %user.id, caller = %caller.token_id(), "user created");
         Ok(Response::new(user.into()))
     }
 
@@ -95,7 +95,7 @@ impl AdminService for AdminApi {
         let caller = caller(&self.app, &request).await?;
         let r = request.get_ref();
         let user = self.app.set_user_roles(&caller, &r.id, &r.roles).await?;
-        tracing::info!(user = %user.id, caller = %caller.token_id, "user roles set");
+        tracing::info!(user = %user.id, caller = %caller.token_id(), "user roles set");
         Ok(Response::new(user.into()))
     }
 
@@ -105,7 +105,7 @@ impl AdminService for AdminApi {
             .app
             .set_user_disabled(&caller, &request.get_ref().id, true)
             .await?;
-        tracing::info!(user = %user.id, caller = %caller.token_id, "user disabled");
+        tracing::info!(user = %user.id, caller = %caller.token_id(), "user disabled");
         Ok(Response::new(user.into()))
     }
 
@@ -115,7 +115,7 @@ impl AdminService for AdminApi {
             .app
             .set_user_disabled(&caller, &request.get_ref().id, false)
             .await?;
-        tracing::info!(user = %user.id, caller = %caller.token_id, "user enabled");
+        tracing::info!(user = %user.id, caller = %caller.token_id(), "user enabled");
         Ok(Response::new(user.into()))
     }
 

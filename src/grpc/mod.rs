@@ -23,6 +23,6 @@ async fn caller<T>(app: &App, request: &Request<T>) -> Result<Caller> {
         .get("authorization")
         .and_then(|v| v.to_str().ok());
     let caller = app.authenticate(credential).await?;
-    tracing::Span::current().record("caller", caller.token_id.as_str());
+    tracing::Span::current().record("caller", caller.token_id());
     Ok(caller)
 }

@@ -142,7 +142,7 @@ impl TokenService for TokenApi {
         };
         let revoked = self.app.revoke(&caller, target).await?;
         if revoked > 0 {
-            tracing::info!(revoked, caller = %caller.token_id, "tokens revoked");
+            tracing::info!(revoked, caller = %caller.token_id(), "tokens revoked");
         }
         Ok(Response::new(pb::RevokeResponse { revoked }))
     }

@@ -33,6 +33,7 @@ impl App {
             description,
         };
         self.store.create_role(&role, self.clock.now()).await?;
+        self.invalidate_all();
         Ok(role)
     }
 
@@ -45,10 +46,12 @@ impl App {
         caller.require_write(perms::ROLES_WRITE)?;
         validate::role_name("name", name)?;
         let permissions = validate::grants("permissions", permissions, true)?;
-        Ok(self
+        let role = self
             .store
             .set_role_permissions(name, &permissions, self.clock.now())
-            .await?)
+            .await?;
+        self.invalidate_all();
+        Ok(role)
     }
 
     pub async fn get_role(&self, caller: &Caller, name: &str) -> Result<Role> {
@@ -69,7 +72,9 @@ impl App {
     pub async fn delete_role(&self, caller: &Caller, name: &str) -> Result<u32> {
         caller.require_write(perms::ROLES_WRITE)?;
         validate::role_name("name", name)?;
-        Ok(self.store.delete_role(name, self.clock.now()).await?)
+        let revoked = self.store.delete_role(name, self.clock.now()).await?;
+        self.invalidate_all();
+        Ok(revoked)
     }
 
     /// Unknown roles are a malformed request: INVALID_ARGUMENT naming the entry.
@@ -119,10 +124,13 @@ impl App {
         let sorted = validate::role_names("roles", roles)?;
         self.check_roles_exist("roles", roles).await?;
         let roles = sorted;
-        self.store
+        let user = self
+            .store
             .set_user_roles(id, &roles)
             .await
-            .map_err(role_race)
+            .map_err(role_race)?;
+        self.invalidate_all();
+        Ok(user)
     }
 
     pub async fn set_user_disabled(
@@ -133,13 +141,15 @@ impl App {
     ) -> Result<User> {
         caller.require_write(perms::USERS_WRITE)?;
         require_id("id", id)?;
-        Ok(self.store.set_user_disabled(id, disabled).await?)
+        let user = self.store.set_user_disabled(id, disabled).await?;
+        self.invalidate_all();
+        Ok(user)
     }
 
     /// Anyone may read their own user; others need tessera:users:read.
     pub async fn get_user(&self, caller: &Caller, id: &str) -> Result<User> {
         require_id("id", id)?;
-        if id != caller.user_id {
+        if id != caller.user_id() {
             caller.require(perms::USERS_READ)?;
         }
         self.store

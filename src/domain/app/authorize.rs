@@ -104,14 +104,14 @@ impl App {
         let Some(active) = self.resolve(&input.token).await? else {
             return Ok(AuthorizeOutcome::unauthenticated());
         };
-        let record = active.record;
+        let record = &active.record;
         let mut outcome = AuthorizeOutcome {
             decision: Decision::Allow,
             reason: "",
             kind: Some(record.kind),
             expires_at: record.expires_at,
-            token_id: record.id,
-            subject: record.subject,
+            token_id: record.id.clone(),
+            subject: record.subject.clone(),
             missing: Vec::new(),
         };
         if input.mutating && record.read_only {
@@ -147,11 +147,11 @@ impl App {
         caller.require(perms::INTROSPECT)?;
         Ok(self.resolve(token).await?.map(|active| Introspection {
             scopes: active.effective.to_strings(),
-            token_id: active.record.id,
+            token_id: active.record.id.clone(),
             kind: active.record.kind,
-            subject: active.record.subject,
+            subject: active.record.subject.clone(),
             read_only: active.record.read_only,
-            role: active.record.role,
+            role: active.record.role.clone(),
             issued_at: active.record.issued_at,
             expires_at: active.record.expires_at,
         }))

@@ -1,25 +1,43 @@
 //! The caller's own credential, presented in request metadata, and what it may do.
 
 use super::App;
+use super::resolve::ActiveToken;
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::permission_set::PermissionSet;
 
-/// An authenticated caller of tessera's own API.
+/// An authenticated caller of tessera's own API: its resolved credential, shared with the
+/// cache rather than copied.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub token_id: String,
-    pub user_id: String,
-    /// The credential's effective permissions at the time of the call.
-    pub permissions: PermissionSet,
-    pub read_only: bool,
-    /// When the credential expires; tokens it mints for its own user expire no later.
-    pub expires_at: Option<Millis>,
+    credential: ActiveToken,
 }
 
 impl Caller {
+    pub fn token_id(&self) -> &str {
+        &self.credential.record.id
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.credential.record.subject
+    }
+
+    /// The credential's effective permissions at the time of the call.
+    pub fn permissions(&self) -> &PermissionSet {
+        &self.credential.effective
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.credential.record.read_only
+    }
+
+    /// When the credential expires; tokens it mints for its own user expire no later.
+    pub fn expires_at(&self) -> Option<Millis> {
+        self.credential.record.expires_at
+    }
+
     pub fn has(&self, permission: &str) -> bool {
-        self.permissions.matches(permission)
+        self.credential.effective.matches(permission)
     }
 
     /// PERMISSION_DENIED unless the caller holds `permission`.
@@ -33,7 +51,7 @@ impl Caller {
 
     /// PERMISSION_DENIED for read-only credentials: they never pass a mutating call.
     pub fn require_writable(&self) -> Result<()> {
-        if self.read_only {
+        if self.read_only() {
             Err(Error::denied("caller's token is read-only"))
         } else {
             Ok(())
@@ -57,12 +75,6 @@ impl App {
         let Some(active) = self.resolve(credential).await? else {
             return Err(Error::Unauthenticated);
         };
-        Ok(Caller {
-            token_id: active.record.id,
-            user_id: active.record.subject,
-            permissions: active.effective,
-            read_only: active.record.read_only,
-            expires_at: active.record.expires_at,
-        })
+        Ok(Caller { credential: active })
     }
 }

@@ -124,9 +124,9 @@ impl App {
         validate::token_name("api_key.name", &name)?;
         let asked = validate::grants("api_key.scopes", scopes, false)?;
         let ttl = validate::ttl("api_key.ttl", ttl)?;
-        let for_self = subject.is_empty() || subject == caller.user_id;
+        let for_self = subject.is_empty() || subject == caller.user_id();
         let subject = if for_self {
-            caller.user_id.clone()
+            caller.user_id().to_owned()
         } else {
             caller.require(perms::TOKENS_ISSUE)?;
             subject
@@ -143,7 +143,7 @@ impl App {
         }
         // A user minting for itself is capped by the credential it used; an issuer holding
         // tessera:tokens:issue mints for another user within that user's permissions.
-        let cap = for_self.then(|| caller.permissions.clone());
+        let cap = for_self.then(|| caller.permissions().clone());
         let mut effective = asked.intersect(&self.permissions_of(&user).await?);
         if let Some(cap) = &cap {
             effective = effective.intersect(cap);
@@ -159,8 +159,8 @@ impl App {
             ttl,
             effective,
             asked,
-            created_by: Some(caller.token_id.clone()),
-            expires_cap: if for_self { caller.expires_at } else { None },
+            created_by: Some(caller.token_id().to_owned()),
+            expires_cap: if for_self { caller.expires_at() } else { None },
         })
     }
 
@@ -182,26 +182,26 @@ impl App {
             .ok_or_else(|| Error::invalid("pat.role", format!("unknown role {role:?}")))?;
         let user = self
             .store
-            .get_user(&caller.user_id)
+            .get_user(caller.user_id())
             .await?
             .ok_or(Error::Unauthenticated)?;
         let effective = bound
             .permissions
             .intersect(&self.permissions_of(&user).await?)
-            .intersect(&caller.permissions);
+            .intersect(caller.permissions());
         Ok(Plan {
             kind: TokenKind::Pat,
             name,
-            subject: caller.user_id.clone(),
+            subject: caller.user_id().to_owned(),
             role: Some(role),
             scopes: PermissionSet::empty(),
-            cap: Some(caller.permissions.clone()),
+            cap: Some(caller.permissions().clone()),
             read_only,
             ttl,
             effective,
             asked: bound.permissions,
-            created_by: Some(caller.token_id.clone()),
-            expires_cap: caller.expires_at,
+            created_by: Some(caller.token_id().to_owned()),
+            expires_cap: caller.expires_at(),
         })
     }
 
@@ -226,6 +226,8 @@ impl App {
             created_by: plan.created_by,
         };
         self.store.insert_token(&record).await?;
+        // Forget a remembered "unknown" for this id (ids are random, but be exact).
+        self.invalidate_token(&record.id);
         let stripped = plan
             .asked
             .iter()

@@ -4,6 +4,7 @@
 //! place a cache will sit in front of the store.
 
 mod admin;
+mod auth_cache;
 mod authorize;
 mod bootstrap;
 mod caller;
@@ -14,6 +15,7 @@ mod token_listing;
 
 use std::sync::Arc;
 
+pub use auth_cache::CacheConfig;
 pub use authorize::{AuthorizeInput, AuthorizeOutcome, Decision, Introspection};
 pub use bootstrap::Bootstrapped;
 pub use caller::Caller;
@@ -44,6 +46,8 @@ pub struct App {
     hasher: SecretHasher,
     clock: Arc<dyn Clock>,
     usage: UsageTracker,
+    /// In front of the store on the check path; `None` when turned off.
+    cache: Option<auth_cache::AuthCache>,
 }
 
 impl std::fmt::Debug for App {
@@ -56,13 +60,31 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
+    /// An application with the default cache in front of the store.
     pub fn new(store: Arc<dyn Store>, hasher: SecretHasher, clock: Arc<dyn Clock>) -> App {
+        App::with_cache(store, hasher, clock, &CacheConfig::default())
+    }
+
+    pub fn with_cache(
+        store: Arc<dyn Store>,
+        hasher: SecretHasher,
+        clock: Arc<dyn Clock>,
+        cache: &CacheConfig,
+    ) -> App {
         App {
             store,
             hasher,
             clock,
             usage: UsageTracker::default(),
+            cache: auth_cache::AuthCache::new(cache),
         }
+    }
+
+    /// How many tokens the cache holds (0 when it is off), for measurements.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache
+            .as_ref()
+            .map_or(0, auth_cache::AuthCache::entries)
     }
 
     /// Whether the store answers (for health).

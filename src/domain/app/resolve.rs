@@ -8,18 +8,17 @@
 //! A user's permissions are the union of its roles'; a disabled user has none and its tokens
 //! are inactive.
 
+use std::sync::Arc;
+
 use super::App;
+use super::auth_cache::{Lookup, Resolved};
 use crate::domain::error::Result;
 use crate::domain::model::{Role, TokenRecord, User};
 use crate::domain::permission_set::PermissionSet;
 use crate::domain::token_format::{self, MAX_TOKEN_LEN, TokenKind};
 
 /// A token that passed every check, with what it may do right now.
-#[derive(Debug, Clone)]
-pub struct ActiveToken {
-    pub record: TokenRecord,
-    pub effective: PermissionSet,
-}
+pub type ActiveToken = Arc<Resolved>;
 
 /// The union of the permissions of the roles in `roles` that `user` holds.
 pub(super) fn user_permissions(user: &User, roles: &[Role]) -> PermissionSet {
@@ -61,22 +60,54 @@ impl App {
         let Some(parsed) = token_format::parse(text) else {
             return Ok(None);
         };
-        let Some(record) = self.store.get_token(parsed.id).await? else {
-            return Ok(None);
-        };
         let now = self.clock.now();
-        if record.kind != parsed.kind
-            || !self.hasher.verify(parsed.text, &record.secret_hash)
+        let resolved = match &self.cache {
+            Some(cache) => match cache.get(parsed.id, now) {
+                Lookup::Hit(found) => found,
+                Lookup::Unknown => return Ok(None),
+                Lookup::Miss => {
+                    let snap = cache.snapshot(parsed.id);
+                    let loaded = self.load(parsed.id).await?;
+                    cache.put(parsed.id, loaded.clone(), snap, now);
+                    match loaded {
+                        Some(found) => found,
+                        None => return Ok(None),
+                    }
+                }
+            },
+            None => match self.load(parsed.id).await? {
+                Some(found) => found,
+                None => return Ok(None),
+            },
+        };
+        let record = &resolved.record;
+        if resolved.owner_inactive
+            || record.kind != parsed.kind
             || !record.is_live(now)
+            || !self.hasher.verify(parsed.text, &record.secret_hash)
         {
             return Ok(None);
         }
-        let Some(user) = self.store.get_user(&record.subject).await? else {
+        self.usage.record(&record.id, now);
+        Ok(Some(resolved))
+    }
+
+    /// Reads a token, its owner and the roles involved, and computes its effective
+    /// permissions. `None`: no such token.
+    async fn load(&self, id: &str) -> Result<Option<Arc<Resolved>>> {
+        let Some(record) = self.store.get_token(id).await? else {
             return Ok(None);
         };
-        if user.disabled {
-            return Ok(None);
-        }
+        let user = match self.store.get_user(&record.subject).await? {
+            Some(user) if !user.disabled => user,
+            _ => {
+                return Ok(Some(Arc::new(Resolved {
+                    record,
+                    owner_inactive: true,
+                    effective: PermissionSet::empty(),
+                })));
+            }
+        };
         let mut names = user.roles.clone();
         if let Some(role) = &record.role {
             if !names.contains(role) {
@@ -85,13 +116,30 @@ impl App {
         }
         let roles = self.store.get_roles(&names).await?;
         let effective = token_grant(&record, &roles).intersect(&user_permissions(&user, &roles));
-        self.usage.record(&record.id, now);
-        Ok(Some(ActiveToken { record, effective }))
+        Ok(Some(Arc::new(Resolved {
+            record,
+            owner_inactive: false,
+            effective,
+        })))
     }
 
     /// A user's permissions now (empty when disabled).
     pub(super) async fn permissions_of(&self, user: &User) -> Result<PermissionSet> {
         let roles = self.store.get_roles(&user.roles).await?;
         Ok(user_permissions(user, &roles))
+    }
+
+    /// A role or user changed through this process: the next check must see it.
+    pub(super) fn invalidate_all(&self) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate_all();
+        }
+    }
+
+    /// One token changed through this process.
+    pub(super) fn invalidate_token(&self, id: &str) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate_token(id);
+        }
     }
 }

@@ -44,7 +44,9 @@ impl App {
                 // Only the real secret revokes: a guessed id with a forged checksum does not.
                 match self.store.get_token(parsed.id).await? {
                     Some(rec) if self.hasher.verify(parsed.text, &rec.secret_hash) => {
-                        Ok(self.store.revoke_token(&rec.id, None, now).await?)
+                        let revoked = self.store.revoke_token(&rec.id, None, now).await?;
+                        self.invalidate_token(&rec.id);
+                        Ok(revoked)
                     }
                     _ => Ok(0),
                 }
@@ -54,17 +56,21 @@ impl App {
                 tracing::Span::current().record("token_id", id.as_str());
                 // Without tessera:tokens:revoke only the caller's own tokens match, so an
                 // unknown id and someone else's id both answer 0: nothing is revealed.
-                let owner = (!caller.has(perms::TOKENS_REVOKE)).then_some(caller.user_id.as_str());
-                Ok(self.store.revoke_token(&id, owner, now).await?)
+                let owner = (!caller.has(perms::TOKENS_REVOKE)).then_some(caller.user_id());
+                let revoked = self.store.revoke_token(&id, owner, now).await?;
+                self.invalidate_token(&id);
+                Ok(revoked)
             }
             RevokeTarget::Subject(subject) => {
                 if subject.is_empty() {
                     return Err(Error::invalid("subject", "must not be empty"));
                 }
-                if subject != caller.user_id {
+                if subject != caller.user_id() {
                     caller.require(perms::TOKENS_REVOKE)?;
                 }
-                Ok(self.store.revoke_subject(&subject, now).await?)
+                let revoked = self.store.revoke_subject(&subject, now).await?;
+                self.invalidate_all();
+                Ok(revoked)
             }
         }
     }

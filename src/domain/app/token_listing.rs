@@ -34,11 +34,11 @@ impl App {
         page: &PageRequest,
     ) -> Result<Page<TokenView>> {
         let subject = if subject.is_empty() {
-            caller.user_id.as_str()
+            caller.user_id()
         } else {
             subject
         };
-        if subject != caller.user_id {
+        if subject != caller.user_id() {
             caller.require(perms::TOKENS_READ)?;
         }
         if self.store.get_user(subject).await?.is_none() {

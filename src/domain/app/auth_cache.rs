@@ -1,0 +1,335 @@
+//! The in-process cache in front of the store on the Authorize / Introspect path.
+//!
+//! An entry holds a token record together with its owner's state and its effective permissions,
+//! already computed: a warm check is a map lookup, a hash verify, an expiry comparison and a few
+//! segment comparisons. Nothing is served past `expires_at` (compared on every hit), and the
+//! secret is verified on every hit.
+//!
+//! Freshness:
+//! - changes made through this process invalidate before the RPC returns: a role or user
+//!   change bumps the global generation (every entry goes stale), a single-token revocation
+//!   bumps its shard's generation. A load records the generations it started under, so a load
+//!   racing with a change is stale the moment it lands;
+//! - changes made elsewhere (another replica, a direct database edit) show within the TTL;
+//! - unknown ids are remembered for a short while, so a flood of well-formed unknown tokens
+//!   reaches the store once per id, not once per request.
+//!
+//! Memory is bounded: each shard holds at most its share of the capacity, evicting an
+//! arbitrary entry when full.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::domain::clock::Millis;
+use crate::domain::model::TokenRecord;
+use crate::domain::permission_set::PermissionSet;
+
+const SHARDS: usize = 64;
+
+/// Cache settings.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// Most cached tokens; 0 turns the cache off (every check reads the store).
+    pub capacity: usize,
+    /// How long an entry is trusted without re-reading the store; bounds how late a change
+    /// made outside this process is seen.
+    pub ttl: Duration,
+    /// Most remembered unknown ids.
+    pub negative_capacity: usize,
+    /// How long an unknown id is remembered (at most `ttl`).
+    pub negative_ttl: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> CacheConfig {
+        CacheConfig {
+            capacity: 100_000,
+            ttl: Duration::from_secs(5),
+            negative_capacity: 100_000,
+            negative_ttl: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A token with everything a check needs, as loaded from the store.
+#[derive(Debug)]
+pub struct Resolved {
+    pub record: TokenRecord,
+    /// The owner is disabled or gone: the token is inactive.
+    pub owner_inactive: bool,
+    /// Effective permissions, precomputed.
+    pub effective: PermissionSet,
+}
+
+/// The generations a load started under.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    global: u64,
+    shard: u64,
+}
+
+pub enum Lookup {
+    Hit(Arc<Resolved>),
+    /// Known not to exist (recently).
+    Unknown,
+    Miss,
+}
+
+struct Entry {
+    token: Arc<Resolved>,
+    global: u64,
+    shard: u64,
+    loaded_at: Millis,
+}
+
+#[derive(Default)]
+struct Maps {
+    tokens: HashMap<Box<str>, Entry>,
+    unknown: HashMap<Box<str>, (Millis, u64, u64)>,
+}
+
+#[derive(Default)]
+struct Shard {
+    generation: AtomicU64,
+    maps: RwLock<Maps>,
+}
+
+pub struct AuthCache {
+    shards: Box<[Shard]>,
+    global: AtomicU64,
+    ttl_ms: Millis,
+    negative_ttl_ms: Millis,
+    per_shard: usize,
+    negative_per_shard: usize,
+}
+
+impl std::fmt::Debug for AuthCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthCache")
+            .field("ttl_ms", &self.ttl_ms)
+            .field("per_shard", &self.per_shard)
+            .finish_non_exhaustive()
+    }
+}
+
+fn millis(d: Duration) -> Millis {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Ids are uniformly random base62, so their first bytes spread evenly over the shards.
+fn shard_index(id: &str) -> usize {
+    id.bytes()
+        .take(2)
+        .fold(0usize, |acc, b| acc * 131 + usize::from(b))
+        % SHARDS
+}
+
+impl AuthCache {
+    /// `None` when the configuration turns caching off.
+    pub fn new(config: &CacheConfig) -> Option<AuthCache> {
+        if config.capacity == 0 {
+            return None;
+        }
+        let ttl_ms = millis(config.ttl);
+        Some(AuthCache {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            global: AtomicU64::new(0),
+            ttl_ms,
+            negative_ttl_ms: millis(config.negative_ttl).min(ttl_ms),
+            per_shard: config.capacity.div_ceil(SHARDS),
+            negative_per_shard: config.negative_capacity.div_ceil(SHARDS),
+        })
+    }
+
+    fn shard(&self, id: &str) -> &Shard {
+        &self.shards[shard_index(id)]
+    }
+
+    /// Taken before a load, so the entry is stale if anything changed meanwhile.
+    pub fn snapshot(&self, id: &str) -> Snapshot {
+        Snapshot {
+            global: self.global.load(Ordering::Acquire),
+            shard: self.shard(id).generation.load(Ordering::Acquire),
+        }
+    }
+
+    fn current(&self, global: u64, shard_gen: u64, shard: &Shard) -> bool {
+        global == self.global.load(Ordering::Acquire)
+            && shard_gen == shard.generation.load(Ordering::Acquire)
+    }
+
+    pub fn get(&self, id: &str, now: Millis) -> Lookup {
+        let shard = self.shard(id);
+        let maps = shard.maps.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = maps.tokens.get(id) {
+            if now < e.loaded_at.saturating_add(self.ttl_ms)
+                && self.current(e.global, e.shard, shard)
+            {
+                return Lookup::Hit(e.token.clone());
+            }
+            return Lookup::Miss;
+        }
+        if let Some(&(at, global, shard_gen)) = maps.unknown.get(id) {
+            if now < at.saturating_add(self.negative_ttl_ms)
+                && self.current(global, shard_gen, shard)
+            {
+                return Lookup::Unknown;
+            }
+        }
+        Lookup::Miss
+    }
+
+    /// Stores what a load found (`None`: no such token).
+    pub fn put(&self, id: &str, found: Option<Arc<Resolved>>, snap: Snapshot, now: Millis) {
+        let shard = self.shard(id);
+        let mut maps = shard.maps.write().unwrap_or_else(|p| p.into_inner());
+        match found {
+            Some(token) => {
+                maps.unknown.remove(id);
+                if maps.tokens.len() >= self.per_shard && !maps.tokens.contains_key(id) {
+                    evict_one(&mut maps.tokens);
+                }
+                let entry = Entry {
+                    token,
+                    global: snap.global,
+                    shard: snap.shard,
+                    loaded_at: now,
+                };
+                maps.tokens.insert(id.into(), entry);
+            }
+            None => {
+                maps.tokens.remove(id);
+                if maps.unknown.len() >= self.negative_per_shard && !maps.unknown.contains_key(id) {
+                    evict_one(&mut maps.unknown);
+                }
+                maps.unknown
+                    .insert(id.into(), (now, snap.global, snap.shard));
+            }
+        }
+    }
+
+    /// A role or user changed: every entry is stale.
+    pub fn invalidate_all(&self) {
+        self.global.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// One token changed (revoked, or just issued): its entry and any load in flight for it
+    /// are stale.
+    pub fn invalidate_token(&self, id: &str) {
+        let shard = self.shard(id);
+        shard.generation.fetch_add(1, Ordering::AcqRel);
+        let mut maps = shard.maps.write().unwrap_or_else(|p| p.into_inner());
+        maps.tokens.remove(id);
+        maps.unknown.remove(id);
+    }
+
+    /// Entries held now (valid or stale), for measurements.
+    pub fn entries(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| {
+                s.maps
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .tokens
+                    .len()
+            })
+            .sum()
+    }
+}
+
+fn evict_one<V>(map: &mut HashMap<Box<str>, V>) {
+    if let Some(key) = map.keys().next().cloned() {
+        map.remove(&key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::token_format::TokenKind;
+
+    fn resolved(id: &str) -> Arc<Resolved> {
+        Arc::new(Resolved {
+            record: TokenRecord {
+                id: id.into(),
+                kind: TokenKind::ApiKey,
+                name: "n".into(),
+                subject: "u".into(),
+                role: None,
+                secret_hash: vec![0; 32],
+                scopes: PermissionSet::empty(),
+                cap: None,
+                read_only: false,
+                issued_at: 0,
+                expires_at: None,
+                last_used_at: None,
+                revoked_at: None,
+                created_by: None,
+            },
+            owner_inactive: false,
+            effective: PermissionSet::empty(),
+        })
+    }
+
+    fn cache(capacity: usize) -> AuthCache {
+        AuthCache::new(&CacheConfig {
+            capacity,
+            ..CacheConfig::default()
+        })
+        .expect("enabled")
+    }
+
+    #[test]
+    fn hits_expire_with_the_ttl_and_with_invalidation() {
+        let c = cache(1000);
+        let snap = c.snapshot("abc");
+        c.put("abc", Some(resolved("abc")), snap, 1_000);
+        assert!(matches!(c.get("abc", 1_001), Lookup::Hit(_)));
+        assert!(matches!(c.get("abc", 6_000), Lookup::Miss));
+        c.invalidate_all();
+        assert!(matches!(c.get("abc", 1_001), Lookup::Miss));
+        let snap = c.snapshot("abc");
+        c.put("abc", Some(resolved("abc")), snap, 1_000);
+        c.invalidate_token("abc");
+        assert!(matches!(c.get("abc", 1_001), Lookup::Miss));
+    }
+
+    #[test]
+    fn a_load_racing_with_a_change_lands_stale() {
+        let c = cache(1000);
+        let snap = c.snapshot("abc");
+        c.invalidate_token("abc");
+        c.put("abc", Some(resolved("abc")), snap, 1_000);
+        assert!(matches!(c.get("abc", 1_001), Lookup::Miss));
+    }
+
+    #[test]
+    fn unknown_ids_are_remembered_briefly() {
+        let c = cache(1000);
+        let snap = c.snapshot("zzz");
+        c.put("zzz", None, snap, 1_000);
+        assert!(matches!(c.get("zzz", 1_500), Lookup::Unknown));
+        assert!(matches!(c.get("zzz", 2_000), Lookup::Miss));
+    }
+
+    #[test]
+    fn capacity_is_a_bound() {
+        let c = cache(64);
+        for i in 0..10_000 {
+            let id = format!("{i:022}");
+            let snap = c.snapshot(&id);
+            c.put(&id, Some(resolved(&id)), snap, 0);
+        }
+        assert!(c.entries() <= 64, "{}", c.entries());
+        assert!(
+            AuthCache::new(&CacheConfig {
+                capacity: 0,
+                ..CacheConfig::default()
+            })
+            .is_none()
+        );
+    }
+}
