@@ -79,6 +79,15 @@ pub struct ServeArgs {
     pub store: StoreArgs,
     #[command(flatten)]
     pub hashing: HashArgs,
+    /// Most tokens kept in the in-process cache in front of the store; 0 turns it off
+    /// (every check reads the store).
+    #[arg(long, env = "TESSERA_CACHE_CAPACITY", default_value_t = 100_000)]
+    pub cache_capacity: usize,
+    /// How long a cached entry is trusted: the bound on how late a change made outside this
+    /// process (another replica, a direct database edit) is seen. Changes made through this
+    /// process are seen by the very next check regardless.
+    #[arg(long, env = "TESSERA_CACHE_TTL", default_value = "5s", value_parser = parse_duration)]
+    pub cache_ttl: Duration,
     /// How often `last_used_at` values are written in one batch, e.g. `5s`, `500ms`.
     #[arg(long, env = "TESSERA_USAGE_FLUSH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub usage_flush_interval: Duration,

@@ -8,7 +8,7 @@ use clap::Parser;
 use tessera::config::{
     Cli, Command, HashArgs, ServeArgs, StoreArgs, TOKEN_HMAC_KEY_ENV, redact_url,
 };
-use tessera::domain::app::App;
+use tessera::domain::app::{App, CacheConfig};
 use tessera::domain::clock::SystemClock;
 use tessera::domain::secret_hash::SecretHasher;
 use tessera::server::{self, ServeOptions};
@@ -28,7 +28,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Bootstrap(args) => {
                 let store = open_store(&args.store).await?;
-                let app = build_app(store, &args.hashing)?;
+                let app = build_app(store, &args.hashing, &CacheConfig::default())?;
                 let done = app.bootstrap().await.context("bootstrap")?;
                 tracing::info!(user_id = %done.user_id, token_id = %done.token_id, "admin key issued");
                 println!("{}", done.key);
@@ -78,9 +78,18 @@ fn hmac_key(hashing: &HashArgs) -> anyhow::Result<Option<Vec<u8>>> {
     Ok(Some(key))
 }
 
-fn build_app(store: Arc<SqliteStore>, hashing: &HashArgs) -> anyhow::Result<Arc<App>> {
+fn build_app(
+    store: Arc<SqliteStore>,
+    hashing: &HashArgs,
+    cache: &CacheConfig,
+) -> anyhow::Result<Arc<App>> {
     let hasher = SecretHasher::new(hmac_key(hashing)?.as_deref());
-    Ok(Arc::new(App::new(store, hasher, Arc::new(SystemClock))))
+    Ok(Arc::new(App::with_cache(
+        store,
+        hasher,
+        Arc::new(SystemClock),
+        cache,
+    )))
 }
 
 /// Where `serve` writes the first admin key: beside the database file.
@@ -119,7 +128,12 @@ fn write_secret_file(path: &Path, key: &str) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args.store).await?;
-    let app = build_app(store.clone(), &args.hashing)?;
+    let cache = CacheConfig {
+        capacity: args.cache_capacity,
+        ttl: args.cache_ttl,
+        ..CacheConfig::default()
+    };
+    let app = build_app(store.clone(), &args.hashing, &cache)?;
     if app.is_empty().await? {
         let done = app
             .bootstrap()

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use tempfile::TempDir;
-use tessera::domain::app::App;
+use tessera::domain::app::{App, CacheConfig};
+
+use crate::counting_store::CountingStore;
 use tessera::domain::clock::ManualClock;
 use tessera::domain::secret_hash::SecretHasher;
 use tessera::proto::v1 as pb;
@@ -18,6 +20,9 @@ use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 pub struct TestApp {
+    /// The real store, counting the reads on the check path.
+    pub store: Arc<CountingStore>,
+    pub cache: CacheConfig,
     pub admin_key: String,
     pub admin_id: String,
     pub clock: Arc<ManualClock>,
@@ -45,16 +50,31 @@ pub fn strings(items: &[&str]) -> Vec<String> {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let db_url = format!("sqlite://{}", dir.path().join("tessera.db").display());
-    start(dir, db_url, None).await
+    spawn_app_with(CacheConfig::default()).await
 }
 
-async fn start(dir: Arc<TempDir>, db_url: String, admin: Option<(String, String)>) -> TestApp {
-    let store = Arc::new(SqliteStore::connect(&db_url).await.expect("open store"));
-    store.migrate().await.expect("migrate");
+pub async fn spawn_app_with(cache: CacheConfig) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let db_url = format!("sqlite://{}", dir.path().join("tessera.db").display());
+    start(dir, db_url, None, cache).await
+}
+
+async fn start(
+    dir: Arc<TempDir>,
+    db_url: String,
+    admin: Option<(String, String)>,
+    cache: CacheConfig,
+) -> TestApp {
+    let sqlite = SqliteStore::connect(&db_url).await.expect("open store");
+    sqlite.migrate().await.expect("migrate");
+    let store = Arc::new(CountingStore::new(sqlite));
     let clock = ManualClock::new();
-    let app = Arc::new(App::new(store, SecretHasher::new(None), clock.clone()));
+    let app = Arc::new(App::with_cache(
+        store.clone(),
+        SecretHasher::new(None),
+        clock.clone(),
+        &cache,
+    ));
     let (admin_key, admin_id) = match admin {
         Some(a) => a,
         None => {
@@ -84,6 +104,8 @@ async fn start(dir: Arc<TempDir>, db_url: String, admin: Option<(String, String)
     TestApp {
         admin_key,
         admin_id,
+        store,
+        cache,
         clock,
         app,
         tokens: TokenServiceClient::new(channel.clone()),
@@ -101,7 +123,13 @@ impl TestApp {
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
         let admin = (self.admin_key.clone(), self.admin_id.clone());
-        start(self.dir.clone(), self.db_url.clone(), Some(admin)).await
+        start(
+            self.dir.clone(),
+            self.db_url.clone(),
+            Some(admin),
+            self.cache.clone(),
+        )
+        .await
     }
 
     pub async fn stop(&mut self) {

@@ -2,7 +2,9 @@
 //! temporary SQLite file and calls it through the generated clients.
 
 mod bad_input;
+mod cache;
 mod callers;
+mod counting_store;
 mod helpers;
 mod lifecycle;
 mod permissions;

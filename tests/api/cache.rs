@@ -1,0 +1,176 @@
+//! The cache in front of the store: warm checks never read it, changes through this process
+//! show in the very next check, changes made elsewhere within the TTL, expiry is exact.
+
+use std::time::Duration;
+
+use tessera::domain::app::CacheConfig;
+use tessera::domain::permission_set::PermissionSet;
+use tessera::store::Store;
+use tessera::store::sqlite::SqliteStore;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn warm_checks_garbage_and_remembered_unknown_ids_never_read_the_store() {
+    let t = spawn_app().await;
+    t.create_role("r", &["read:*"]).await;
+    let user = t.create_user("quinn", &["r"]).await;
+    let key = t.key_for(&user.id, &["read:*"]).await;
+    assert_allow(&t.check(&key.token, &["read:x"]).await);
+    let before = t.store.token_reads();
+    for _ in 0..50 {
+        assert_allow(&t.check(&key.token, &["read:x"]).await);
+    }
+    assert_eq!(
+        t.store.token_reads(),
+        before,
+        "warm checks are served from memory"
+    );
+
+    // Bad checksums, wrong prefixes and oversized tokens are refused unread.
+    for garbage in [
+        tamper(&key.token),
+        key.token.replacen("tsk_", "tsx_", 1),
+        "x".repeat(5000),
+    ] {
+        assert_unauthenticated(&t.check(&garbage, &["read:x"]).await);
+    }
+    assert_eq!(t.store.token_reads(), before);
+
+    // A well-formed unknown token reaches the store once, then is remembered.
+    let other = spawn_app().await;
+    let unknown = other.key_for(&other.admin_id, &["*"]).await.token;
+    for _ in 0..50 {
+        assert_unauthenticated(&t.check(&unknown, &["read:x"]).await);
+    }
+    assert_eq!(t.store.token_reads(), before + 1);
+}
+
+#[tokio::test]
+async fn expiry_is_exact_even_while_cached() {
+    let t = spawn_app().await;
+    t.create_role("r", &["read:*"]).await;
+    let user = t.create_user("ray", &["r"]).await;
+    let key = t
+        .issue(
+            &t.admin_key,
+            tessera::proto::v1::issue_request::Grant::ApiKey(tessera::proto::v1::ApiKeyGrant {
+                name: "2s".into(),
+                scopes: strings(&["read:*"]),
+                ttl: Some(prost_types::Duration {
+                    seconds: 2,
+                    nanos: 0,
+                }),
+                subject: user.id.clone(),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("issue");
+    assert_allow(&t.check(&key.token, &["read:x"]).await);
+    let reads = t.store.token_reads();
+    t.clock.advance(Duration::from_millis(1999));
+    assert_allow(&t.check(&key.token, &["read:x"]).await);
+    t.clock.advance(Duration::from_millis(1));
+    // Well inside the cache TTL, yet denied: expiry is compared on every hit.
+    assert_unauthenticated(&t.check(&key.token, &["read:x"]).await);
+    assert_eq!(
+        t.store.token_reads(),
+        reads,
+        "decided from the cached entry"
+    );
+}
+
+#[tokio::test]
+async fn changes_made_elsewhere_show_within_the_ttl() {
+    let t = spawn_app().await;
+    t.create_role("r", &["read:*"]).await;
+    let user = t.create_user("sam", &["r"]).await;
+    let key = t.key_for(&user.id, &["*"]).await;
+    let other_key = t.key_for(&user.id, &["*"]).await;
+    assert_allow(&t.check(&key.token, &["read:x"]).await);
+    assert_allow(&t.check(&other_key.token, &["read:x"]).await);
+
+    // Another writer on the same database (as another replica would be).
+    let elsewhere = SqliteStore::connect(&t.db_url)
+        .await
+        .expect("second connection");
+    let now = tessera::domain::clock::Clock::now(&*t.clock);
+    assert_eq!(
+        elsewhere
+            .revoke_token(&key.token_id, None, now)
+            .await
+            .expect("revoke"),
+        1
+    );
+    let narrowed = PermissionSet::parse(&["write:*"]).expect("valid");
+    elsewhere
+        .set_role_permissions("r", &narrowed, now)
+        .await
+        .expect("edit role");
+
+    t.clock.advance(t.cache.ttl);
+    assert_unauthenticated(&t.check(&key.token, &["read:x"]).await);
+    assert_denied(&t.check(&other_key.token, &["read:x"]).await);
+    assert_allow(&t.check(&other_key.token, &["write:x"]).await);
+}
+
+#[tokio::test]
+async fn a_tiny_cache_still_decides_right() {
+    let t = spawn_app_with(CacheConfig {
+        capacity: 2,
+        negative_capacity: 2,
+        ..CacheConfig::default()
+    })
+    .await;
+    t.create_role("r", &["read:*"]).await;
+    let user = t.create_user("tia", &["r"]).await;
+    let mut keys = Vec::new();
+    for _ in 0..20 {
+        keys.push(t.key_for(&user.id, &["read:*"]).await);
+    }
+    for round in 0..3 {
+        for (i, key) in keys.iter().enumerate() {
+            let read = t.check(&key.token, &["read:x"]).await;
+            let write = t.check(&key.token, &["write:x"]).await;
+            if round > 0 && i % 3 == 0 {
+                assert_unauthenticated(&read);
+                assert_unauthenticated(&write);
+            } else {
+                assert_allow(&read);
+                assert_denied(&write);
+            }
+        }
+        for key in keys.iter().step_by(3) {
+            t.revoke(
+                &t.admin_key,
+                tessera::proto::v1::revoke_request::Target::TokenId(key.token_id.clone()),
+            )
+            .await
+            .expect("revoke");
+        }
+    }
+    // Capacity is shared out over 64 shards, each holding at least one entry.
+    assert!(
+        t.app.cached_tokens() <= 64,
+        "bounded: {}",
+        t.app.cached_tokens()
+    );
+}
+
+#[tokio::test]
+async fn with_the_cache_off_every_check_reads_the_store() {
+    let t = spawn_app_with(CacheConfig {
+        capacity: 0,
+        ..CacheConfig::default()
+    })
+    .await;
+    let key = t.key_for(&t.admin_id, &["*"]).await;
+    let before = t.store.token_reads();
+    for _ in 0..5 {
+        assert_allow(&t.check(&key.token, &["read:x"]).await);
+    }
+    // Each check resolves the caller's credential and the checked token.
+    assert_eq!(t.store.token_reads(), before + 10);
+    assert_eq!(t.app.cached_tokens(), 0);
+}

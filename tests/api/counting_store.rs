@@ -1,0 +1,104 @@
+//! The real SQLite store, wrapped to count the reads on the check path, so tests can prove
+//! what never reaches the store (garbage tokens, warm checks, remembered unknown ids).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use tessera::domain::clock::Millis;
+use tessera::domain::model::{Page, PageRequest, Role, TokenRecord, User};
+use tessera::domain::permission_set::PermissionSet;
+use tessera::store::sqlite::SqliteStore;
+use tessera::store::{Store, StoreResult};
+
+pub struct CountingStore {
+    pub inner: SqliteStore,
+    token_reads: AtomicUsize,
+}
+
+impl CountingStore {
+    pub fn new(inner: SqliteStore) -> CountingStore {
+        CountingStore {
+            inner,
+            token_reads: AtomicUsize::new(0),
+        }
+    }
+
+    /// Token lookups so far (each check that reaches the store makes one).
+    pub fn token_reads(&self) -> usize {
+        self.token_reads.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Store for CountingStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+    async fn create_role(&self, role: &Role, now: Millis) -> StoreResult<()> {
+        self.inner.create_role(role, now).await
+    }
+    async fn set_role_permissions(
+        &self,
+        name: &str,
+        p: &PermissionSet,
+        now: Millis,
+    ) -> StoreResult<Role> {
+        self.inner.set_role_permissions(name, p, now).await
+    }
+    async fn get_role(&self, name: &str) -> StoreResult<Option<Role>> {
+        self.inner.get_role(name).await
+    }
+    async fn get_roles(&self, names: &[String]) -> StoreResult<Vec<Role>> {
+        self.inner.get_roles(names).await
+    }
+    async fn list_roles(&self, page: &PageRequest) -> StoreResult<Page<Role>> {
+        self.inner.list_roles(page).await
+    }
+    async fn delete_role(&self, name: &str, now: Millis) -> StoreResult<u32> {
+        self.inner.delete_role(name, now).await
+    }
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        self.inner.create_user(user).await
+    }
+    async fn set_user_roles(&self, id: &str, roles: &[String]) -> StoreResult<User> {
+        self.inner.set_user_roles(id, roles).await
+    }
+    async fn set_user_disabled(&self, id: &str, disabled: bool) -> StoreResult<User> {
+        self.inner.set_user_disabled(id, disabled).await
+    }
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        self.inner.get_user(id).await
+    }
+    async fn get_user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
+        self.inner.get_user_by_name(name).await
+    }
+    async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
+        self.inner.list_users(page).await
+    }
+    async fn count_users(&self) -> StoreResult<u64> {
+        self.inner.count_users().await
+    }
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        self.inner.insert_token(token).await
+    }
+    async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        self.token_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.get_token(id).await
+    }
+    async fn list_tokens(
+        &self,
+        subject: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<TokenRecord>> {
+        self.inner.list_tokens(subject, page).await
+    }
+    async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32> {
+        self.inner.revoke_token(id, owner, now).await
+    }
+    async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32> {
+        self.inner.revoke_subject(subject, now).await
+    }
+    async fn record_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()> {
+        self.inner.record_usage(usage).await
+    }
+}
