@@ -36,6 +36,53 @@ pub enum Command {
     /// Create role `admin` (`*`) and user `admin` when missing and print a new admin API key
     /// as the only line on stdout.
     Bootstrap(BootstrapArgs),
+    /// Load-test a running server; prints a markdown table with ratios to the empty call.
+    Bench(BenchArgs),
+    /// Fill a store with N API keys through the store (for benchmarks); prints the admin key.
+    BenchSeed(BenchSeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The server to load.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub addr: String,
+    /// A second server on the same store started with `--cache-capacity 0`, for the cold case.
+    #[arg(long)]
+    pub cold_addr: Option<String>,
+    /// File holding an admin API key (as written by `serve` or `bootstrap`).
+    #[arg(long)]
+    pub admin_key_file: PathBuf,
+    /// Concurrent in-flight calls, one run per value.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    pub concurrency: Vec<usize>,
+    /// HTTP/2 connections the calls share.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    /// Measured time per scenario and concurrency.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Unmeasured time before each measurement.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Run only these scenarios (health always runs as the baseline).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Instead of benchmarking, check every token in this file once (to fill the cache).
+    #[arg(long)]
+    pub fill_from: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSeedArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// How many API keys to add.
+    #[arg(long, default_value_t = 100_000)]
+    pub tokens: usize,
+    /// Where to write the seeded keys' secrets, one per line.
+    #[arg(long)]
+    pub secrets_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -10,7 +10,9 @@
 //!   from domain errors to `tonic::Status`.
 //! - [`server`]: health, reflection and services on a listener the caller bound.
 //! - [`config`] and [`telemetry`]: settings, logging and OTLP export.
+//! - [`bench`]: the load generator behind `tessera bench` and `scripts/bench.sh`.
 
+pub mod bench;
 pub mod config;
 pub mod domain;
 pub mod grpc;

@@ -26,6 +26,16 @@ fn main() -> anyhow::Result<()> {
                 tracing::info!("migrations applied");
                 Ok(())
             }
+            Command::Bench(args) => bench(args).await,
+            Command::BenchSeed(args) => {
+                let store = open_store(&args.store).await?;
+                let app = build_app(store, &HashArgs { token_hmac_key_file: None }, &CacheConfig::default())?;
+                let started = std::time::Instant::now();
+                let key = tessera::bench::seed(&app, args.tokens, args.secrets_out.as_deref()).await?;
+                tracing::info!(tokens = args.tokens, seconds = started.elapsed().as_secs_f64(), "store seeded");
+                println!("{key}");
+                Ok(())
+            }
             Command::Bootstrap(args) => {
                 let store = open_store(&args.store).await?;
                 let app = build_app(store, &args.hashing, &CacheConfig::default())?;
@@ -157,6 +167,40 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     server::run(listener, app, options, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("tessera stopped");
+    Ok(())
+}
+
+async fn bench(args: tessera::config::BenchArgs) -> anyhow::Result<()> {
+    let admin_key = std::fs::read_to_string(&args.admin_key_file)
+        .with_context(|| format!("reading {}", args.admin_key_file.display()))?
+        .trim()
+        .to_owned();
+    let options = tessera::bench::BenchOptions {
+        addr: args.addr,
+        cold_addr: args.cold_addr,
+        admin_key,
+        concurrency: args.concurrency,
+        connections: args.connections,
+        warmup: args.warmup,
+        duration: args.duration,
+        only: args.only,
+    };
+    if let Some(path) = args.fill_from {
+        let secrets: Vec<String> = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let total = secrets.len();
+        let allowed = tessera::bench::fill(&options, secrets).await?;
+        println!("{allowed} of {total} tokens allowed");
+        return Ok(());
+    }
+    let rows = tessera::bench::run_bench(&options).await?;
+    print!(
+        "{}",
+        tessera::bench::markdown(&rows, options.duration, options.connections)
+    );
     Ok(())
 }
 

@@ -69,6 +69,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// `AlreadyExists` if the id is taken.
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    /// Inserts many tokens in one transaction (bulk seeding and imports).
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()>;
     async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
     /// Tokens of one subject, oldest first.
     async fn list_tokens(

@@ -81,6 +81,9 @@ impl Store for CountingStore {
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         self.inner.insert_token(token).await
     }
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
+        self.inner.insert_tokens(tokens).await
+    }
     async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
         self.token_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get_token(id).await

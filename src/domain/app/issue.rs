@@ -244,6 +244,42 @@ impl App {
         })
     }
 
+    /// Mints `count` API keys for one user in a single store transaction and returns their
+    /// secrets. For bulk seeding (load tests, imports) from the command line only: it skips
+    /// the caller checks that `issue` applies, so no RPC reaches it.
+    pub async fn seed_api_keys(
+        &self,
+        subject: &str,
+        scopes: &PermissionSet,
+        count: usize,
+    ) -> Result<Vec<String>> {
+        let now = self.clock.now();
+        let mut records = Vec::with_capacity(count);
+        let mut secrets = Vec::with_capacity(count);
+        for _ in 0..count {
+            let new = token_format::generate(TokenKind::ApiKey)?;
+            records.push(TokenRecord {
+                id: new.id,
+                kind: TokenKind::ApiKey,
+                name: "seeded".to_owned(),
+                subject: subject.to_owned(),
+                role: None,
+                secret_hash: self.hasher.hash(&new.secret).to_vec(),
+                scopes: scopes.clone(),
+                cap: None,
+                read_only: false,
+                issued_at: now,
+                expires_at: None,
+                last_used_at: None,
+                revoked_at: None,
+                created_by: None,
+            });
+            secrets.push(new.secret);
+        }
+        self.store.insert_tokens(&records).await?;
+        Ok(secrets)
+    }
+
     /// Mints an uncapped API key for a user, for bootstrap (no caller exists yet).
     pub(super) async fn mint_admin_key(&self, user_id: &str) -> Result<Issued> {
         let all = validate::grants("scopes", &["*".to_owned()], false)?;

@@ -247,6 +247,9 @@ impl Store for SqliteStore {
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         self.insert_token_row(token).await
     }
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
+        self.insert_token_rows(tokens).await
+    }
     async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
         self.select_token(id).await
     }

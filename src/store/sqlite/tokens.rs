@@ -50,6 +50,14 @@ impl SqliteStore {
             })
     }
 
+    pub(super) async fn insert_token_rows(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err("token"))?;
+        for token in tokens {
+            exec_in(&mut tx, &schema::insert_token(token), "token").await?;
+        }
+        tx.commit().await.map_err(map_err("token"))
+    }
+
     pub(super) async fn select_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
         self.fetch_optional(sql(&schema::select_token(id)))
             .await?

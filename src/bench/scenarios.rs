@@ -1,0 +1,314 @@
+//! The benchmark scenarios, set up through the public API with an admin key.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::Request;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use super::load::{self, Stats};
+use super::{BenchError, Row};
+use crate::domain::token_format::{self, TokenKind};
+use crate::proto::v1 as pb;
+use crate::proto::v1::admin_service_client::AdminServiceClient;
+use crate::proto::v1::token_service_client::TokenServiceClient;
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub addr: String,
+    /// A server on the same store with its cache off, for the cold scenario.
+    pub cold_addr: Option<String>,
+    pub admin_key: String,
+    pub concurrency: Vec<usize>,
+    pub connections: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+    /// Scenario names to run (empty: all).
+    pub only: Vec<String>,
+}
+
+/// What the scenarios share: the caller's header and the tokens they check.
+struct Fixture {
+    auth: MetadataValue<tonic::metadata::Ascii>,
+    pat: String,
+    garbage: String,
+    unknown: Vec<String>,
+    user_id: String,
+}
+
+fn request<T>(auth: &MetadataValue<tonic::metadata::Ascii>, message: T) -> Request<T> {
+    let mut req = Request::new(message);
+    req.metadata_mut().insert("authorization", auth.clone());
+    req
+}
+
+fn with_auth<T>(fx: &Fixture, message: T) -> Request<T> {
+    request(&fx.auth, message)
+}
+
+/// Creates a role with wildcards, a user holding it, an API key for that user and a PAT the
+/// user mints for itself — the shape gateways check most.
+async fn setup(channel: Channel, admin_key: &str) -> Result<Fixture, BenchError> {
+    let auth: MetadataValue<_> = format!("Bearer {admin_key}")
+        .parse()
+        .map_err(|_| BenchError::Setup("admin key is not a header value".to_owned()))?;
+    let suffix = token_format::random_base62(8)?.to_lowercase();
+    let role = format!("bench-{suffix}");
+    let mut admin = AdminServiceClient::new(channel.clone());
+    let mut tokens = TokenServiceClient::new(channel);
+    admin
+        .create_role(request(
+            &auth,
+            pb::CreateRoleRequest {
+                name: role.clone(),
+                permissions: [
+                    "contacts:*",
+                    "deals:read",
+                    "webhook:manage:*",
+                    "reports:*:view",
+                ]
+                .map(String::from)
+                .to_vec(),
+                description: "benchmark".to_owned(),
+            },
+        ))
+        .await?;
+    let user = admin
+        .create_user(request(
+            &auth,
+            pb::CreateUserRequest {
+                name: format!("bench-{suffix}"),
+                roles: vec![role.clone()],
+            },
+        ))
+        .await?
+        .into_inner();
+    let key = tokens
+        .issue(request(
+            &auth,
+            pb::IssueRequest {
+                grant: Some(pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
+                    name: "bench".to_owned(),
+                    scopes: vec!["*".to_owned()],
+                    subject: user.id.clone(),
+                    ..Default::default()
+                })),
+            },
+        ))
+        .await?
+        .into_inner();
+    let mut as_user = Request::new(pb::IssueRequest {
+        grant: Some(pb::issue_request::Grant::Pat(pb::PatGrant {
+            name: "bench".to_owned(),
+            role,
+            ..Default::default()
+        })),
+    });
+    let user_auth = format!("Bearer {}", key.token)
+        .parse()
+        .map_err(|_| BenchError::Setup("token is not a header value".to_owned()))?;
+    as_user.metadata_mut().insert("authorization", user_auth);
+    let pat = tokens.issue(as_user).await?.into_inner().token;
+    let garbage = {
+        let (head, last) = pat.split_at(pat.len() - 1);
+        format!("{head}{}", if last == "x" { "y" } else { "x" })
+    };
+    let unknown = (0..1000)
+        .map(|_| token_format::generate(TokenKind::Pat).map(|t| t.secret))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Fixture {
+        auth,
+        pat,
+        garbage,
+        unknown,
+        user_id: user.id,
+    })
+}
+
+const REQUIRED: [&str; 3] = ["contacts:read", "deals:read", "webhook:manage:team"];
+
+fn authorize_request(token: &str) -> pb::AuthorizeRequest {
+    pb::AuthorizeRequest {
+        token: token.to_owned(),
+        required_scopes: REQUIRED.map(String::from).to_vec(),
+        r#match: pb::Match::All.into(),
+        mutating: false,
+    }
+}
+
+async fn authorize(fx: &Fixture, ch: Channel, token: &str, expect: pb::Decision) -> bool {
+    let mut client = TokenServiceClient::new(ch);
+    match client
+        .authorize(with_auth(fx, authorize_request(token)))
+        .await
+    {
+        Ok(r) => r.into_inner().decision == i32::from(expect),
+        Err(_) => false,
+    }
+}
+
+/// Runs one named scenario at one concurrency.
+async fn scenario(
+    name: &str,
+    fx: Arc<Fixture>,
+    chans: &[Channel],
+    cold: &[Channel],
+    c: usize,
+    o: &BenchOptions,
+) -> Stats {
+    let (w, d) = (o.warmup, o.duration);
+    match name {
+        "health" => {
+            load::run(chans, c, w, d, |ch, _| async move {
+                let req = HealthCheckRequest { service: String::new() };
+                matches!(HealthClient::new(ch).check(req).await,
+                    Ok(r) if r.get_ref().status() == ServingStatus::Serving)
+            })
+            .await
+        }
+        "authorize_warm" | "authorize_cold" => {
+            let target = if name == "authorize_cold" { cold } else { chans };
+            load::run(target, c, w, d, move |ch, _| {
+                let fx = fx.clone();
+                async move { authorize(&fx, ch, &fx.pat, pb::Decision::Allow).await }
+            })
+            .await
+        }
+        "authorize_garbage" => {
+            load::run(chans, c, w, d, move |ch, _| {
+                let fx = fx.clone();
+                async move { authorize(&fx, ch, &fx.garbage, pb::Decision::Unauthenticated).await }
+            })
+            .await
+        }
+        "authorize_unknown" => {
+            load::run(chans, c, w, d, move |ch, i| {
+                let fx = fx.clone();
+                async move {
+                    let token = &fx.unknown[(i % fx.unknown.len() as u64) as usize];
+                    authorize(&fx, ch, token, pb::Decision::Unauthenticated).await
+                }
+            })
+            .await
+        }
+        "introspect_warm" => {
+            load::run(chans, c, w, d, move |ch, _| {
+                let fx = fx.clone();
+                async move {
+                    let req = with_auth(&fx, pb::IntrospectRequest { token: fx.pat.clone() });
+                    matches!(TokenServiceClient::new(ch).introspect(req).await, Ok(r) if r.get_ref().active)
+                }
+            })
+            .await
+        }
+        _ => {
+            load::run(chans, c, w, d, move |ch, _| {
+                let fx = fx.clone();
+                async move {
+                    let req = with_auth(&fx, pb::IssueRequest {
+                        grant: Some(pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
+                            name: "bench issue".to_owned(),
+                            scopes: vec!["contacts:read".to_owned()],
+                            subject: fx.user_id.clone(),
+                            ..Default::default()
+                        })),
+                    });
+                    matches!(TokenServiceClient::new(ch).issue(req).await, Ok(r) if !r.get_ref().token.is_empty())
+                }
+            })
+            .await
+        }
+    }
+}
+
+pub const SCENARIOS: [&str; 7] = [
+    "health",
+    "authorize_warm",
+    "authorize_cold",
+    "introspect_warm",
+    "authorize_garbage",
+    "authorize_unknown",
+    "issue",
+];
+
+/// Runs every selected scenario at every concurrency; the empty call runs first at each.
+pub async fn run_bench(o: &BenchOptions) -> Result<Vec<Row>, BenchError> {
+    let chans = load::connect(&o.addr, o.connections).await?;
+    let cold = match &o.cold_addr {
+        Some(addr) => load::connect(addr, o.connections).await?,
+        None => Vec::new(),
+    };
+    let fx = Arc::new(setup(chans[0].clone(), &o.admin_key).await?);
+    let mut rows = Vec::new();
+    for &c in &o.concurrency {
+        let baseline = scenario("health", fx.clone(), &chans, &cold, c, o).await;
+        for name in SCENARIOS {
+            let selected = o.only.is_empty() || o.only.iter().any(|s| s == name);
+            if !selected || (name == "authorize_cold" && cold.is_empty()) {
+                continue;
+            }
+            let stats = if name == "health" {
+                baseline.clone()
+            } else {
+                scenario(name, fx.clone(), &chans, &cold, c, o).await
+            };
+            eprintln!(
+                "{name} c={c}: {:.0} calls/s, p50 {:.0} µs, p99 {:.0} µs",
+                stats.rps(),
+                stats.p50_us,
+                stats.p99_us
+            );
+            rows.push(Row {
+                scenario: name,
+                concurrency: c,
+                stats,
+                baseline: baseline.clone(),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Checks every token in `secrets` once (concurrently), so a server's cache holds them all;
+/// returns how many were allowed. Used to measure memory per cached token.
+pub async fn fill(o: &BenchOptions, secrets: Vec<String>) -> Result<u64, BenchError> {
+    let chans = load::connect(&o.addr, o.connections).await?;
+    let auth: MetadataValue<_> = format!("Bearer {}", o.admin_key)
+        .parse()
+        .map_err(|_| BenchError::Setup("admin key is not a header value".to_owned()))?;
+    let secrets = Arc::new(secrets);
+    let workers = o.concurrency.iter().copied().max().unwrap_or(16).max(1);
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let (secrets, auth, ch) = (
+            secrets.clone(),
+            auth.clone(),
+            chans[w % chans.len()].clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut client = TokenServiceClient::new(ch);
+            let mut allowed = 0u64;
+            for token in secrets.iter().skip(w).step_by(workers) {
+                let mut req = Request::new(pb::AuthorizeRequest {
+                    token: token.clone(),
+                    required_scopes: vec!["contacts:read".to_owned()],
+                    ..Default::default()
+                });
+                req.metadata_mut().insert("authorization", auth.clone());
+                if matches!(client.authorize(req).await, Ok(r) if r.get_ref().decision == i32::from(pb::Decision::Allow)) {
+                    allowed += 1;
+                }
+            }
+            allowed
+        }));
+    }
+    let mut allowed = 0;
+    for t in tasks {
+        allowed += t.await.unwrap_or(0);
+    }
+    Ok(allowed)
+}
