@@ -73,6 +73,18 @@ impl TokenRecord {
     }
 }
 
+/// A token with everything its effective permissions depend on, read in one go.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub record: TokenRecord,
+    /// `None` when the owner no longer exists.
+    pub owner_disabled: Option<bool>,
+    /// The roles the owner holds, with their permissions now.
+    pub owner_roles: Vec<Role>,
+    /// A PAT's bound role, when it exists (whether or not the owner holds it).
+    pub bound_role: Option<Role>,
+}
+
 /// A page of results and the token for the next one (empty on the last page).
 #[derive(Debug, Clone)]
 pub struct Page<T> {

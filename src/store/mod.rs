@@ -10,7 +10,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::domain::clock::Millis;
-use crate::domain::model::{Page, PageRequest, Role, TokenRecord, User};
+use crate::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord, User};
 use crate::domain::permission_set::PermissionSet;
 
 /// What can go wrong in a store, in terms a caller can act on.
@@ -72,6 +72,9 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts many tokens in one transaction (bulk seeding and imports).
     async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()>;
     async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
+    /// A token, its owner's state and roles, and its bound role, in one round trip: the
+    /// check path's only read.
+    async fn load_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>>;
     /// Tokens of one subject, oldest first.
     async fn list_tokens(
         &self,

@@ -283,6 +283,53 @@ pub fn select_token(id: &str) -> SelectStatement {
         .to_owned()
 }
 
+/// One row per role that matters to a token — each role its owner holds, and a PAT's bound
+/// role — or a single row with NULL role columns. `owner_disabled` is NULL when the owner is
+/// gone; `role_held` says whether the owner holds that row's role.
+pub fn select_token_grant(id: &str) -> SelectStatement {
+    let owner_roles = Query::select()
+        .column((UserRoles::Table, UserRoles::RoleName))
+        .from(UserRoles::Table)
+        .and_where(
+            Expr::col((UserRoles::Table, UserRoles::UserId))
+                .equals((Tokens::Table, Tokens::Subject)),
+        )
+        .to_owned();
+    let held = Query::select()
+        .expr(Expr::val(1))
+        .from(UserRoles::Table)
+        .and_where(
+            Expr::col((UserRoles::Table, UserRoles::UserId))
+                .equals((Tokens::Table, Tokens::Subject)),
+        )
+        .and_where(
+            Expr::col((UserRoles::Table, UserRoles::RoleName)).equals((Roles::Table, Roles::Name)),
+        )
+        .to_owned();
+    Query::select()
+        .columns(TOKEN_COLUMNS.map(|c| (Tokens::Table, c)))
+        .expr_as(Expr::col((Users::Table, Users::Disabled)), "owner_disabled")
+        .expr_as(Expr::col((Roles::Table, Roles::Name)), "role_name")
+        .expr_as(
+            Expr::col((Roles::Table, Roles::Permissions)),
+            "role_permissions",
+        )
+        .expr_as(Expr::exists(held), "role_held")
+        .from(Tokens::Table)
+        .left_join(
+            Users::Table,
+            Expr::col((Users::Table, Users::Id)).equals((Tokens::Table, Tokens::Subject)),
+        )
+        .left_join(
+            Roles::Table,
+            Expr::col((Roles::Table, Roles::Name))
+                .equals((Tokens::Table, Tokens::Role))
+                .or(Expr::col((Roles::Table, Roles::Name)).in_subquery(owner_roles)),
+        )
+        .and_where(Expr::col((Tokens::Table, Tokens::Id)).eq(id))
+        .to_owned()
+}
+
 /// A subject's tokens in issue order, after the `seq` cursor.
 pub fn list_tokens(subject: &str, after_seq: Option<i64>, limit: u64) -> SelectStatement {
     let mut q = Query::select();

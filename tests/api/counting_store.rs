@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use tessera::domain::clock::Millis;
-use tessera::domain::model::{Page, PageRequest, Role, TokenRecord, User};
+use tessera::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord, User};
 use tessera::domain::permission_set::PermissionSet;
 use tessera::store::sqlite::SqliteStore;
 use tessera::store::{Store, StoreResult};
@@ -87,6 +87,10 @@ impl Store for CountingStore {
     async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
         self.token_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get_token(id).await
+    }
+    async fn load_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
+        self.token_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load_grant(id).await
     }
     async fn list_tokens(
         &self,

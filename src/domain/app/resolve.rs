@@ -92,32 +92,27 @@ impl App {
         Ok(Some(resolved))
     }
 
-    /// Reads a token, its owner and the roles involved, and computes its effective
-    /// permissions. `None`: no such token.
+    /// Reads a token with its owner and roles (one store round trip) and computes its
+    /// effective permissions. `None`: no such token.
     async fn load(&self, id: &str) -> Result<Option<Arc<Resolved>>> {
-        let Some(record) = self.store.get_token(id).await? else {
+        let Some(grant) = self.store.load_grant(id).await? else {
             return Ok(None);
         };
-        let user = match self.store.get_user(&record.subject).await? {
-            Some(user) if !user.disabled => user,
-            _ => {
-                return Ok(Some(Arc::new(Resolved {
-                    record,
-                    owner_inactive: true,
-                    effective: PermissionSet::empty(),
-                })));
-            }
-        };
-        let mut names = user.roles.clone();
-        if let Some(role) = &record.role {
-            if !names.contains(role) {
-                names.push(role.clone());
-            }
+        if grant.owner_disabled != Some(false) {
+            return Ok(Some(Arc::new(Resolved {
+                record: grant.record,
+                owner_inactive: true,
+                effective: PermissionSet::empty(),
+            })));
         }
-        let roles = self.store.get_roles(&names).await?;
-        let effective = token_grant(&record, &roles).intersect(&user_permissions(&user, &roles));
+        let owner = grant
+            .owner_roles
+            .iter()
+            .fold(PermissionSet::empty(), |acc, r| acc.union(&r.permissions));
+        let bound: Vec<Role> = grant.bound_role.into_iter().collect();
+        let effective = token_grant(&grant.record, &bound).intersect(&owner);
         Ok(Some(Arc::new(Resolved {
-            record,
+            record: grant.record,
             owner_inactive: false,
             effective,
         })))

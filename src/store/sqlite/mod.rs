@@ -6,6 +6,7 @@
 mod roles;
 mod tokens;
 mod users;
+mod writer;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -24,7 +25,7 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 use super::{Store, StoreError, StoreResult};
 use crate::domain::clock::Millis;
-use crate::domain::model::{Page, PageRequest, Role, TokenRecord, User};
+use crate::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord, User};
 use crate::domain::permission_set::PermissionSet;
 
 /// Migrations compiled into the binary, so `migrate` needs no files beside it.
@@ -44,6 +45,7 @@ fn migrator() -> Migrator {
 pub struct SqliteStore {
     pool: SqlitePool,
     path: Option<PathBuf>,
+    inserts: writer::InsertQueue,
 }
 
 impl SqliteStore {
@@ -67,6 +69,7 @@ impl SqliteStore {
             .await
             .map_err(map_err("database"))?;
         Ok(SqliteStore {
+            inserts: writer::InsertQueue::start(pool.clone()),
             pool,
             path: (!in_memory).then_some(path),
         })
@@ -245,13 +248,16 @@ impl Store for SqliteStore {
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        self.insert_token_row(token).await
+        self.inserts.insert(token.clone()).await
     }
     async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
         self.insert_token_rows(tokens).await
     }
     async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
         self.select_token(id).await
+    }
+    async fn load_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
+        self.select_grant(id).await
     }
     async fn list_tokens(
         &self,

@@ -4,7 +4,7 @@ use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, col, exec_in, finish_page, map_err, probe_limit, sql};
 use crate::domain::clock::Millis;
-use crate::domain::model::{Page, PageRequest, TokenRecord};
+use crate::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord};
 use crate::domain::permission_set::PermissionSet;
 use crate::domain::token_format::TokenKind;
 use crate::store::{StoreError, StoreResult, schema};
@@ -39,17 +39,6 @@ fn to_u32(n: u64) -> u32 {
 }
 
 impl SqliteStore {
-    pub(super) async fn insert_token_row(&self, token: &TokenRecord) -> StoreResult<()> {
-        self.execute(sql(&schema::insert_token(token)), "token")
-            .await
-            .map(|_| ())
-            .map_err(|e| match e {
-                // The only foreign key on tokens is the subject.
-                StoreError::InUse(_) => StoreError::NotFound(format!("user {:?}", token.subject)),
-                other => other,
-            })
-    }
-
     pub(super) async fn insert_token_rows(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err("token"))?;
         for token in tokens {
@@ -64,6 +53,38 @@ impl SqliteStore {
             .as_ref()
             .map(|row| token_from_row(row).map(|(_, t)| t))
             .transpose()
+    }
+
+    pub(super) async fn select_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
+        let rows = self.fetch_all(sql(&schema::select_token_grant(id))).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let (_, record) = token_from_row(first)?;
+        let owner_disabled: Option<bool> = col(first, "owner_disabled")?;
+        let mut grant = TokenGrant {
+            owner_disabled,
+            owner_roles: Vec::new(),
+            bound_role: None,
+            record,
+        };
+        for row in &rows {
+            let Some(name) = col::<Option<String>>(row, "role_name")? else {
+                continue;
+            };
+            let role = Role {
+                permissions: PermissionSet::from_stored(&col::<String>(row, "role_permissions")?),
+                description: String::new(),
+                name,
+            };
+            if grant.record.role.as_deref() == Some(role.name.as_str()) {
+                grant.bound_role = Some(role.clone());
+            }
+            if col::<bool>(row, "role_held")? {
+                grant.owner_roles.push(role);
+            }
+        }
+        Ok(Some(grant))
     }
 
     pub(super) async fn page_tokens(
