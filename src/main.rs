@@ -18,9 +18,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let _telemetry = tessera::telemetry::init(cli.log_format)?;
+        let telemetry = tessera::telemetry::init(cli.log_format)?;
         match cli.command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => serve(args, telemetry.exporting()).await,
             Command::Migrate(args) => {
                 open_store(&args).await?;
                 tracing::info!("migrations applied");
@@ -136,7 +136,7 @@ fn write_secret_file(path: &Path, key: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     let store = open_store(&args.store).await?;
     let cache = CacheConfig {
         capacity: args.cache_capacity,
@@ -162,6 +162,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&args.store.database_url), "tessera serving");
     let options = ServeOptions {
         usage_flush_interval: args.usage_flush_interval,
+        info_spans: exporting_traces,
         ..ServeOptions::default()
     };
     server::run(listener, app, options, shutdown_signal()).await?;

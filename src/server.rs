@@ -42,6 +42,9 @@ pub struct ServeOptions {
     /// How long in-flight calls may take to finish after shutdown starts; a client that
     /// never lets go of its connection must not keep the process alive.
     pub drain_timeout: Duration,
+    /// Make the per-RPC span at INFO (when traces are exported) rather than DEBUG, so that
+    /// without an exporter a check pays nothing for a span no one reads.
+    pub info_spans: bool,
 }
 
 impl Default for ServeOptions {
@@ -50,6 +53,7 @@ impl Default for ServeOptions {
             usage_flush_interval: Duration::from_secs(5),
             health_interval: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(10),
+            info_spans: true,
         }
     }
 }
@@ -85,6 +89,7 @@ pub async fn run(
         .build_v1alpha()?;
 
     let drain_timeout = options.drain_timeout;
+    let info_spans = options.info_spans;
     let background = tokio::spawn(background(app.clone(), reporter, options));
 
     let tokens = TokenServiceServer::new(TokenApi::new(app.clone()))
@@ -107,20 +112,30 @@ pub async fn run(
     };
 
     let serving = Server::builder()
-        .trace_fn(|req| {
+        .trace_fn(move |req| {
             let method = req.uri().path();
-            tracing::info_span!(
-                "rpc",
-                otel.name = method.trim_start_matches('/'),
-                otel.kind = "server",
-                rpc.system = "grpc",
-                method = %method,
-                caller = tracing::field::Empty,
-                decision = tracing::field::Empty,
-                kind = tracing::field::Empty,
-                token_id = tracing::field::Empty,
-                grpc.code = tracing::field::Empty,
-            )
+            macro_rules! rpc_span {
+                ($level:expr) => {
+                    tracing::span!(
+                        $level,
+                        "rpc",
+                        otel.name = method.trim_start_matches('/'),
+                        otel.kind = "server",
+                        rpc.system = "grpc",
+                        method = %method,
+                        caller = tracing::field::Empty,
+                        decision = tracing::field::Empty,
+                        kind = tracing::field::Empty,
+                        token_id = tracing::field::Empty,
+                        grpc.code = tracing::field::Empty,
+                    )
+                };
+            }
+            if info_spans {
+                rpc_span!(tracing::Level::INFO)
+            } else {
+                rpc_span!(tracing::Level::DEBUG)
+            }
         })
         .add_service(health)
         .add_service(reflection_v1)

@@ -24,6 +24,13 @@ pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
 }
 
+impl TelemetryGuard {
+    /// Whether spans are exported (OTLP is configured).
+    pub fn exporting(&self) -> bool {
+        self.provider.is_some()
+    }
+}
+
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {
