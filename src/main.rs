@@ -141,6 +141,7 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     let cache = CacheConfig {
         capacity: args.cache_capacity,
         ttl: args.cache_ttl,
+        negative_ttl: args.cache_ttl,
         ..CacheConfig::default()
     };
     let app = build_app(store.clone(), &args.hashing, &cache)?;

@@ -38,7 +38,9 @@ pub struct CacheConfig {
     pub ttl: Duration,
     /// Most remembered unknown ids.
     pub negative_capacity: usize,
-    /// How long an unknown id is remembered (at most `ttl`).
+    /// How long an unknown id is remembered (at most `ttl`). An id unknown now can only
+    /// become known by being issued: through this process (which forgets the entry at once)
+    /// or elsewhere (seen within the TTL like any outside change), so the TTL is safe here.
     pub negative_ttl: Duration,
 }
 
@@ -48,7 +50,7 @@ impl Default for CacheConfig {
             capacity: 100_000,
             ttl: Duration::from_secs(5),
             negative_capacity: 100_000,
-            negative_ttl: Duration::from_secs(1),
+            negative_ttl: Duration::from_secs(5),
         }
     }
 }
@@ -311,8 +313,8 @@ mod tests {
         let c = cache(1000);
         let snap = c.snapshot("zzz");
         c.put("zzz", None, snap, 1_000);
-        assert!(matches!(c.get("zzz", 1_500), Lookup::Unknown));
-        assert!(matches!(c.get("zzz", 2_000), Lookup::Miss));
+        assert!(matches!(c.get("zzz", 5_999), Lookup::Unknown));
+        assert!(matches!(c.get("zzz", 6_000), Lookup::Miss));
     }
 
     #[test]
