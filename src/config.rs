@@ -94,6 +94,9 @@ pub struct StoreArgs {
         default_value = "sqlite://tessera.db"
     )]
     pub database_url: String,
+    /// Most open database connections.
+    #[arg(long, env = "TESSERA_DATABASE_POOL_SIZE", default_value_t = 4)]
+    pub database_pool_size: u32,
 }
 
 #[derive(Debug, Args)]

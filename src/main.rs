@@ -56,7 +56,7 @@ async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<SqliteStore>> {
             redact_url(url)
         );
     }
-    let store = SqliteStore::connect(url)
+    let store = SqliteStore::connect_with_pool(url, args.database_pool_size)
         .await
         .with_context(|| format!("opening {}", redact_url(url)))?;
     store.migrate().await.context("applying migrations")?;

@@ -28,6 +28,9 @@ use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord, User};
 use crate::domain::permission_set::PermissionSet;
 
+/// Connections in the pool unless configured otherwise.
+pub const DEFAULT_POOL_SIZE: u32 = 4;
+
 /// Migrations compiled into the binary, so `migrate` needs no files beside it.
 fn migrator() -> Migrator {
     let init = Migration::new(
@@ -49,8 +52,14 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at a `sqlite://` URL.
+    /// Opens (creating if missing) the database at a `sqlite://` URL with the default pool.
     pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
+        SqliteStore::connect_with_pool(url, DEFAULT_POOL_SIZE).await
+    }
+
+    /// Opens the database with at most `pool_size` connections. Each SQLite connection has
+    /// its own worker thread, so on a small machine a small pool is faster.
+    pub async fn connect_with_pool(url: &str, pool_size: u32) -> StoreResult<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Internal(Box::new(e)))?
             .create_if_missing(true)
@@ -63,7 +72,7 @@ impl SqliteStore {
         let in_memory = path.as_os_str() == ":memory:" || url.contains("mode=memory");
         let pool = SqlitePoolOptions::new()
             // One connection for an in-memory database, or each would see its own.
-            .max_connections(if in_memory { 1 } else { 8 })
+            .max_connections(if in_memory { 1 } else { pool_size.max(1) })
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
