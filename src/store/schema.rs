@@ -102,7 +102,7 @@ pub fn insert_role(role: &Role, now: Millis) -> InsertStatement {
             now.into(),
             now.into(),
         ])
-        .to_owned()
+        .take()
 }
 
 pub fn update_role_permissions(
@@ -117,7 +117,7 @@ pub fn update_role_permissions(
             (Roles::UpdatedAt, now.into()),
         ])
         .and_where(Expr::col(Roles::Name).eq(name))
-        .to_owned()
+        .take()
 }
 
 pub fn select_role(name: &str) -> SelectStatement {
@@ -125,7 +125,7 @@ pub fn select_role(name: &str) -> SelectStatement {
         .columns(ROLE_COLUMNS)
         .from(Roles::Table)
         .and_where(Expr::col(Roles::Name).eq(name))
-        .to_owned()
+        .take()
 }
 
 pub fn select_roles_in(names: &[String]) -> SelectStatement {
@@ -134,7 +134,7 @@ pub fn select_roles_in(names: &[String]) -> SelectStatement {
         .from(Roles::Table)
         .and_where(Expr::col(Roles::Name).is_in(names.iter().cloned()))
         .order_by(Roles::Name, Order::Asc)
-        .to_owned()
+        .take()
 }
 
 pub fn list_roles(after: Option<&str>, limit: u64) -> SelectStatement {
@@ -153,7 +153,7 @@ pub fn delete_role(name: &str) -> DeleteStatement {
     Query::delete()
         .from_table(Roles::Table)
         .and_where(Expr::col(Roles::Name).eq(name))
-        .to_owned()
+        .take()
 }
 
 /// Revokes the live PATs bound to a role (when it is deleted).
@@ -164,7 +164,7 @@ pub fn revoke_role_pats(role: &str, now: Millis) -> UpdateStatement {
         .and_where(Expr::col(Tokens::Kind).eq(TokenKind::Pat.as_str()))
         .and_where(Expr::col(Tokens::Role).eq(role))
         .and_where(Expr::col(Tokens::RevokedAt).is_null())
-        .to_owned()
+        .take()
 }
 
 // ---- users ----
@@ -179,7 +179,7 @@ pub fn insert_user(user: &User) -> InsertStatement {
             user.disabled.into(),
             user.created_at.into(),
         ])
-        .to_owned()
+        .take()
 }
 
 pub fn insert_user_role(user_id: &str, role: &str) -> InsertStatement {
@@ -187,14 +187,14 @@ pub fn insert_user_role(user_id: &str, role: &str) -> InsertStatement {
         .into_table(UserRoles::Table)
         .columns([UserRoles::UserId, UserRoles::RoleName])
         .values_panic([user_id.into(), role.into()])
-        .to_owned()
+        .take()
 }
 
 pub fn delete_user_roles(user_id: &str) -> DeleteStatement {
     Query::delete()
         .from_table(UserRoles::Table)
         .and_where(Expr::col(UserRoles::UserId).eq(user_id))
-        .to_owned()
+        .take()
 }
 
 pub fn update_user_disabled(id: &str, disabled: bool) -> UpdateStatement {
@@ -202,7 +202,7 @@ pub fn update_user_disabled(id: &str, disabled: bool) -> UpdateStatement {
         .table(Users::Table)
         .value(Users::Disabled, disabled)
         .and_where(Expr::col(Users::Id).eq(id))
-        .to_owned()
+        .take()
 }
 
 pub fn select_user(id: &str) -> SelectStatement {
@@ -210,7 +210,7 @@ pub fn select_user(id: &str) -> SelectStatement {
         .columns(USER_COLUMNS)
         .from(Users::Table)
         .and_where(Expr::col(Users::Id).eq(id))
-        .to_owned()
+        .take()
 }
 
 pub fn select_user_by_name(name: &str) -> SelectStatement {
@@ -218,7 +218,7 @@ pub fn select_user_by_name(name: &str) -> SelectStatement {
         .columns(USER_COLUMNS)
         .from(Users::Table)
         .and_where(Expr::col(Users::Name).eq(name))
-        .to_owned()
+        .take()
 }
 
 /// Role names of the given users, as (user_id, role_name) rows.
@@ -228,7 +228,7 @@ pub fn select_user_roles(user_ids: &[String]) -> SelectStatement {
         .from(UserRoles::Table)
         .and_where(Expr::col(UserRoles::UserId).is_in(user_ids.iter().cloned()))
         .order_by(UserRoles::RoleName, Order::Asc)
-        .to_owned()
+        .take()
 }
 
 pub fn list_users(after: Option<&str>, limit: u64) -> SelectStatement {
@@ -247,7 +247,7 @@ pub fn count_users() -> SelectStatement {
     Query::select()
         .expr(Func::count(Expr::col(Users::Id)))
         .from(Users::Table)
-        .to_owned()
+        .take()
 }
 
 // ---- tokens ----
@@ -272,7 +272,7 @@ pub fn insert_token(t: &TokenRecord) -> InsertStatement {
             t.revoked_at.into(),
             t.created_by.clone().into(),
         ])
-        .to_owned()
+        .take()
 }
 
 pub fn select_token(id: &str) -> SelectStatement {
@@ -280,32 +280,15 @@ pub fn select_token(id: &str) -> SelectStatement {
         .columns(TOKEN_COLUMNS)
         .from(Tokens::Table)
         .and_where(Expr::col(Tokens::Id).eq(id))
-        .to_owned()
+        .take()
 }
 
-/// One row per role that matters to a token — each role its owner holds, and a PAT's bound
-/// role — or a single row with NULL role columns. `owner_disabled` is NULL when the owner is
-/// gone; `role_held` says whether the owner holds that row's role.
+/// One row per role the owner holds (or one row with NULL role columns), each carrying the
+/// token, the owner's state (`owner_disabled` NULL when the owner is gone) and a PAT's bound
+/// role (`bound_permissions` NULL when there is none). Plain joins on primary keys: this is
+/// the cold check's only query.
 pub fn select_token_grant(id: &str) -> SelectStatement {
-    let owner_roles = Query::select()
-        .column((UserRoles::Table, UserRoles::RoleName))
-        .from(UserRoles::Table)
-        .and_where(
-            Expr::col((UserRoles::Table, UserRoles::UserId))
-                .equals((Tokens::Table, Tokens::Subject)),
-        )
-        .to_owned();
-    let held = Query::select()
-        .expr(Expr::val(1))
-        .from(UserRoles::Table)
-        .and_where(
-            Expr::col((UserRoles::Table, UserRoles::UserId))
-                .equals((Tokens::Table, Tokens::Subject)),
-        )
-        .and_where(
-            Expr::col((UserRoles::Table, UserRoles::RoleName)).equals((Roles::Table, Roles::Name)),
-        )
-        .to_owned();
+    let bound = "bound";
     Query::select()
         .columns(TOKEN_COLUMNS.map(|c| (Tokens::Table, c)))
         .expr_as(Expr::col((Users::Table, Users::Disabled)), "owner_disabled")
@@ -314,20 +297,29 @@ pub fn select_token_grant(id: &str) -> SelectStatement {
             Expr::col((Roles::Table, Roles::Permissions)),
             "role_permissions",
         )
-        .expr_as(Expr::exists(held), "role_held")
+        .expr_as(Expr::col((bound, Roles::Permissions)), "bound_permissions")
         .from(Tokens::Table)
         .left_join(
             Users::Table,
             Expr::col((Users::Table, Users::Id)).equals((Tokens::Table, Tokens::Subject)),
         )
         .left_join(
+            UserRoles::Table,
+            Expr::col((UserRoles::Table, UserRoles::UserId))
+                .equals((Tokens::Table, Tokens::Subject)),
+        )
+        .left_join(
             Roles::Table,
-            Expr::col((Roles::Table, Roles::Name))
-                .equals((Tokens::Table, Tokens::Role))
-                .or(Expr::col((Roles::Table, Roles::Name)).in_subquery(owner_roles)),
+            Expr::col((Roles::Table, Roles::Name)).equals((UserRoles::Table, UserRoles::RoleName)),
+        )
+        .join_as(
+            sea_query::JoinType::LeftJoin,
+            Roles::Table,
+            bound,
+            Expr::col((bound, Roles::Name)).equals((Tokens::Table, Tokens::Role)),
         )
         .and_where(Expr::col((Tokens::Table, Tokens::Id)).eq(id))
-        .to_owned()
+        .take()
 }
 
 /// A subject's tokens in issue order, after the `seq` cursor.
@@ -364,7 +356,7 @@ pub fn revoke_subject(subject: &str, now: Millis) -> UpdateStatement {
         .value(Tokens::RevokedAt, now)
         .and_where(Expr::col(Tokens::Subject).eq(subject))
         .and_where(Expr::col(Tokens::RevokedAt).is_null())
-        .to_owned()
+        .take()
 }
 
 /// Moves `last_used_at` forward only, so batches written out of order never rewind it.
@@ -378,7 +370,7 @@ pub fn update_last_used(id: &str, at: Millis) -> UpdateStatement {
                 .is_null()
                 .or(Expr::col(Tokens::LastUsedAt).lt(at)),
         )
-        .to_owned()
+        .take()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod writer;
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -49,6 +50,28 @@ pub struct SqliteStore {
     pool: SqlitePool,
     path: Option<PathBuf>,
     inserts: writer::InsertQueue,
+    hot: HotStatements,
+}
+
+/// The check path's statements, rendered once at start-up: building and rendering a
+/// sea-query statement costs more than SQLite executing it.
+#[derive(Debug, Clone)]
+struct HotStatements {
+    /// `select_token_grant`, one parameter: the token id.
+    token_grant: Arc<str>,
+    /// `select_token`, one parameter: the token id.
+    token: Arc<str>,
+}
+
+impl HotStatements {
+    fn render() -> HotStatements {
+        let render =
+            |s: sea_query::SelectStatement| -> Arc<str> { s.build(SqliteQueryBuilder).0.into() };
+        HotStatements {
+            token_grant: render(super::schema::select_token_grant("")),
+            token: render(super::schema::select_token("")),
+        }
+    }
 }
 
 impl SqliteStore {
@@ -78,6 +101,7 @@ impl SqliteStore {
             .await
             .map_err(map_err("database"))?;
         Ok(SqliteStore {
+            hot: HotStatements::render(),
             inserts: writer::InsertQueue::start(pool.clone()),
             pool,
             path: (!in_memory).then_some(path),
@@ -283,5 +307,18 @@ impl Store for SqliteStore {
     }
     async fn record_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()> {
         self.write_usage(usage).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HotStatements;
+
+    #[test]
+    fn hot_statements_take_exactly_the_token_id() {
+        let hot = HotStatements::render();
+        for sql in [&hot.token_grant, &hot.token] {
+            assert_eq!(sql.matches('?').count(), 1, "{sql}");
+        }
     }
 }

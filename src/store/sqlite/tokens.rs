@@ -48,15 +48,22 @@ impl SqliteStore {
     }
 
     pub(super) async fn select_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
-        self.fetch_optional(sql(&schema::select_token(id)))
-            .await?
+        sqlx::query(sqlx::AssertSqlSafe(self.hot.token.clone()))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err("token"))?
             .as_ref()
             .map(|row| token_from_row(row).map(|(_, t)| t))
             .transpose()
     }
 
     pub(super) async fn select_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
-        let rows = self.fetch_all(sql(&schema::select_token_grant(id))).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(self.hot.token_grant.clone()))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err("token"))?;
         let Some(first) = rows.first() else {
             return Ok(None);
         };
@@ -68,21 +75,25 @@ impl SqliteStore {
             bound_role: None,
             record,
         };
+        if let (Some(name), Some(perms)) = (
+            grant.record.role.clone(),
+            col::<Option<String>>(first, "bound_permissions")?,
+        ) {
+            grant.bound_role = Some(Role {
+                name,
+                permissions: PermissionSet::from_stored(&perms),
+                description: String::new(),
+            });
+        }
         for row in &rows {
             let Some(name) = col::<Option<String>>(row, "role_name")? else {
                 continue;
             };
-            let role = Role {
+            grant.owner_roles.push(Role {
                 permissions: PermissionSet::from_stored(&col::<String>(row, "role_permissions")?),
                 description: String::new(),
                 name,
-            };
-            if grant.record.role.as_deref() == Some(role.name.as_str()) {
-                grant.bound_role = Some(role.clone());
-            }
-            if col::<bool>(row, "role_held")? {
-                grant.owner_roles.push(role);
-            }
+            });
         }
         Ok(Some(grant))
     }
