@@ -5,6 +5,7 @@ mod bad_input;
 mod cache;
 mod callers;
 mod counting_store;
+mod discovery;
 mod helpers;
 mod lifecycle;
 mod permissions;
