@@ -96,6 +96,8 @@ struct Maps {
 struct Shard {
     generation: AtomicU64,
     maps: RwLock<Maps>,
+    /// Held while a missing entry of this shard is loaded (single flight).
+    loading: tokio::sync::Mutex<()>,
 }
 
 pub struct AuthCache {
@@ -147,6 +149,12 @@ impl AuthCache {
 
     fn shard(&self, id: &str) -> &Shard {
         &self.shards[shard_index(id)]
+    }
+
+    /// Serialises loads within a shard, so concurrent misses for one id share a store read:
+    /// the caller re-checks the cache once it holds the guard.
+    pub async fn load_lock(&self, id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        self.shard(id).loading.lock().await
     }
 
     /// Taken before a load, so the entry is stale if anything changed meanwhile.

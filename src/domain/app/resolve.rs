@@ -66,12 +66,21 @@ impl App {
                 Lookup::Hit(found) => found,
                 Lookup::Unknown => return Ok(None),
                 Lookup::Miss => {
-                    let snap = cache.snapshot(parsed.id);
-                    let loaded = self.load(parsed.id).await?;
-                    cache.put(parsed.id, loaded.clone(), snap, now);
-                    match loaded {
-                        Some(found) => found,
-                        None => return Ok(None),
+                    // One load per shard at a time: when a hot entry expires, the checks
+                    // that missed together wait for one store read instead of each making one.
+                    let _loading = cache.load_lock(parsed.id).await;
+                    match cache.get(parsed.id, now) {
+                        Lookup::Hit(found) => found,
+                        Lookup::Unknown => return Ok(None),
+                        Lookup::Miss => {
+                            let snap = cache.snapshot(parsed.id);
+                            let loaded = self.load(parsed.id).await?;
+                            cache.put(parsed.id, loaded.clone(), snap, now);
+                            match loaded {
+                                Some(found) => found,
+                                None => return Ok(None),
+                            }
+                        }
                     }
                 }
             },
