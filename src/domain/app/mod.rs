@@ -1,7 +1,7 @@
 //! The use cases: what each RPC means, independent of gRPC and of the store behind it.
 //!
-//! Every read of token, user and role state goes through [`App::resolve`], which is the one
-//! place a cache will sit in front of the store.
+//! Every check reads token, user and role state through `App::resolve`, the one place where
+//! the cache (`auth_cache`) sits in front of the store.
 
 mod admin;
 mod auth_cache;
