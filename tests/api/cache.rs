@@ -54,16 +54,7 @@ async fn expiry_is_exact_even_while_cached() {
     let key = t
         .issue(
             &t.admin_key,
-            tessera::proto::v1::issue_request::Grant::ApiKey(tessera::proto::v1::ApiKeyGrant {
-                name: "2s".into(),
-                scopes: strings(&["read:*"]),
-                ttl: Some(prost_types::Duration {
-                    seconds: 2,
-                    nanos: 0,
-                }),
-                subject: user.id.clone(),
-                ..Default::default()
-            }),
+            api_key_with(&["read:*"], &user.id, Some(2), false),
         )
         .await
         .expect("issue");

@@ -290,11 +290,21 @@ impl TestApp {
 }
 
 pub fn api_key(scopes: &[&str], subject: &str) -> pb::issue_request::Grant {
+    api_key_with(scopes, subject, None, false)
+}
+
+/// An API key grant with a lifetime in seconds and the read-only flag.
+pub fn api_key_with(
+    scopes: &[&str],
+    subject: &str,
+    ttl_seconds: Option<i64>,
+    read_only: bool,
+) -> pb::issue_request::Grant {
     pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
         name: "test key".into(),
         scopes: strings(scopes),
-        read_only: false,
-        ttl: None,
+        read_only,
+        ttl: ttl_seconds.map(|seconds| prost_types::Duration { seconds, nanos: 0 }),
         subject: subject.into(),
     })
 }

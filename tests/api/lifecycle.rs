@@ -101,16 +101,7 @@ async fn expired_tokens_are_inactive() {
     let key = t
         .issue(
             &t.admin_key,
-            pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
-                name: "short".into(),
-                scopes: strings(&["read:*"]),
-                read_only: false,
-                ttl: Some(prost_types::Duration {
-                    seconds: 60,
-                    nanos: 0,
-                }),
-                subject: user.id.clone(),
-            }),
+            api_key_with(&["read:*"], &user.id, Some(60), false),
         )
         .await
         .expect("issue");
@@ -137,16 +128,7 @@ async fn pats_expire_are_read_only_and_never_outlive_their_creator() {
     let key = t
         .issue(
             &t.admin_key,
-            pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
-                name: "hour".into(),
-                scopes: strings(&["*"]),
-                ttl: Some(prost_types::Duration {
-                    seconds: 3600,
-                    nanos: 0,
-                }),
-                subject: user.id.clone(),
-                ..Default::default()
-            }),
+            api_key_with(&["*"], &user.id, Some(3600), false),
         )
         .await
         .expect("issue key");

@@ -151,16 +151,7 @@ async fn read_only_tokens_never_pass_mutating_calls() {
     t.create_role("rw", &["*"]).await;
     let user = t.create_user("frank", &["rw"]).await;
     let ro = t
-        .issue(
-            &t.admin_key,
-            pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
-                name: "ro".into(),
-                scopes: strings(&["*"]),
-                read_only: true,
-                ttl: None,
-                subject: user.id.clone(),
-            }),
-        )
+        .issue(&t.admin_key, api_key_with(&["*"], &user.id, None, true))
         .await
         .expect("issue read-only key");
     assert_allow(&t.check(&ro.token, &["write:contacts"]).await);
