@@ -46,6 +46,13 @@ fn request<T>(auth: &MetadataValue<tonic::metadata::Ascii>, message: T) -> Reque
     req
 }
 
+/// The `authorization` value for a token.
+fn bearer(token: &str) -> Result<MetadataValue<tonic::metadata::Ascii>, BenchError> {
+    format!("Bearer {token}")
+        .parse()
+        .map_err(|_| BenchError::Setup("a token is not a valid header value".to_owned()))
+}
+
 fn with_auth<T>(fx: &Fixture, message: T) -> Request<T> {
     request(&fx.auth, message)
 }
@@ -53,9 +60,7 @@ fn with_auth<T>(fx: &Fixture, message: T) -> Request<T> {
 /// Creates a role with wildcards, a user holding it, an API key for that user and a PAT the
 /// user mints for itself — the shape gateways check most.
 async fn setup(channel: Channel, admin_key: &str) -> Result<Fixture, BenchError> {
-    let auth: MetadataValue<_> = format!("Bearer {admin_key}")
-        .parse()
-        .map_err(|_| BenchError::Setup("admin key is not a header value".to_owned()))?;
+    let auth = bearer(admin_key)?;
     let suffix = token_format::random_base62(8)?.to_lowercase();
     let role = format!("bench-{suffix}");
     let mut admin = AdminServiceClient::new(channel.clone());
@@ -101,17 +106,16 @@ async fn setup(channel: Channel, admin_key: &str) -> Result<Fixture, BenchError>
         ))
         .await?
         .into_inner();
-    let mut as_user = Request::new(pb::IssueRequest {
-        grant: Some(pb::issue_request::Grant::Pat(pb::PatGrant {
-            name: "bench".to_owned(),
-            role,
-            ..Default::default()
-        })),
-    });
-    let user_auth = format!("Bearer {}", key.token)
-        .parse()
-        .map_err(|_| BenchError::Setup("token is not a header value".to_owned()))?;
-    as_user.metadata_mut().insert("authorization", user_auth);
+    let as_user = request(
+        &bearer(&key.token)?,
+        pb::IssueRequest {
+            grant: Some(pb::issue_request::Grant::Pat(pb::PatGrant {
+                name: "bench".to_owned(),
+                role,
+                ..Default::default()
+            })),
+        },
+    );
     let pat = tokens.issue(as_user).await?.into_inner().token;
     let garbage = {
         let (head, last) = pat.split_at(pat.len() - 1);
@@ -277,9 +281,7 @@ pub async fn run_bench(o: &BenchOptions) -> Result<Vec<Row>, BenchError> {
 /// returns how many were allowed. Used to measure memory per cached token.
 pub async fn fill(o: &BenchOptions, secrets: Vec<String>) -> Result<u64, BenchError> {
     let chans = load::connect(&o.addr, o.connections).await?;
-    let auth: MetadataValue<_> = format!("Bearer {}", o.admin_key)
-        .parse()
-        .map_err(|_| BenchError::Setup("admin key is not a header value".to_owned()))?;
+    let auth = bearer(&o.admin_key)?;
     let secrets = Arc::new(secrets);
     let workers = o.concurrency.iter().copied().max().unwrap_or(16).max(1);
     let mut tasks = Vec::new();
@@ -293,12 +295,14 @@ pub async fn fill(o: &BenchOptions, secrets: Vec<String>) -> Result<u64, BenchEr
             let mut client = TokenServiceClient::new(ch);
             let mut allowed = 0u64;
             for token in secrets.iter().skip(w).step_by(workers) {
-                let mut req = Request::new(pb::AuthorizeRequest {
-                    token: token.clone(),
-                    required_scopes: vec!["contacts:read".to_owned()],
-                    ..Default::default()
-                });
-                req.metadata_mut().insert("authorization", auth.clone());
+                let req = request(
+                    &auth,
+                    pb::AuthorizeRequest {
+                        token: token.clone(),
+                        required_scopes: vec!["contacts:read".to_owned()],
+                        ..Default::default()
+                    },
+                );
                 if matches!(client.authorize(req).await, Ok(r) if r.get_ref().decision == i32::from(pb::Decision::Allow)) {
                     allowed += 1;
                 }

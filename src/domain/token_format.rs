@@ -158,6 +158,15 @@ pub fn strip_bearer(text: &str) -> &str {
     }
 }
 
+/// A token as presented by a client: refused unread over [`MAX_TOKEN_LEN`], an optional
+/// `Bearer ` scheme removed, then shape and checksum checked.
+pub fn parse_presented(text: &str) -> Option<ParsedToken<'_>> {
+    if text.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    parse(strip_bearer(text))
+}
+
 /// Checks the token's shape and checksum. `None` means "not a tessera token".
 pub fn parse(text: &str) -> Option<ParsedToken<'_>> {
     if text.len() != TOKEN_LEN || !text.is_ascii() {

@@ -155,7 +155,7 @@ pub fn token_id(field: &str, id: &str) -> Result<()> {
     if id.is_empty() {
         return Err(Error::invalid(field, "must not be empty"));
     }
-    if super::token_format::parse(super::token_format::strip_bearer(id)).is_some() {
+    if super::token_format::parse_presented(id).is_some() {
         return Err(Error::invalid(
             field,
             "this is a token, not a token id: send it in the `token` field",

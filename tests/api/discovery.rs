@@ -25,55 +25,42 @@ async fn reflection_v1_and_v1alpha_list_every_service() {
     }
 }
 
-/// Minimal reflection clients, asking what `grpcurl list` asks.
+/// Minimal reflection clients, asking what `grpcurl list` asks. The v1 and v1alpha protocols
+/// are the same messages in two generated modules, hence one macro.
 mod tessera_reflection {
     use tokio_stream::StreamExt;
     use tonic::transport::Channel;
     use tonic_reflection::pb::{v1, v1alpha};
 
-    pub async fn list_v1(channel: Channel) -> Vec<String> {
-        let mut client = v1::server_reflection_client::ServerReflectionClient::new(channel);
-        let req = v1::ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
-                String::new(),
-            )),
-        };
-        let mut answers = client
-            .server_reflection_info(tokio_stream::iter([req]))
-            .await
-            .expect("reflection v1")
-            .into_inner();
-        let answer = answers.next().await.expect("one answer").expect("ok");
-        match answer.message_response {
-            Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(l)) => {
-                l.service.into_iter().map(|s| s.name).collect()
+    macro_rules! list_services {
+        ($name:ident, $pb:ident) => {
+            pub async fn $name(channel: Channel) -> Vec<String> {
+                use $pb::server_reflection_request::MessageRequest;
+                use $pb::server_reflection_response::MessageResponse;
+                let mut client =
+                    $pb::server_reflection_client::ServerReflectionClient::new(channel);
+                let req = $pb::ServerReflectionRequest {
+                    host: String::new(),
+                    message_request: Some(MessageRequest::ListServices(String::new())),
+                };
+                let mut answers = client
+                    .server_reflection_info(tokio_stream::iter([req]))
+                    .await
+                    .expect(stringify!($pb))
+                    .into_inner();
+                let answer = answers.next().await.expect("one answer").expect("ok");
+                match answer.message_response {
+                    Some(MessageResponse::ListServicesResponse(l)) => {
+                        l.service.into_iter().map(|s| s.name).collect()
+                    }
+                    other => panic!("unexpected reflection answer {other:?}"),
+                }
             }
-            other => panic!("unexpected reflection answer {other:?}"),
-        }
+        };
     }
 
-    pub async fn list_v1alpha(channel: Channel) -> Vec<String> {
-        let mut client = v1alpha::server_reflection_client::ServerReflectionClient::new(channel);
-        let req = v1alpha::ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(
-                v1alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
-            ),
-        };
-        let mut answers = client
-            .server_reflection_info(tokio_stream::iter([req]))
-            .await
-            .expect("reflection v1alpha")
-            .into_inner();
-        let answer = answers.next().await.expect("one answer").expect("ok");
-        match answer.message_response {
-            Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(l)) => {
-                l.service.into_iter().map(|s| s.name).collect()
-            }
-            other => panic!("unexpected reflection answer {other:?}"),
-        }
-    }
+    list_services!(list_v1, v1);
+    list_services!(list_v1alpha, v1alpha);
 }
 
 #[tokio::test]

@@ -12,23 +12,28 @@ use std::sync::Arc;
 
 use super::App;
 use super::auth_cache::{Lookup, Resolved};
+use crate::domain::clock::Millis;
 use crate::domain::error::Result;
 use crate::domain::model::{Role, TokenRecord, User};
 use crate::domain::permission_set::PermissionSet;
-use crate::domain::token_format::{self, MAX_TOKEN_LEN, TokenKind};
+use crate::domain::token_format::{self, TokenKind};
 
 /// A token that passed every check, with what it may do right now.
 pub type ActiveToken = Arc<Resolved>;
+
+/// The union of the permissions of `roles`.
+fn union_of<'a>(roles: impl IntoIterator<Item = &'a Role>) -> PermissionSet {
+    roles
+        .into_iter()
+        .fold(PermissionSet::empty(), |acc, r| acc.union(&r.permissions))
+}
 
 /// The union of the permissions of the roles in `roles` that `user` holds.
 pub(super) fn user_permissions(user: &User, roles: &[Role]) -> PermissionSet {
     if user.disabled {
         return PermissionSet::empty();
     }
-    roles
-        .iter()
-        .filter(|r| user.roles.contains(&r.name))
-        .fold(PermissionSet::empty(), |acc, r| acc.union(&r.permissions))
+    union_of(roles.iter().filter(|r| user.roles.contains(&r.name)))
 }
 
 /// The token's own grant before the owner's permissions are applied: fixed scopes for an API
@@ -53,41 +58,12 @@ impl App {
     /// secret, expired, revoked or owner disabled — and deliberately says no more.
     /// Errors are store faults only; they never turn into an answer that lets anyone in.
     pub(crate) async fn resolve(&self, presented: &str) -> Result<Option<ActiveToken>> {
-        if presented.len() > MAX_TOKEN_LEN {
-            return Ok(None);
-        }
-        let text = token_format::strip_bearer(presented);
-        let Some(parsed) = token_format::parse(text) else {
+        let Some(parsed) = token_format::parse_presented(presented) else {
             return Ok(None);
         };
         let now = self.clock.now();
-        let resolved = match &self.cache {
-            Some(cache) => match cache.get(parsed.id, now) {
-                Lookup::Hit(found) => found,
-                Lookup::Unknown => return Ok(None),
-                Lookup::Miss => {
-                    // One load per shard at a time: when a hot entry expires, the checks
-                    // that missed together wait for one store read instead of each making one.
-                    let _loading = cache.load_lock(parsed.id).await;
-                    match cache.get(parsed.id, now) {
-                        Lookup::Hit(found) => found,
-                        Lookup::Unknown => return Ok(None),
-                        Lookup::Miss => {
-                            let snap = cache.snapshot(parsed.id);
-                            let loaded = self.load(parsed.id).await?;
-                            cache.put(parsed.id, loaded.clone(), snap, now);
-                            match loaded {
-                                Some(found) => found,
-                                None => return Ok(None),
-                            }
-                        }
-                    }
-                }
-            },
-            None => match self.load(parsed.id).await? {
-                Some(found) => found,
-                None => return Ok(None),
-            },
+        let Some(resolved) = self.lookup(parsed.id, now).await? else {
+            return Ok(None);
         };
         let record = &resolved.record;
         if resolved.owner_inactive
@@ -99,6 +75,31 @@ impl App {
         }
         self.usage.record(&record.id, now);
         Ok(Some(resolved))
+    }
+
+    /// The token with this id, from the cache when it holds a current entry, else from the
+    /// store (and then cached). `None`: no such token.
+    async fn lookup(&self, id: &str, now: Millis) -> Result<Option<Arc<Resolved>>> {
+        let Some(cache) = &self.cache else {
+            return self.load(id).await;
+        };
+        match cache.get(id, now) {
+            Lookup::Hit(found) => return Ok(Some(found)),
+            Lookup::Unknown => return Ok(None),
+            Lookup::Miss => {}
+        }
+        // One load per shard at a time: checks that miss together (a hot entry reaching its
+        // TTL) wait for one store read instead of each making one.
+        let _loading = cache.load_lock(id).await;
+        match cache.get(id, now) {
+            Lookup::Hit(found) => return Ok(Some(found)),
+            Lookup::Unknown => return Ok(None),
+            Lookup::Miss => {}
+        }
+        let snap = cache.snapshot(id);
+        let loaded = self.load(id).await?;
+        cache.put(id, loaded.clone(), snap, now);
+        Ok(loaded)
     }
 
     /// Reads a token with its owner and roles (one store round trip) and computes its
@@ -114,10 +115,7 @@ impl App {
                 effective: PermissionSet::empty(),
             })));
         }
-        let owner = grant
-            .owner_roles
-            .iter()
-            .fold(PermissionSet::empty(), |acc, r| acc.union(&r.permissions));
+        let owner = union_of(&grant.owner_roles);
         let bound: Vec<Role> = grant.bound_role.into_iter().collect();
         let effective = token_grant(&grant.record, &bound).intersect(&owner);
         Ok(Some(Arc::new(Resolved {
