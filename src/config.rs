@@ -77,6 +77,9 @@ pub struct BenchArgs {
 pub struct BenchSeedArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    /// The same key the server will use, or the seeded tokens will not verify.
+    #[command(flatten)]
+    pub hashing: HashArgs,
     /// How many API keys to add.
     #[arg(long, default_value_t = 100_000)]
     pub tokens: usize,

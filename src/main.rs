@@ -29,7 +29,7 @@ fn main() -> anyhow::Result<()> {
             Command::Bench(args) => bench(args).await,
             Command::BenchSeed(args) => {
                 let store = open_store(&args.store).await?;
-                let app = build_app(store, &HashArgs { token_hmac_key_file: None }, &CacheConfig::default())?;
+                let app = build_app(store, &args.hashing, &CacheConfig::default())?;
                 let started = std::time::Instant::now();
                 let key = tessera::bench::seed(&app, args.tokens, args.secrets_out.as_deref()).await?;
                 tracing::info!(tokens = args.tokens, seconds = started.elapsed().as_secs_f64(), "store seeded");
@@ -137,6 +137,7 @@ fn write_secret_file(path: &Path, key: &str) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal()?;
     let store = open_store(&args.store).await?;
     let cache = CacheConfig {
         capacity: args.cache_capacity,
@@ -166,7 +167,7 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         info_spans: exporting_traces,
         ..ServeOptions::default()
     };
-    server::run(listener, app, options, shutdown_signal()).await?;
+    server::run(listener, app, options, shutdown).await?;
     store.close().await;
     tracing::info!("tessera stopped");
     Ok(())
@@ -206,27 +207,29 @@ async fn bench(args: tessera::config::BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Registers the SIGTERM and SIGINT handlers now and returns a future that completes on
+/// either. Registering before the server reports that it is serving matters: a signal that
+/// arrives in between must start a clean drain, not kill the process outright.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        tracing::info!("shutdown signal received; draining in-flight calls");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown signal received; draining in-flight calls");
+        tracing::info!("shutdown signal received; draining in-flight calls");
+    })
 }
