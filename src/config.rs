@@ -90,16 +90,32 @@ pub struct BenchSeedArgs {
 
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// Where data lives: `sqlite://PATH` (created if missing).
+    /// Where data lives: `sqlite://PATH` (created if missing; one replica only) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=require` (several replicas; TLS as the
+    /// URL's sslmode says).
     #[arg(
         long,
         env = "TESSERA_DATABASE_URL",
-        default_value = "sqlite://tessera.db"
+        default_value = "sqlite://tessera.db",
+        hide_env_values = true
     )]
     pub database_url: String,
-    /// Most open database connections.
+    /// Most open database connections per process.
     #[arg(long, env = "TESSERA_DATABASE_POOL_SIZE", default_value_t = 4)]
     pub database_pool_size: u32,
+    /// Postgres: longest a statement may run, and longest a call waits for a connection,
+    /// before it fails with UNAVAILABLE.
+    #[arg(long, env = "TESSERA_DATABASE_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub database_statement_timeout: Duration,
+}
+
+impl StoreArgs {
+    pub fn settings(&self) -> crate::store::StoreSettings {
+        crate::store::StoreSettings {
+            pool_size: self.database_pool_size,
+            statement_timeout: self.database_statement_timeout,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +157,13 @@ pub struct ServeArgs {
     /// process are seen by the very next check regardless.
     #[arg(long, env = "TESSERA_CACHE_TTL", default_value = "5s", value_parser = parse_duration)]
     pub cache_ttl: Duration,
+    /// Postgres: how often the change revision is polled, the fallback that catches change
+    /// notices a replica missed (they are then applied within two intervals).
+    #[arg(long, env = "TESSERA_CHANGE_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub change_poll_interval: Duration,
+    /// How often the store is pinged to keep the health status current.
+    #[arg(long, env = "TESSERA_HEALTH_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub health_interval: Duration,
     /// How often `last_used_at` values are written in one batch, e.g. `5s`, `500ms`.
     #[arg(long, env = "TESSERA_USAGE_FLUSH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub usage_flush_interval: Duration,

@@ -12,7 +12,8 @@ use tessera::domain::app::{App, CacheConfig};
 use tessera::domain::clock::SystemClock;
 use tessera::domain::secret_hash::SecretHasher;
 use tessera::server::{self, ServeOptions};
-use tessera::store::sqlite::SqliteStore;
+use tessera::store::postgres::{ChangeFeedOptions, follow_changes};
+use tessera::store::{Backend, Store};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -28,8 +29,8 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Bench(args) => bench(args).await,
             Command::BenchSeed(args) => {
-                let store = open_store(&args.store).await?;
-                let app = build_app(store, &args.hashing, &CacheConfig::default())?;
+                let backend = open_store(&args.store).await?;
+                let app = build_app(backend.store(), &args.hashing, &CacheConfig::default())?;
                 let started = std::time::Instant::now();
                 let key = tessera::bench::seed(&app, args.tokens, args.secrets_out.as_deref()).await?;
                 tracing::info!(tokens = args.tokens, seconds = started.elapsed().as_secs_f64(), "store seeded");
@@ -37,8 +38,8 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Bootstrap(args) => {
-                let store = open_store(&args.store).await?;
-                let app = build_app(store, &args.hashing, &CacheConfig::default())?;
+                let backend = open_store(&args.store).await?;
+                let app = build_app(backend.store(), &args.hashing, &CacheConfig::default())?;
                 let done = app.bootstrap().await.context("bootstrap")?;
                 tracing::info!(user_id = %done.user_id, token_id = %done.token_id, "admin key issued");
                 println!("{}", done.key);
@@ -48,19 +49,13 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
-async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<SqliteStore>> {
+async fn open_store(args: &StoreArgs) -> anyhow::Result<Backend> {
     let url = &args.database_url;
-    if !url.starts_with("sqlite:") {
-        bail!(
-            "unsupported database URL {:?}: expected sqlite://PATH",
-            redact_url(url)
-        );
-    }
-    let store = SqliteStore::connect_with_pool(url, args.database_pool_size)
+    let backend = Backend::open(url, &args.settings())
         .await
         .with_context(|| format!("opening {}", redact_url(url)))?;
-    store.migrate().await.context("applying migrations")?;
-    Ok(Arc::new(store))
+    backend.migrate().await.context("applying migrations")?;
+    Ok(backend)
 }
 
 /// The HMAC server key, from `TESSERA_TOKEN_HMAC_KEY` or the key file; never both.
@@ -89,7 +84,7 @@ fn hmac_key(hashing: &HashArgs) -> anyhow::Result<Option<Vec<u8>>> {
 }
 
 fn build_app(
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     hashing: &HashArgs,
     cache: &CacheConfig,
 ) -> anyhow::Result<Arc<App>> {
@@ -138,25 +133,43 @@ fn write_secret_file(path: &Path, key: &str) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
-    let store = open_store(&args.store).await?;
+    let backend = open_store(&args.store).await?;
     let cache = CacheConfig {
         capacity: args.cache_capacity,
         ttl: args.cache_ttl,
         negative_ttl: args.cache_ttl,
         ..CacheConfig::default()
     };
-    let app = build_app(store.clone(), &args.hashing, &cache)?;
-    if app.is_empty().await? {
-        let done = app
-            .bootstrap()
-            .await
-            .context("bootstrapping an empty store")?;
-        let path = admin_key_path(store.path());
-        write_secret_file(&path, &done.key).context(
-            "saving the first admin key failed; run `tessera bootstrap` to print a new one",
-        )?;
-        tracing::warn!(path = %path.display(), token_id = %done.token_id,
-            "empty store: created user admin; its API key is in this file (mode 0600)");
+    let app = build_app(backend.store(), &args.hashing, &cache)?;
+    // Replicas on one Postgres hear each other's changes; the feed stops when dropped.
+    let _feed = match &backend {
+        Backend::Postgres(pg) => Some(follow_changes(
+            pg,
+            app.clone(),
+            &ChangeFeedOptions {
+                poll_interval: args.change_poll_interval,
+            },
+        )),
+        Backend::Sqlite(_) => None,
+    };
+    // Only a single-file SQLite store bootstraps itself: it has one replica and a place for
+    // the key file beside the database. On Postgres, replicas starting together would race,
+    // and a container's filesystem is no place for a secret: run `tessera bootstrap` once.
+    if let Some(db) = backend.sqlite_path() {
+        if app.is_empty().await? {
+            let done = app
+                .bootstrap()
+                .await
+                .context("bootstrapping an empty store")?;
+            let path = admin_key_path(Some(db));
+            write_secret_file(&path, &done.key).context(
+                "saving the first admin key failed; run `tessera bootstrap` to print a new one",
+            )?;
+            tracing::warn!(path = %path.display(), token_id = %done.token_id,
+                "empty store: created user admin; its API key is in this file (mode 0600)");
+        }
+    } else if app.is_empty().await.unwrap_or(false) {
+        tracing::warn!("empty store: run `tessera bootstrap` once to create the admin key");
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -164,11 +177,12 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&args.store.database_url), "tessera serving");
     let options = ServeOptions {
         usage_flush_interval: args.usage_flush_interval,
+        health_interval: args.health_interval,
         info_spans: exporting_traces,
         ..ServeOptions::default()
     };
     server::run(listener, app, options, shutdown).await?;
-    store.close().await;
+    backend.close().await;
     tracing::info!("tessera stopped");
     Ok(())
 }

@@ -1,11 +1,16 @@
-//! Persistence behind one trait, so SQLite (now), Postgres (next) and a cache in front of
-//! either are interchangeable.
+//! Persistence behind one trait, so SQLite, Postgres and a cache in front of either are
+//! interchangeable.
 //!
 //! The trait speaks domain types and [`StoreError`] only: no sqlx, sea-query or proto types
 //! leak out. Each backend turns constraint violations into `AlreadyExists` / `InUse` itself.
 
+mod open;
+pub mod postgres;
+mod rows;
 pub mod schema;
 pub mod sqlite;
+
+pub use open::{Backend, OpenError, StoreSettings};
 
 use async_trait::async_trait;
 
@@ -34,6 +39,16 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where a store reports changes committed elsewhere (another replica, a direct edit), so a
+/// cache in front of it can drop what they make stale.
+pub trait ChangeSink: Send + Sync {
+    /// One token's record changed or was deleted.
+    fn token_changed(&self, id: &str);
+    /// Something wider changed (a role, a user's roles or state), or changes may have been
+    /// missed: nothing cached can be trusted.
+    fn everything_changed(&self);
+}
 
 /// Every read and write tessera makes. Writes that touch several rows are atomic.
 #[async_trait]

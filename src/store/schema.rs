@@ -1,6 +1,6 @@
 //! Every statement tessera runs, written once with sea-query for all SQL dialects.
 //!
-//! A backend renders these with its own query builder (`SqliteQueryBuilder`, later
+//! A backend renders these with its own query builder (`SqliteQueryBuilder` or
 //! `PostgresQueryBuilder`) and runs them on its own typed pool; no SQL is written per dialect.
 
 use sea_query::{
@@ -57,6 +57,14 @@ pub enum Tokens {
     LastUsedAt,
     RevokedAt,
     CreatedBy,
+}
+
+/// Postgres only: the change feed's revision counter (one row).
+#[derive(Iden, Clone, Copy)]
+pub enum ChangeRevision {
+    Table,
+    Id,
+    Revision,
 }
 
 const ROLE_COLUMNS: [Roles; 3] = [Roles::Name, Roles::Description, Roles::Permissions];
@@ -370,6 +378,15 @@ pub fn update_last_used(id: &str, at: Millis) -> UpdateStatement {
                 .is_null()
                 .or(Expr::col(Tokens::LastUsedAt).lt(at)),
         )
+        .take()
+}
+
+/// The change feed's current revision (Postgres).
+pub fn select_revision() -> SelectStatement {
+    Query::select()
+        .column(ChangeRevision::Revision)
+        .from(ChangeRevision::Table)
+        .and_where(Expr::col(ChangeRevision::Id).eq(1))
         .take()
 }
 

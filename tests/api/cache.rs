@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use tessera::domain::app::CacheConfig;
 use tessera::domain::permission_set::PermissionSet;
-use tessera::store::Store;
-use tessera::store::sqlite::SqliteStore;
 
 use crate::helpers::*;
 
@@ -83,9 +81,7 @@ async fn changes_made_elsewhere_show_within_the_ttl() {
     assert_allow(&t.check(&other_key.token, &["read:x"]).await);
 
     // Another writer on the same database (as another replica would be).
-    let elsewhere = SqliteStore::connect(&t.db_url)
-        .await
-        .expect("second connection");
+    let elsewhere = crate::db::open(&t.db.url).await.store();
     let now = tessera::domain::clock::Clock::now(&*t.clock);
     assert_eq!(
         elsewhere

@@ -1,22 +1,22 @@
-//! The real SQLite store, wrapped to count the reads on the check path, so tests can prove
+//! The real store (SQLite or Postgres), wrapped to count the reads on the check path, so tests can prove
 //! what never reaches the store (garbage tokens, warm checks, remembered unknown ids).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use std::sync::Arc;
 use tessera::domain::clock::Millis;
 use tessera::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord, User};
 use tessera::domain::permission_set::PermissionSet;
-use tessera::store::sqlite::SqliteStore;
 use tessera::store::{Store, StoreResult};
 
 pub struct CountingStore {
-    pub inner: SqliteStore,
+    pub inner: Arc<dyn Store>,
     token_reads: AtomicUsize,
 }
 
 impl CountingStore {
-    pub fn new(inner: SqliteStore) -> CountingStore {
+    pub fn new(inner: Arc<dyn Store>) -> CountingStore {
         CountingStore {
             inner,
             token_reads: AtomicUsize::new(0),

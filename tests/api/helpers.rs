@@ -1,19 +1,21 @@
-//! `spawn_app()`: a real tessera server on 127.0.0.1:0 over its own temporary SQLite file,
-//! with a manual clock so expiry is tested without sleeping.
+//! `spawn_app()`: a real tessera server on 127.0.0.1:0 over its own fresh database (SQLite
+//! or Postgres, see `db`), with a manual clock so expiry is tested without sleeping.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use tempfile::TempDir;
 use tessera::domain::app::{App, CacheConfig};
+use tessera::store::Backend;
+use tessera::store::postgres::{ChangeFeed, ChangeFeedOptions, follow_changes};
 
 use crate::counting_store::CountingStore;
+use crate::db::TestDb;
 use tessera::domain::clock::ManualClock;
 use tessera::domain::secret_hash::SecretHasher;
 use tessera::proto::v1 as pb;
 use tessera::proto::v1::admin_service_client::AdminServiceClient;
 use tessera::proto::v1::token_service_client::TokenServiceClient;
 use tessera::server::{self, ServeOptions};
-use tessera::store::sqlite::SqliteStore;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -30,11 +32,13 @@ pub struct TestApp {
     pub tokens: TokenServiceClient<Channel>,
     pub admin: AdminServiceClient<Channel>,
     pub channel: Channel,
-    pub db_url: String,
+    pub backend: Backend,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
-    // Kept last so the directory outlives the server.
-    pub dir: Arc<TempDir>,
+    /// On Postgres, changes made elsewhere reach the cache as they do in `serve`.
+    _feed: Option<ChangeFeed>,
+    // Kept last so the database outlives the server.
+    pub db: Arc<TestDb>,
 }
 
 /// A request carrying `authorization: Bearer <key>`.
@@ -54,20 +58,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(cache: CacheConfig) -> TestApp {
-    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let db_url = format!("sqlite://{}", dir.path().join("tessera.db").display());
-    start(dir, db_url, None, cache).await
+    start(Arc::new(TestDb::fresh().await), None, cache).await
 }
 
-async fn start(
-    dir: Arc<TempDir>,
-    db_url: String,
-    admin: Option<(String, String)>,
-    cache: CacheConfig,
-) -> TestApp {
-    let sqlite = SqliteStore::connect(&db_url).await.expect("open store");
-    sqlite.migrate().await.expect("migrate");
-    let store = Arc::new(CountingStore::new(sqlite));
+async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, cache: CacheConfig) -> TestApp {
+    let backend = db.open().await;
+    let store = Arc::new(CountingStore::new(backend.store()));
     let clock = ManualClock::new();
     let app = Arc::new(App::with_cache(
         store.clone(),
@@ -75,6 +71,16 @@ async fn start(
         clock.clone(),
         &cache,
     ));
+    let feed = match &backend {
+        Backend::Postgres(pg) => Some(follow_changes(
+            pg,
+            app.clone(),
+            &ChangeFeedOptions {
+                poll_interval: Duration::from_millis(200),
+            },
+        )),
+        Backend::Sqlite(_) => None,
+    };
     let (admin_key, admin_id) = match admin {
         Some(a) => a,
         None => {
@@ -111,25 +117,21 @@ async fn start(
         tokens: TokenServiceClient::new(channel.clone()),
         admin: AdminServiceClient::new(channel.clone()),
         channel,
-        db_url,
+        backend,
         shutdown: Some(tx),
         handle: Some(handle),
-        dir,
+        _feed: feed,
+        db,
     }
 }
 
 impl TestApp {
-    /// Stops the server (draining calls) and starts a new one on the same database file.
+    /// Stops the server (draining calls) and starts a new one on the same database.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
         let admin = (self.admin_key.clone(), self.admin_id.clone());
-        start(
-            self.dir.clone(),
-            self.db_url.clone(),
-            Some(admin),
-            self.cache.clone(),
-        )
-        .await
+        self.backend.close().await;
+        start(self.db.clone(), Some(admin), self.cache.clone()).await
     }
 
     pub async fn stop(&mut self) {

@@ -1,10 +1,15 @@
-//! One integration binary: every test starts the real server on 127.0.0.1:0 over its own
-//! temporary SQLite file and calls it through the generated clients.
+//! The integration suite on SQLite: every test starts the real server on 127.0.0.1:0 over
+//! its own temporary SQLite file and calls it through the generated clients.
+//! `tests/postgres` runs these same modules against Postgres.
+
+/// The backend every `spawn_app()` in this binary uses.
+const BACKEND: db::Kind = db::Kind::Sqlite;
 
 mod bad_input;
 mod cache;
 mod callers;
 mod counting_store;
+mod db;
 mod discovery;
 mod helpers;
 mod lifecycle;

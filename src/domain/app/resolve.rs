@@ -145,3 +145,14 @@ impl App {
         }
     }
 }
+
+/// Changes committed elsewhere, reported by the store's change feed.
+impl crate::store::ChangeSink for App {
+    fn token_changed(&self, id: &str) {
+        self.invalidate_token(id);
+    }
+
+    fn everything_changed(&self) {
+        self.invalidate_all();
+    }
+}

@@ -198,32 +198,7 @@ fn map_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     }
 }
 
-/// Reads a column, turning a type mismatch (a hand-edited row) into an internal error.
-fn col<'r, T>(row: &'r SqliteRow, name: &str) -> StoreResult<T>
-where
-    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-{
-    use sqlx::Row;
-    row.try_get(name)
-        .map_err(|e| StoreError::Internal(Box::new(e)))
-}
-
-/// Page size plus one, to learn whether another page follows without a count.
-fn probe_limit(page: &PageRequest) -> u64 {
-    u64::from(page.limit) + 1
-}
-
-/// Cuts the probe row off and derives the next page token from the last kept item.
-fn finish_page<T>(mut items: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> String) -> Page<T> {
-    let limit = page.limit as usize;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(key)
-    } else {
-        None
-    };
-    Page { items, next }
-}
+crate::store::rows::impl_columns!(SqliteRow);
 
 #[async_trait]
 impl Store for SqliteStore {

@@ -1,20 +1,11 @@
 //! Roles in SQLite.
 
-use sqlx::sqlite::SqliteRow;
-
-use super::{SqliteStore, col, exec_in, finish_page, map_err, probe_limit, sql};
+use super::{SqliteStore, exec_in, map_err, sql};
 use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest, Role};
 use crate::domain::permission_set::PermissionSet;
+use crate::store::rows::{finish_page, probe_limit, role_from_row};
 use crate::store::{StoreError, StoreResult, schema};
-
-fn role_from_row(row: &SqliteRow) -> StoreResult<Role> {
-    Ok(Role {
-        name: col(row, "name")?,
-        description: col(row, "description")?,
-        permissions: PermissionSet::from_stored(&col::<String>(row, "permissions")?),
-    })
-}
 
 impl SqliteStore {
     pub(super) async fn insert_role(&self, role: &Role, now: Millis) -> StoreResult<()> {

@@ -1,38 +1,12 @@
 //! Token records in SQLite.
 
-use sqlx::sqlite::SqliteRow;
-
-use super::{SqliteStore, col, exec_in, finish_page, map_err, probe_limit, sql};
+use super::{SqliteStore, exec_in, map_err, sql};
 use crate::domain::clock::Millis;
-use crate::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord};
-use crate::domain::permission_set::PermissionSet;
-use crate::domain::token_format::TokenKind;
-use crate::store::{StoreError, StoreResult, schema};
-
-/// A row and its `seq`, the pagination cursor.
-fn token_from_row(row: &SqliteRow) -> StoreResult<(i64, TokenRecord)> {
-    let kind: String = col(row, "kind")?;
-    let kind = TokenKind::from_name(&kind)
-        .ok_or_else(|| StoreError::Internal(format!("unknown token kind {kind:?}").into()))?;
-    let cap: Option<String> = col(row, "cap")?;
-    let record = TokenRecord {
-        id: col(row, "id")?,
-        kind,
-        name: col(row, "name")?,
-        subject: col(row, "subject")?,
-        role: col(row, "role")?,
-        secret_hash: col(row, "secret_hash")?,
-        scopes: PermissionSet::from_stored(&col::<String>(row, "scopes")?),
-        cap: cap.as_deref().map(PermissionSet::from_stored),
-        read_only: col(row, "read_only")?,
-        issued_at: col(row, "issued_at")?,
-        expires_at: col(row, "expires_at")?,
-        last_used_at: col(row, "last_used_at")?,
-        revoked_at: col(row, "revoked_at")?,
-        created_by: col(row, "created_by")?,
-    };
-    Ok((col(row, "seq")?, record))
-}
+use crate::domain::model::{Page, PageRequest, TokenGrant, TokenRecord};
+use crate::store::rows::{
+    finish_token_page, grant_from_rows, probe_limit, token_cursor, token_from_row,
+};
+use crate::store::{StoreResult, schema};
 
 fn to_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
@@ -64,38 +38,7 @@ impl SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map_err("token"))?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let (_, record) = token_from_row(first)?;
-        let owner_disabled: Option<bool> = col(first, "owner_disabled")?;
-        let mut grant = TokenGrant {
-            owner_disabled,
-            owner_roles: Vec::new(),
-            bound_role: None,
-            record,
-        };
-        if let (Some(name), Some(perms)) = (
-            grant.record.role.clone(),
-            col::<Option<String>>(first, "bound_permissions")?,
-        ) {
-            grant.bound_role = Some(Role {
-                name,
-                permissions: PermissionSet::from_stored(&perms),
-                description: String::new(),
-            });
-        }
-        for row in &rows {
-            let Some(name) = col::<Option<String>>(row, "role_name")? else {
-                continue;
-            };
-            grant.owner_roles.push(Role {
-                permissions: PermissionSet::from_stored(&col::<String>(row, "role_permissions")?),
-                description: String::new(),
-                name,
-            });
-        }
-        Ok(Some(grant))
+        grant_from_rows(&rows)
     }
 
     pub(super) async fn page_tokens(
@@ -103,21 +46,14 @@ impl SqliteStore {
         subject: &str,
         page: &PageRequest,
     ) -> StoreResult<Page<TokenRecord>> {
-        let after = match page.after.as_deref() {
-            None => None,
-            Some(s) => Some(s.parse::<i64>().map_err(|_| StoreError::InvalidCursor)?),
-        };
+        let after = token_cursor(page)?;
         let rows = self
             .fetch_all(sql(&schema::list_tokens(subject, after, probe_limit(page))))
             .await?
             .iter()
             .map(token_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
-        let page = finish_page(rows, page, |(seq, _)| seq.to_string());
-        Ok(Page {
-            items: page.items.into_iter().map(|(_, t)| t).collect(),
-            next: page.next,
-        })
+        Ok(finish_token_page(rows, page))
     }
 
     pub(super) async fn revoke_one(

@@ -2,22 +2,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::sqlite::SqliteRow;
-
-use super::{SqliteStore, col, exec_in, finish_page, map_err, probe_limit, sql};
+use super::{SqliteStore, exec_in, map_err, sql};
 use crate::domain::model::{Page, PageRequest, User};
+use crate::store::rows::{Columns, finish_page, probe_limit, user_from_row};
 use crate::store::{StoreError, StoreResult, schema};
-
-/// A user row without its roles, which come from a second query.
-fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
-    Ok(User {
-        id: col(row, "id")?,
-        name: col(row, "name")?,
-        roles: Vec::new(),
-        disabled: col(row, "disabled")?,
-        created_at: col(row, "created_at")?,
-    })
-}
 
 /// Inside a user write, a foreign-key failure on `user_roles` means an unknown role.
 fn unknown_role(role: &str) -> impl Fn(StoreError) -> StoreError + '_ {
@@ -39,9 +27,9 @@ impl SqliteStore {
             .await?
         {
             by_user
-                .entry(col(&row, "user_id")?)
+                .entry(row.text("user_id")?)
                 .or_default()
-                .push(col(&row, "role_name")?);
+                .push(row.text("role_name")?);
         }
         for user in users {
             user.roles = by_user.remove(&user.id).unwrap_or_default();

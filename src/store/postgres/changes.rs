@@ -1,0 +1,261 @@
+//! The change feed: turns committed changes made anywhere (another replica, a hand-written
+//! UPDATE) into cache invalidations here, within milliseconds.
+//!
+//! Triggers (migration 0002) bump a revision counter and `NOTIFY tessera_changes` in the
+//! changing transaction. This module keeps one connection listening and applies each notice.
+//! Two things cover what a listener cannot hear:
+//! - on every (re)connect it listens first and then flushes the whole cache, so nothing cached
+//!   before the gap survives it and nothing committed after it goes unheard;
+//! - a poller reads the revision every interval. When the database is ahead of every notice
+//!   heard, and still is one interval later (time enough for a notice in flight to arrive),
+//!   it flushes the cache. So even a notice lost without a disconnect is bounded by two poll
+//!   intervals, well inside the cache TTL.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use tokio::task::JoinHandle;
+
+use super::{PostgresStore, sql};
+use crate::store::rows::Columns;
+use crate::store::{ChangeSink, StoreError, StoreResult, schema};
+
+/// The NOTIFY channel the triggers write to.
+pub const CHANNEL: &str = "tessera_changes";
+
+/// How the feed is followed.
+#[derive(Debug, Clone)]
+pub struct ChangeFeedOptions {
+    /// How often the revision is polled (the fallback for lost notices).
+    pub poll_interval: Duration,
+}
+
+/// What the listener and the poller know, shared between them.
+#[derive(Debug, Default)]
+struct FeedState {
+    /// Every change up to this revision has been applied to the cache.
+    heard: i64,
+    /// A revision a poll saw ahead of `heard`; flushed for if still unheard at the next poll.
+    suspect: Option<i64>,
+}
+
+impl FeedState {
+    /// Records a notice's revision.
+    fn heard(&mut self, revision: i64) {
+        self.heard = self.heard.max(revision);
+    }
+
+    /// Records a polled revision; true when the cache must be flushed.
+    fn polled(&mut self, revision: i64) -> bool {
+        if revision <= self.heard {
+            self.suspect = None;
+            return false;
+        }
+        match self.suspect {
+            Some(earlier) if earlier > self.heard => {
+                self.heard = revision;
+                self.suspect = None;
+                true
+            }
+            _ => {
+                self.suspect = Some(revision);
+                false
+            }
+        }
+    }
+}
+
+/// One notice: `<revision> t <token id>` or `<revision> *`.
+#[derive(Debug, PartialEq, Eq)]
+enum Notice<'a> {
+    Token(i64, &'a str),
+    Everything(i64),
+}
+
+fn parse_notice(payload: &str) -> Option<Notice<'_>> {
+    let mut parts = payload.splitn(3, ' ');
+    let revision = parts.next()?.parse().ok()?;
+    match (parts.next()?, parts.next()) {
+        ("t", Some(id)) if !id.is_empty() => Some(Notice::Token(revision, id)),
+        ("*", None) => Some(Notice::Everything(revision)),
+        _ => None,
+    }
+}
+
+/// The two tasks following the feed; dropping this stops them.
+#[derive(Debug)]
+pub struct ChangeFeed {
+    listener: JoinHandle<()>,
+    poller: JoinHandle<()>,
+}
+
+impl Drop for ChangeFeed {
+    fn drop(&mut self) {
+        self.listener.abort();
+        self.poller.abort();
+    }
+}
+
+/// Starts following the change feed into `sink` until the returned handle is dropped.
+pub fn follow_changes(
+    store: &PostgresStore,
+    sink: Arc<dyn ChangeSink>,
+    options: &ChangeFeedOptions,
+) -> ChangeFeed {
+    let state = Arc::new(Mutex::new(FeedState::default()));
+    // Its own one-connection pool, named so operators (and tests) can find it.
+    let listen_pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(store.settings.statement_timeout)
+        .connect_lazy_with(store.options.clone().application_name("tessera-listener"));
+    let listener = tokio::spawn(listen(
+        store.clone(),
+        listen_pool,
+        sink.clone(),
+        state.clone(),
+        options.poll_interval,
+    ));
+    let poller = tokio::spawn(poll(store.clone(), sink, state, options.poll_interval));
+    ChangeFeed { listener, poller }
+}
+
+fn lock(state: &Mutex<FeedState>) -> std::sync::MutexGuard<'_, FeedState> {
+    // The state is two integers, valid after any panic: a poisoned lock is still usable.
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn listen(
+    store: PostgresStore,
+    pool: PgPool,
+    sink: Arc<dyn ChangeSink>,
+    state: Arc<Mutex<FeedState>>,
+    retry: Duration,
+) {
+    loop {
+        let mut listener = match subscribe(&pool).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(error = %e, "change listener cannot connect; retrying");
+                sink.everything_changed();
+                tokio::time::sleep(retry).await;
+                continue;
+            }
+        };
+        resync(&store, &sink, &state).await;
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => apply(notification.payload(), &sink, &state),
+                // sqlx reconnected and listens again: whatever was sent in between is lost.
+                Ok(None) => {
+                    tracing::warn!("change listener reconnected; cache flushed");
+                    resync(&store, &sink, &state).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "change listener lost its connection");
+                    sink.everything_changed();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Called once listening: every change committed before now is in the database, and every
+/// later one will be heard, so flushing the cache and taking the current revision as heard
+/// leaves nothing stale behind.
+async fn resync(store: &PostgresStore, sink: &Arc<dyn ChangeSink>, state: &Mutex<FeedState>) {
+    let revision = store.revision().await;
+    sink.everything_changed();
+    if let Ok(revision) = revision {
+        lock(state).heard(revision);
+    }
+}
+
+fn apply(payload: &str, sink: &Arc<dyn ChangeSink>, state: &Mutex<FeedState>) {
+    match parse_notice(payload) {
+        Some(Notice::Token(revision, id)) => {
+            sink.token_changed(id);
+            lock(state).heard(revision);
+        }
+        Some(Notice::Everything(revision)) => {
+            sink.everything_changed();
+            lock(state).heard(revision);
+        }
+        None => {
+            tracing::warn!(payload, "unrecognised change notice; cache flushed");
+            sink.everything_changed();
+        }
+    }
+}
+
+async fn poll(
+    store: PostgresStore,
+    sink: Arc<dyn ChangeSink>,
+    state: Arc<Mutex<FeedState>>,
+    every: Duration,
+) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        // Unreachable: nothing to compare. Cached entries still expire by their TTL, and the
+        // listener flushes when it gets its connection back.
+        let Ok(revision) = store.revision().await else {
+            continue;
+        };
+        if lock(&state).polled(revision) {
+            tracing::warn!(revision, "change notices were missed; cache flushed");
+            sink.everything_changed();
+        }
+    }
+}
+
+impl PostgresStore {
+    /// The change feed's current revision.
+    pub async fn revision(&self) -> StoreResult<i64> {
+        let row = self
+            .fetch_optional(sql(&schema::select_revision()))
+            .await?
+            .ok_or_else(|| StoreError::Internal("the change_revision row is missing".into()))?;
+        row.int("revision")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_parse() {
+        assert_eq!(
+            parse_notice("7 t tsk_abc"),
+            Some(Notice::Token(7, "tsk_abc"))
+        );
+        assert_eq!(parse_notice("8 *"), Some(Notice::Everything(8)));
+        for bad in ["", "x *", "7", "7 t", "7 t ", "7 * extra", "7 q id"] {
+            assert_eq!(parse_notice(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_poll_flushes_only_for_a_revision_still_unheard_one_interval_later() {
+        let mut s = FeedState::default();
+        assert!(!s.polled(0));
+        // A notice in flight: the next poll sees it heard, no flush.
+        assert!(!s.polled(3));
+        s.heard(3);
+        assert!(!s.polled(3));
+        // A lost notice: flagged once, flushed at the next poll.
+        assert!(!s.polled(5));
+        assert!(s.polled(5));
+        assert_eq!(s.heard, 5);
+        assert!(!s.polled(5));
+    }
+}

@@ -1,0 +1,96 @@
+//! Token records in Postgres.
+
+use super::{PostgresStore, exec_in, map_err, sql};
+use crate::domain::clock::Millis;
+use crate::domain::model::{Page, PageRequest, TokenGrant, TokenRecord};
+use crate::store::rows::{
+    finish_token_page, grant_from_rows, probe_limit, token_cursor, token_from_row,
+};
+use crate::store::{StoreError, StoreResult, schema};
+
+fn to_u32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl PostgresStore {
+    pub(super) async fn insert_token_rows(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err("token"))?;
+        for token in tokens {
+            exec_in(&mut tx, &schema::insert_token(token), "token")
+                .await
+                .map_err(|e| match e {
+                    StoreError::InUse(_) => {
+                        StoreError::NotFound(format!("user {:?}", token.subject))
+                    }
+                    other => other,
+                })?;
+        }
+        tx.commit().await.map_err(map_err("token"))
+    }
+
+    pub(super) async fn select_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(self.hot.token.clone()))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err("token"))?
+            .as_ref()
+            .map(|row| token_from_row(row).map(|(_, t)| t))
+            .transpose()
+    }
+
+    pub(super) async fn select_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(self.hot.token_grant.clone()))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err("token"))?;
+        grant_from_rows(&rows)
+    }
+
+    pub(super) async fn page_tokens(
+        &self,
+        subject: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<TokenRecord>> {
+        let after = token_cursor(page)?;
+        let rows = self
+            .fetch_all(sql(&schema::list_tokens(subject, after, probe_limit(page))))
+            .await?
+            .iter()
+            .map(token_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(finish_token_page(rows, page))
+    }
+
+    pub(super) async fn revoke_one(
+        &self,
+        id: &str,
+        owner: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<u32> {
+        let done = self
+            .execute(sql(&schema::revoke_token(id, owner, now)), "token")
+            .await?;
+        Ok(to_u32(done.rows_affected()))
+    }
+
+    pub(super) async fn revoke_all(&self, subject: &str, now: Millis) -> StoreResult<u32> {
+        let done = self
+            .execute(sql(&schema::revoke_subject(subject, now)), "token")
+            .await?;
+        Ok(to_u32(done.rows_affected()))
+    }
+
+    /// One transaction for the whole batch: one commit, however many tokens were used.
+    pub(super) async fn write_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()> {
+        if usage.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(map_err("token"))?;
+        for (id, at) in usage {
+            exec_in(&mut tx, &schema::update_last_used(id, *at), "token").await?;
+        }
+        tx.commit().await.map_err(map_err("token"))
+    }
+}

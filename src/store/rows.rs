@@ -1,0 +1,184 @@
+//! Rows to domain values, written once for every backend.
+//!
+//! Each backend's row type implements [`Columns`] (a macro over sqlx's typed `try_get`), and
+//! the mapping from columns to roles, users, tokens and grants lives here only, so the two
+//! backends cannot drift apart in how they read the same schema.
+
+use crate::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord, User};
+use crate::domain::permission_set::PermissionSet;
+use crate::domain::token_format::TokenKind;
+use crate::store::{StoreError, StoreResult};
+
+/// Typed column reads by name; a type mismatch (a hand-edited row) is an internal error.
+pub(crate) trait Columns {
+    fn text(&self, name: &str) -> StoreResult<String>;
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>>;
+    fn int(&self, name: &str) -> StoreResult<i64>;
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>>;
+    fn flag(&self, name: &str) -> StoreResult<bool>;
+    fn opt_flag(&self, name: &str) -> StoreResult<Option<bool>>;
+    fn bytes(&self, name: &str) -> StoreResult<Vec<u8>>;
+}
+
+/// Implements [`Columns`] for one sqlx row type.
+macro_rules! impl_columns {
+    ($row:ty) => {
+        impl $crate::store::rows::Columns for $row {
+            fn text(&self, name: &str) -> StoreResult<String> {
+                get(self, name)
+            }
+            fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+                get(self, name)
+            }
+            fn int(&self, name: &str) -> StoreResult<i64> {
+                get(self, name)
+            }
+            fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+                get(self, name)
+            }
+            fn flag(&self, name: &str) -> StoreResult<bool> {
+                get(self, name)
+            }
+            fn opt_flag(&self, name: &str) -> StoreResult<Option<bool>> {
+                get(self, name)
+            }
+            fn bytes(&self, name: &str) -> StoreResult<Vec<u8>> {
+                get(self, name)
+            }
+        }
+
+        fn get<'r, T>(row: &'r $row, name: &str) -> StoreResult<T>
+        where
+            T: sqlx::Decode<'r, <$row as sqlx::Row>::Database>
+                + sqlx::Type<<$row as sqlx::Row>::Database>,
+        {
+            use sqlx::Row;
+            row.try_get(name)
+                .map_err(|e| StoreError::Internal(Box::new(e)))
+        }
+    };
+}
+pub(crate) use impl_columns;
+
+pub(crate) fn role_from_row(row: &impl Columns) -> StoreResult<Role> {
+    Ok(Role {
+        name: row.text("name")?,
+        description: row.text("description")?,
+        permissions: PermissionSet::from_stored(&row.text("permissions")?),
+    })
+}
+
+/// A user row without its roles, which come from a second query.
+pub(crate) fn user_from_row(row: &impl Columns) -> StoreResult<User> {
+    Ok(User {
+        id: row.text("id")?,
+        name: row.text("name")?,
+        roles: Vec::new(),
+        disabled: row.flag("disabled")?,
+        created_at: row.int("created_at")?,
+    })
+}
+
+/// A token row and its `seq`, the pagination cursor.
+pub(crate) fn token_from_row(row: &impl Columns) -> StoreResult<(i64, TokenRecord)> {
+    let kind = row.text("kind")?;
+    let kind = TokenKind::from_name(&kind)
+        .ok_or_else(|| StoreError::Internal(format!("unknown token kind {kind:?}").into()))?;
+    let record = TokenRecord {
+        id: row.text("id")?,
+        kind,
+        name: row.text("name")?,
+        subject: row.text("subject")?,
+        role: row.opt_text("role")?,
+        secret_hash: row.bytes("secret_hash")?,
+        scopes: PermissionSet::from_stored(&row.text("scopes")?),
+        cap: row
+            .opt_text("cap")?
+            .as_deref()
+            .map(PermissionSet::from_stored),
+        read_only: row.flag("read_only")?,
+        issued_at: row.int("issued_at")?,
+        expires_at: row.opt_int("expires_at")?,
+        last_used_at: row.opt_int("last_used_at")?,
+        revoked_at: row.opt_int("revoked_at")?,
+        created_by: row.opt_text("created_by")?,
+    };
+    Ok((row.int("seq")?, record))
+}
+
+/// The rows of `schema::select_token_grant`: one per role the owner holds, or one with NULL
+/// role columns. `None` when there are none (unknown token).
+pub(crate) fn grant_from_rows(rows: &[impl Columns]) -> StoreResult<Option<TokenGrant>> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let (_, record) = token_from_row(first)?;
+    let mut grant = TokenGrant {
+        owner_disabled: first.opt_flag("owner_disabled")?,
+        owner_roles: Vec::new(),
+        bound_role: None,
+        record,
+    };
+    if let (Some(name), Some(perms)) = (
+        grant.record.role.clone(),
+        first.opt_text("bound_permissions")?,
+    ) {
+        grant.bound_role = Some(Role {
+            name,
+            permissions: PermissionSet::from_stored(&perms),
+            description: String::new(),
+        });
+    }
+    for row in rows {
+        let Some(name) = row.opt_text("role_name")? else {
+            continue;
+        };
+        grant.owner_roles.push(Role {
+            permissions: PermissionSet::from_stored(&row.text("role_permissions")?),
+            description: String::new(),
+            name,
+        });
+    }
+    Ok(Some(grant))
+}
+
+/// Page size plus one, to learn whether another page follows without a count.
+pub(crate) fn probe_limit(page: &PageRequest) -> u64 {
+    u64::from(page.limit) + 1
+}
+
+/// Cuts the probe row off and derives the next page token from the last kept item.
+pub(crate) fn finish_page<T>(
+    mut items: Vec<T>,
+    page: &PageRequest,
+    key: impl Fn(&T) -> String,
+) -> Page<T> {
+    let limit = page.limit as usize;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(key)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+/// A page of tokens keyed by `seq`, with the cursor made from the last one kept.
+pub(crate) fn finish_token_page(
+    rows: Vec<(i64, TokenRecord)>,
+    page: &PageRequest,
+) -> Page<TokenRecord> {
+    let page = finish_page(rows, page, |(seq, _)| seq.to_string());
+    Page {
+        items: page.items.into_iter().map(|(_, t)| t).collect(),
+        next: page.next,
+    }
+}
+
+/// Parses a token page cursor (a `seq`).
+pub(crate) fn token_cursor(page: &PageRequest) -> StoreResult<Option<i64>> {
+    page.after
+        .as_deref()
+        .map(|s| s.parse::<i64>().map_err(|_| StoreError::InvalidCursor))
+        .transpose()
+}
