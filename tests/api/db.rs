@@ -55,11 +55,6 @@ impl TestDb {
             }
         }
     }
-
-    /// Opens (and migrates) the store, as `serve` would.
-    pub async fn open(&self) -> Backend {
-        open(&self.url).await
-    }
 }
 
 pub async fn open(url: &str) -> Backend {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera::domain::app::{App, CacheConfig};
-use tessera::store::Backend;
 use tessera::store::postgres::{ChangeFeed, ChangeFeedOptions, follow_changes};
+use tessera::store::{Backend, StoreSettings};
 
 use crate::counting_store::CountingStore;
 use crate::db::TestDb;
@@ -21,10 +21,32 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
+/// How a test server starts, where the defaults do not fit.
+#[derive(Clone)]
+pub struct Setup {
+    pub cache: CacheConfig,
+    pub serve: ServeOptions,
+    /// Reach the database through this URL instead of its own (a proxy in front of it).
+    pub via: Option<String>,
+    pub settings: StoreSettings,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            cache: CacheConfig::default(),
+            serve: ServeOptions::default(),
+            via: None,
+            settings: crate::db::settings(),
+        }
+    }
+}
+
 pub struct TestApp {
     /// The real store, counting the reads on the check path.
     pub store: Arc<CountingStore>,
     pub cache: CacheConfig,
+    pub setup: Setup,
     pub admin_key: String,
     pub admin_id: String,
     pub clock: Arc<ManualClock>,
@@ -58,11 +80,28 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(cache: CacheConfig) -> TestApp {
-    start(Arc::new(TestDb::fresh().await), None, cache).await
+    spawn_app_on(
+        Arc::new(TestDb::fresh().await),
+        Setup {
+            cache,
+            ..Setup::default()
+        },
+    )
+    .await
 }
 
-async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, cache: CacheConfig) -> TestApp {
-    let backend = db.open().await;
+/// A server on a database the caller made (to put a proxy in front of it, say).
+pub async fn spawn_app_on(db: Arc<TestDb>, setup: Setup) -> TestApp {
+    start(db, None, setup).await
+}
+
+async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -> TestApp {
+    let cache = setup.cache.clone();
+    let url = setup.via.clone().unwrap_or_else(|| db.url.clone());
+    let backend = Backend::open(&url, &setup.settings)
+        .await
+        .expect("open store");
+    backend.migrate().await.expect("migrate");
     let store = Arc::new(CountingStore::new(backend.store()));
     let clock = ManualClock::new();
     let app = Arc::new(App::with_cache(
@@ -94,8 +133,9 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, cache: CacheCon
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
     let serving = app.clone();
+    let serve_options = setup.serve.clone();
     let handle = tokio::spawn(async move {
-        server::run(listener, serving, ServeOptions::default(), async {
+        server::run(listener, serving, serve_options, async {
             let _ = rx.await;
         })
         .await
@@ -112,6 +152,7 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, cache: CacheCon
         admin_id,
         store,
         cache,
+        setup,
         clock,
         app,
         tokens: TokenServiceClient::new(channel.clone()),
@@ -131,7 +172,7 @@ impl TestApp {
         self.stop().await;
         let admin = (self.admin_key.clone(), self.admin_id.clone());
         self.backend.close().await;
-        start(self.db.clone(), Some(admin), self.cache.clone()).await
+        start(self.db.clone(), Some(admin), self.setup.clone()).await
     }
 
     pub async fn stop(&mut self) {

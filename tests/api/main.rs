@@ -16,3 +16,4 @@ mod lifecycle;
 mod permissions;
 mod process;
 mod revoke;
+mod serve_process;

@@ -1,11 +1,8 @@
 //! The `tessera` binary itself: `bootstrap` output, `serve` on an empty and a used store,
 //! environment fallbacks, HMAC keys, and a clean exit on SIGTERM / SIGINT.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::Receiver;
-use std::thread::JoinHandle;
+use std::process::Command;
 
 use tessera::proto::v1 as pb;
 use tessera::proto::v1::token_service_client::TokenServiceClient;
@@ -13,95 +10,10 @@ use tessera::store::Store;
 use tessera::store::sqlite::SqliteStore;
 
 use crate::helpers::*;
+use crate::serve_process::{BIN, ServeProcess};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tessera");
-
-/// A `tessera serve` child process whose stderr is drained by a thread the whole time, so
-/// trace-level output never fills the pipe.
-struct ServeProcess {
-    child: Child,
-    lines: Receiver<String>,
-    reader: JoinHandle<()>,
-    log: String,
-    addr: String,
-}
-
-impl ServeProcess {
-    /// Starts `tessera serve` with settings from the environment only, and waits (blocking on
-    /// log lines, no sleep) until it reports its address.
-    fn start(db: &Path, env: &[(&str, &str)]) -> ServeProcess {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .env("TESSERA_LISTEN", "127.0.0.1:0")
-            .env("TESSERA_DATABASE_URL", format!("sqlite://{}", db.display()))
-            .env("TESSERA_LOG_FORMAT", "json")
-            // The most verbose logging there is: still no secret may appear.
-            .env("RUST_LOG", "trace")
-            .envs(env.iter().copied())
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start tessera serve");
-        let stderr = child.stderr.take().expect("stderr piped");
-        let (tx, lines) = std::sync::mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut log = String::new();
-        let addr = loop {
-            let line = lines.recv().expect("server logs before exiting");
-            log.push_str(&line);
-            log.push('\n');
-            if line.contains("tessera serving") {
-                let v: serde_json::Value = serde_json::from_str(&line).expect("json log line");
-                break v["fields"]["listen"]
-                    .as_str()
-                    .expect("listen field")
-                    .to_owned();
-            }
-        };
-        ServeProcess {
-            child,
-            lines,
-            reader,
-            log,
-            addr,
-        }
-    }
-
-    async fn client(&self) -> TokenServiceClient<tonic::transport::Channel> {
-        TokenServiceClient::connect(format!("http://{}", self.addr))
-            .await
-            .expect("connect")
-    }
-
-    /// Sends `signal`, waits for the exit off the runtime's threads (so open client
-    /// connections can still answer the server's GOAWAY) and returns the whole log.
-    async fn stop(mut self, signal: &str) -> String {
-        let sent = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(sent.success());
-        let mut child = self.child;
-        let status = tokio::task::spawn_blocking(move || child.wait())
-            .await
-            .expect("join")
-            .expect("wait");
-        assert!(status.success(), "clean exit on {signal}: {status:?}");
-        self.reader.join().expect("stderr reader");
-        for line in self.lines.try_iter() {
-            self.log.push_str(&line);
-            self.log.push('\n');
-        }
-        assert!(self.log.contains("tessera stopped"), "{}", self.log);
-        self.log
-    }
+fn sqlite_url(db: &Path) -> String {
+    format!("sqlite://{}", db.display())
 }
 
 async fn check_allows(client: &mut TokenServiceClient<tonic::transport::Channel>, key: &str) {
@@ -164,7 +76,7 @@ async fn bootstrap_prints_only_the_key() {
 async fn serve_bootstraps_an_empty_store_once_and_stops_cleanly() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("s.db");
-    let server = ServeProcess::start(&db, &[]);
+    let server = ServeProcess::start(&sqlite_url(&db), &[]);
     let key_file = dir.path().join("s.db.admin-key");
     let key = std::fs::read_to_string(&key_file)
         .expect("admin key file")
@@ -196,7 +108,7 @@ async fn serve_bootstraps_an_empty_store_once_and_stops_cleanly() {
 
     // A used store is not bootstrapped again, and the old key still works after a restart.
     std::fs::remove_file(&key_file).expect("remove key file");
-    let server = ServeProcess::start(&db, &[]);
+    let server = ServeProcess::start(&sqlite_url(&db), &[]);
     assert!(!key_file.exists(), "no second bootstrap");
     let mut client = server.client().await;
     check_allows(&mut client, &key).await;
@@ -209,7 +121,10 @@ async fn serve_bootstraps_an_empty_store_once_and_stops_cleanly() {
 async fn hmac_key_from_the_environment_or_a_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("h.db");
-    let server = ServeProcess::start(&db, &[("TESSERA_TOKEN_HMAC_KEY", "first server key")]);
+    let server = ServeProcess::start(
+        &sqlite_url(&db),
+        &[("TESSERA_TOKEN_HMAC_KEY", "first server key")],
+    );
     let key = std::fs::read_to_string(dir.path().join("h.db.admin-key"))
         .expect("key file")
         .trim()
@@ -227,14 +142,17 @@ async fn hmac_key_from_the_environment_or_a_file() {
     let key_path = dir.path().join("hmac.key");
     std::fs::write(&key_path, "first server key\n").expect("write key file");
     let path = key_path.to_str().expect("utf8 path");
-    let server = ServeProcess::start(&db, &[("TESSERA_TOKEN_HMAC_KEY_FILE", path)]);
+    let server = ServeProcess::start(&sqlite_url(&db), &[("TESSERA_TOKEN_HMAC_KEY_FILE", path)]);
     let mut client = server.client().await;
     check_allows(&mut client, &key).await;
     server.stop("-TERM").await;
     drop(client);
 
     // Another key: every hash stops matching, so the token is no credential.
-    let server = ServeProcess::start(&db, &[("TESSERA_TOKEN_HMAC_KEY", "another key")]);
+    let server = ServeProcess::start(
+        &sqlite_url(&db),
+        &[("TESSERA_TOKEN_HMAC_KEY", "another key")],
+    );
     let mut client = server.client().await;
     let refused = client
         .authorize(authed(

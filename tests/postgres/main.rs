@@ -29,6 +29,14 @@ mod db;
 #[cfg(tessera_postgres_tests)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[cfg(tessera_postgres_tests)]
+#[path = "../api/serve_process.rs"]
+mod serve_process;
+
+#[cfg(tessera_postgres_tests)]
+mod faults;
+#[cfg(tessera_postgres_tests)]
+mod proxy;
 
 #[cfg(not(tessera_postgres_tests))]
 #[test]

@@ -1,0 +1,108 @@
+//! `tessera serve` as a child process, configured through the environment as in a container.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::thread::JoinHandle;
+
+use tessera::proto::v1::token_service_client::TokenServiceClient;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+/// A `tessera serve` child process whose stderr is drained by a thread the whole time, so
+/// trace-level output never fills the pipe.
+pub struct ServeProcess {
+    child: Child,
+    lines: Receiver<String>,
+    reader: JoinHandle<()>,
+    pub log: String,
+    pub addr: String,
+}
+
+impl ServeProcess {
+    /// Starts `tessera serve` with settings from the environment only, and waits (blocking on
+    /// log lines, no sleep) until it reports its address.
+    pub fn start(database_url: &str, env: &[(&str, &str)]) -> ServeProcess {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .env("TESSERA_LISTEN", "127.0.0.1:0")
+            .env("TESSERA_DATABASE_URL", database_url)
+            .env("TESSERA_LOG_FORMAT", "json")
+            // The most verbose logging there is: still no secret may appear.
+            .env("RUST_LOG", "trace")
+            .envs(env.iter().copied())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start tessera serve");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut log = String::new();
+        let addr = loop {
+            let line = lines.recv().expect("server logs before exiting");
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("tessera serving") {
+                let v: serde_json::Value = serde_json::from_str(&line).expect("json log line");
+                break v["fields"]["listen"]
+                    .as_str()
+                    .expect("listen field")
+                    .to_owned();
+            }
+        };
+        ServeProcess {
+            child,
+            lines,
+            reader,
+            log,
+            addr,
+        }
+    }
+
+    pub async fn client(&self) -> TokenServiceClient<tonic::transport::Channel> {
+        TokenServiceClient::connect(format!("http://{}", self.addr))
+            .await
+            .expect("connect")
+    }
+
+    /// Sends `signal`, waits for the exit off the runtime's threads (so open client
+    /// connections can still answer the server's GOAWAY) and returns the whole log.
+    pub async fn stop(mut self, signal: &str) -> String {
+        let sent = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let mut child = self.child;
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .expect("join")
+            .expect("wait");
+        assert!(status.success(), "clean exit on {signal}: {status:?}");
+        self.reader.join().expect("stderr reader");
+        for line in self.lines.try_iter() {
+            self.log.push_str(&line);
+            self.log.push('\n');
+        }
+        assert!(self.log.contains("tessera stopped"), "{}", self.log);
+        self.log
+    }
+}
+
+// Only the Postgres binary's replica tests kill servers.
+#[allow(dead_code)]
+impl ServeProcess {
+    /// SIGKILL: no drain, no flush, as a crash or an OOM kill would end it.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("wait");
+    }
+}
