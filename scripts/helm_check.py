@@ -1,0 +1,586 @@
+#!/usr/bin/env python3
+"""Offline check of the Helm chart in helm/tessera: no cluster, no helm binary, no Docker.
+
+    pip install -r scripts/helm-requirements.txt
+    python3 scripts/helm_check.py [--chart helm/tessera] [-v] [-o DIR]
+
+Helm itself comes from the helm-python-sdk wheel (Helm's Go SDK built as a shared library and
+driven through ctypes); the Kubernetes OpenAPI schemas come from the kubernetes-validate wheel.
+
+What it checks, each as a named pass/fail line:
+  1. `helm lint --strict` with the default values and with the CI values (warnings fail).
+  2. Renders the chart like `helm install --dry-run=client` (which also enforces the chart's
+     kubeVersion and values.schema.json), and renders every template including hooks and
+     `helm test` pods, for these scenarios:
+       sqlite-default   the default values (SQLite, one replica, a PVC)
+       sqlite-ephemeral SQLite with persistence off (an emptyDir at /data)
+       postgres-ha      helm/tessera/ci/postgres-ha-values.yaml (PostgreSQL, 3 replicas,
+                        autoscaling, NetworkPolicy: every optional template)
+       postgres-existing-secret  PostgreSQL reading a pre-made Secret
+  3. Validates every rendered object against the Kubernetes schemas (strict: an unknown field,
+     such as a misspelt probe key, is an error) for the oldest version the scenario supports
+     and the newest version kubernetes-validate ships.
+  4. Asserts facts about the rendered objects (gRPC probes, hardened securityContext, the
+     Service's grpc port, the migration hook and what it may depend on, ...).
+  5. Asserts that bad configurations FAIL to render with a clear message: SQLite with
+     replicaCount=3 or autoscaling, PostgreSQL without a URL, values the schema rejects.
+
+Ends with `helm_check: N passed, M failed`; exits 1 when anything failed, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CHART = ROOT / "helm" / "tessera"
+RELEASE = "tessera"
+NAMESPACE = "tessera-ci"
+SERVICE_PORT = 50051
+UID = 10001
+HOOK_EVENTS_BEFORE_RELEASE = {"pre-install", "pre-upgrade"}
+
+
+def deep_merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class Report:
+    """Collects named checks; prints FAIL lines always and ok lines with -v."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self.passed = 0
+        self.failed: list[str] = []
+
+    def check(self, name: str, ok: bool, detail: str = "") -> bool:
+        if ok:
+            self.passed += 1
+            if self.verbose:
+                print(f"  ok    {name}")
+        else:
+            self.failed.append(name)
+            print(f"  FAIL  {name}{': ' + detail if detail else ''}")
+        return ok
+
+    def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        """Runs fn; an exception (e.g. a KeyError on a missing field) is a failed check."""
+        try:
+            result = fn()
+        except Exception as e:  # noqa: BLE001 - any error is this check's failure
+            self.check(name, False, f"{type(e).__name__}: {e}")
+            return None
+        self.check(name, True)
+        return result
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+class Rendered:
+    """The objects of one render, with lookups by kind and name."""
+
+    def __init__(self, manifests: dict[str, str], notes: str) -> None:
+        import yaml
+
+        self.notes = notes
+        self.objects: list[dict] = []
+        for path, text in sorted(manifests.items()):
+            if path.endswith("NOTES.txt"):
+                continue
+            for doc in yaml.safe_load_all(text):
+                if doc:
+                    doc.setdefault("__source", path)
+                    self.objects.append(doc)
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [o for o in self.objects if o.get("kind") == kind]
+
+    def one(self, kind: str, name: str | None = None) -> dict:
+        found = [o for o in self.of_kind(kind) if name is None or o["metadata"]["name"] == name]
+        if len(found) != 1:
+            raise AssertionError(f"expected one {kind}{' ' + name if name else ''}, found {len(found)}")
+        return found[0]
+
+    def find(self, kind: str, name: str) -> dict | None:
+        for o in self.of_kind(kind):
+            if o["metadata"]["name"] == name:
+                return o
+        return None
+
+
+def hook_info(obj: dict) -> tuple[set[str], int]:
+    ann = obj.get("metadata", {}).get("annotations") or {}
+    events = {e.strip() for e in ann.get("helm.sh/hook", "").split(",") if e.strip()}
+    return events, int(ann.get("helm.sh/hook-weight", "0"))
+
+
+def render(helm: Any, chart: Path, values: dict) -> Rendered:
+    """Renders like `helm install --dry-run=client` (kubeVersion, schema, `fail`), then renders
+    every template (hooks and tests too, which the dry-run's manifest leaves out)."""
+    with helm.Config(namespace=NAMESPACE, storage_driver="memory") as cfg:
+        release = cfg.install(str(chart), RELEASE, values, namespace=NAMESPACE, dry_run="client")
+    loaded = helm.Chart.load(str(chart))
+    try:
+        manifests = loaded.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    finally:
+        loaded.close()
+    rendered = Rendered(manifests, release.get("notes") or "")
+    # The dry-run's manifest (ordinary objects) must be a subset of the full render.
+    import yaml
+
+    plain = {
+        (d["kind"], d["metadata"]["name"])
+        for d in yaml.safe_load_all(release.get("manifest", ""))
+        if d
+    }
+    full = {(o["kind"], o["metadata"]["name"]) for o in rendered.objects}
+    missing = plain - full
+    if missing:
+        raise AssertionError(f"objects in the install manifest but not in the render: {missing}")
+    return rendered
+
+
+# --------------------------------------------------------------------------- fact helpers
+
+
+def container(deploy_or_job: dict, name: str) -> dict:
+    for c in deploy_or_job["spec"]["template"]["spec"]["containers"]:
+        if c["name"] == name:
+            return c
+    raise AssertionError(f"no container {name}")
+
+
+def env_map(c: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in c.get("env") or []}
+
+
+def secret_refs(pod_spec: dict) -> set[str]:
+    names = set()
+    for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", []):
+        for e in c.get("env") or []:
+            ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+            if ref:
+                names.add(ref["name"])
+        for ef in c.get("envFrom") or []:
+            if "secretRef" in ef:
+                names.add(ef["secretRef"]["name"])
+    for v in pod_spec.get("volumes") or []:
+        if "secret" in v:
+            names.add(v["secret"]["secretName"])
+    return names
+
+
+def configmap_refs(pod_spec: dict) -> set[str]:
+    names = set()
+    for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", []):
+        for e in c.get("env") or []:
+            ref = (e.get("valueFrom") or {}).get("configMapKeyRef")
+            if ref:
+                names.add(ref["name"])
+        for ef in c.get("envFrom") or []:
+            if "configMapRef" in ef:
+                names.add(ef["configMapRef"]["name"])
+    for v in pod_spec.get("volumes") or []:
+        if "configMap" in v:
+            names.add(v["configMap"]["name"])
+    return names
+
+
+def require(cond: bool, message: str) -> None:
+    if not cond:
+        raise AssertionError(message)
+
+
+def check_hardened(r: Report, label: str, pod_spec: dict, c: dict) -> None:
+    psc = pod_spec.get("securityContext") or {}
+    sc = c.get("securityContext") or {}
+    r.check(f"{label}: runAsNonRoot", sc.get("runAsNonRoot") is True or psc.get("runAsNonRoot") is True)
+    uid = sc.get("runAsUser", psc.get("runAsUser"))
+    r.check(f"{label}: fixed non-root UID {UID}", uid == UID, f"runAsUser={uid}")
+    r.check(f"{label}: readOnlyRootFilesystem", sc.get("readOnlyRootFilesystem") is True)
+    r.check(f"{label}: allowPrivilegeEscalation false", sc.get("allowPrivilegeEscalation") is False)
+    r.check(f"{label}: capabilities drop ALL", "ALL" in ((sc.get("capabilities") or {}).get("drop") or []))
+    seccomp = (sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type")
+    r.check(f"{label}: seccompProfile RuntimeDefault", seccomp == "RuntimeDefault", str(seccomp))
+    res = c.get("resources") or {}
+    r.check(f"{label}: resources requests and limits",
+            bool(res.get("requests")) and bool(res.get("limits")), str(res))
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts") or []}
+    vols = {v["name"]: v for v in pod_spec.get("volumes") or []}
+    r.check(f"{label}: writable emptyDir at /tmp",
+            "/tmp" in mounts and "emptyDir" in vols.get(mounts["/tmp"], {}), str(mounts))
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def check_common(r: Report, sc: str, out: Rendered, *, sqlite: bool, existing_secret: str = "",
+                 precreated_sa: str = "") -> None:
+    fullname = RELEASE
+    p = f"[{sc}]"
+
+    deploy = r.run(f"{p} one Deployment", lambda: out.one("Deployment", fullname))
+    if deploy is None:
+        return
+    pod = deploy["spec"]["template"]["spec"]
+    c = r.run(f"{p} Deployment has container tessera", lambda: container(deploy, "tessera"))
+    if c is None:
+        return
+    r.check(f"{p} container runs `serve`", c.get("args") == ["serve"], str(c.get("args")))
+    port = {p_["name"]: p_ for p_ in c.get("ports") or []}.get("grpc") or {}
+    r.check(f"{p} container port grpc=50051", port.get("containerPort") == 50051, str(c.get("ports")))
+
+    for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+        probe = c.get(kind) or {}
+        r.check(f"{p} {kind} is a native grpc probe on 50051",
+                (probe.get("grpc") or {}).get("port") == 50051, str(probe))
+    r.check(f"{p} readinessProbe checks tessera.v1.TokenService",
+            (c.get("readinessProbe") or {}).get("grpc", {}).get("service") == "tessera.v1.TokenService")
+    tgp = pod.get("terminationGracePeriodSeconds", 30)
+    r.check(f"{p} terminationGracePeriodSeconds > 10 (server drains 10 s)", tgp > 10, str(tgp))
+    check_hardened(r, f"{p} tessera container", pod, c)
+    r.check(f"{p} pod does not mount a ServiceAccount token",
+            pod.get("automountServiceAccountToken") is False)
+
+    # Settings: the ConfigMap through envFrom, secrets through secretKeyRef.
+    cm = r.run(f"{p} one ConfigMap", lambda: out.one("ConfigMap", fullname))
+    if cm:
+        data = cm.get("data") or {}
+        r.check(f"{p} ConfigMap: TESSERA_LISTEN=0.0.0.0:50051", data.get("TESSERA_LISTEN") == "0.0.0.0:50051")
+        r.check(f"{p} ConfigMap: TESSERA_LOG_FORMAT=json", data.get("TESSERA_LOG_FORMAT") == "json")
+        r.check(f"{p} ConfigMap: holds no secret", not {"TESSERA_DATABASE_URL", "TESSERA_TOKEN_HMAC_KEY"} & set(data))
+        r.check(f"{p} Deployment loads the ConfigMap with envFrom", fullname in configmap_refs(pod))
+    env = env_map(c)
+    secret_name = existing_secret or fullname
+    for var, key in (("TESSERA_DATABASE_URL", "database-url"), ("TESSERA_TOKEN_HMAC_KEY", "token-hmac-key")):
+        ref = ((env.get(var) or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+        r.check(f"{p} {var} from Secret {secret_name} key {key}",
+                ref.get("name") == secret_name and ref.get("key") == key, str(ref))
+
+    ann = deploy["spec"]["template"]["metadata"].get("annotations") or {}
+    r.check(f"{p} pod annotation checksum/config", len(ann.get("checksum/config", "")) == 64)
+    if existing_secret:
+        r.check(f"{p} no Secret rendered with existingSecret",
+                not [s for s in out.of_kind("Secret")], str([s["metadata"]["name"] for s in out.of_kind("Secret")]))
+    else:
+        r.check(f"{p} pod annotation checksum/secret", len(ann.get("checksum/secret", "")) == 64)
+        secret = r.run(f"{p} one release Secret", lambda: out.one("Secret", fullname))
+        if secret:
+            data = secret.get("data") or {}
+            r.check(f"{p} Secret has database-url and token-hmac-key",
+                    {"database-url", "token-hmac-key"} <= set(data), str(sorted(data)))
+            events, _ = hook_info(secret)
+            r.check(f"{p} release Secret is an ordinary object (not a hook)", not events)
+            if sqlite and "database-url" in data:
+                url = base64.b64decode(data["database-url"]).decode()
+                r.check(f"{p} SQLite URL is sqlite:///data/tessera.db", url == "sqlite:///data/tessera.db", url)
+
+    # Service: port named grpc with appProtocol grpc, selecting exactly the server pods.
+    svc = r.run(f"{p} one Service", lambda: out.one("Service", fullname))
+    if svc:
+        ports = svc["spec"].get("ports") or []
+        grpc = [x for x in ports if x.get("name") == "grpc"]
+        r.check(f"{p} Service port named grpc, appProtocol grpc, port {SERVICE_PORT}",
+                len(grpc) == 1 and grpc[0].get("appProtocol") == "grpc" and grpc[0].get("port") == SERVICE_PORT,
+                str(ports))
+        labels = deploy["spec"]["template"]["metadata"]["labels"]
+        sel = svc["spec"].get("selector") or {}
+        r.check(f"{p} Service selects the server pods",
+                bool(sel) and all(labels.get(k) == v for k, v in sel.items()), str(sel))
+        r.check(f"{p} Deployment selector matches its pods",
+                all(labels.get(k) == v for k, v in deploy["spec"]["selector"]["matchLabels"].items()))
+
+    sa_name = pod.get("serviceAccountName")
+    if precreated_sa:
+        r.check(f"{p} pods use the pre-made ServiceAccount {precreated_sa}, none rendered",
+                sa_name == precreated_sa and not out.of_kind("ServiceAccount"), str(sa_name))
+    else:
+        r.check(f"{p} ServiceAccount {sa_name} is rendered", out.find("ServiceAccount", sa_name or "") is not None)
+
+    # helm test pod: a gRPC health client against the Service.
+    tests = [o for o in out.of_kind("Pod") if "test" in hook_info(o)[0]]
+    r.check(f"{p} a helm.sh/hook: test pod exists", len(tests) == 1, str(len(tests)))
+    if tests:
+        args = [a for tc in tests[0]["spec"]["containers"] for a in tc.get("args") or []]
+        addr = f"-addr={fullname}.{NAMESPACE}.svc:{SERVICE_PORT}"
+        r.check(f"{p} test pod probes {addr}", addr in args, str(args))
+
+    # Every object carries the standard labels.
+    unlabelled = [f"{o['kind']}/{o['metadata']['name']}" for o in out.objects
+                  if not {"app.kubernetes.io/name", "app.kubernetes.io/instance", "helm.sh/chart"}
+                  <= set((o["metadata"].get("labels") or {}))]
+    r.check(f"{p} every object has the standard labels", not unlabelled, str(unlabelled))
+
+    # NOTES: how to get the admin key and call the service.
+    notes = out.notes
+    r.check(f"{p} NOTES: port-forward svc/{fullname} 50051", f"port-forward svc/{fullname} 50051:" in notes)
+    r.check(f"{p} NOTES: grpcurl list with a bearer key",
+            'grpcurl -plaintext -H "authorization: Bearer $KEY" localhost:50051 list' in notes)
+    r.check(f"{p} NOTES: an Authorize example", "tessera.v1.TokenService/Authorize" in notes
+            and '"required_scopes":["read:contacts"]' in notes)
+    if sqlite:
+        r.check(f"{p} NOTES: read /data/tessera.db.admin-key", "cat /data/tessera.db.admin-key" in notes)
+    else:
+        r.check(f"{p} NOTES: exec deploy/{fullname} -- tessera bootstrap",
+                f"exec deploy/{fullname} -- tessera bootstrap" in notes)
+
+
+def check_sqlite(r: Report, sc: str, out: Rendered, *, persistent: bool) -> None:
+    p = f"[{sc}]"
+    deploy = out.find("Deployment", RELEASE)
+    if deploy is None:
+        return
+    spec = deploy["spec"]
+    pod = spec["template"]["spec"]
+    r.check(f"{p} one replica", spec.get("replicas") == 1, str(spec.get("replicas")))
+    r.check(f"{p} strategy Recreate (single SQLite writer)", spec.get("strategy", {}).get("type") == "Recreate")
+    r.check(f"{p} no migration Job (serve migrates SQLite itself)", not out.of_kind("Job"))
+    r.check(f"{p} no PDB / HPA for one replica",
+            not out.of_kind("PodDisruptionBudget") and not out.of_kind("HorizontalPodAutoscaler"))
+    c = container(deploy, "tessera")
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts") or []}
+    vols = {v["name"]: v for v in pod.get("volumes") or []}
+    data = vols.get(mounts.get("/data", ""), {})
+    if persistent:
+        claim = (data.get("persistentVolumeClaim") or {}).get("claimName")
+        r.check(f"{p} /data is the release's PVC", claim is not None and out.find("PersistentVolumeClaim", claim) is not None,
+                str(data))
+        r.check(f"{p} fsGroup {UID} makes /data writable", pod.get("securityContext", {}).get("fsGroup") == UID)
+    else:
+        r.check(f"{p} /data is an emptyDir", "emptyDir" in data, str(data))
+        r.check(f"{p} no PVC", not out.of_kind("PersistentVolumeClaim"))
+
+
+def check_postgres(r: Report, sc: str, out: Rendered, *, existing_secret: str = "", ha: bool = False) -> None:
+    p = f"[{sc}]"
+    deploy = out.find("Deployment", RELEASE)
+    if deploy is None:
+        return
+    spec = deploy["spec"]
+    pod = spec["template"]["spec"]
+    r.check(f"{p} strategy RollingUpdate", spec.get("strategy", {}).get("type") == "RollingUpdate")
+    r.check(f"{p} no /data volume, no PVC",
+            not any(m["mountPath"] == "/data" for m in container(deploy, "tessera").get("volumeMounts") or [])
+            and not out.of_kind("PersistentVolumeClaim"))
+
+    # The migration Job: a pre-install,pre-upgrade hook running `tessera migrate`.
+    jobs = out.of_kind("Job")
+    if not r.check(f"{p} one migration Job", len(jobs) == 1, str(len(jobs))):
+        return
+    job = jobs[0]
+    events, job_weight = hook_info(job)
+    r.check(f"{p} Job is a pre-install,pre-upgrade hook", events == HOOK_EVENTS_BEFORE_RELEASE, str(events))
+    jc = job["spec"]["template"]["spec"]["containers"][0]
+    r.check(f"{p} Job runs `tessera migrate`", jc.get("args") == ["migrate"], str(jc.get("args")))
+    jpod = job["spec"]["template"]["spec"]
+    r.check(f"{p} Job restartPolicy Never", jpod.get("restartPolicy") == "Never")
+    check_hardened(r, f"{p} migrate container", jpod, jc)
+    r.check(f"{p} Job gets TESSERA_DATABASE_URL", "TESSERA_DATABASE_URL" in env_map(jc))
+
+    # The trap: a pre-install hook runs before the release's ordinary objects exist. Whatever the
+    # Job reads must be an earlier hook of the same events, or not rendered by the chart at all
+    # (an existing Secret / ServiceAccount the operator made beforehand).
+    def available_to_hook(kind: str, name: str) -> tuple[bool, str]:
+        obj = out.find(kind, name)
+        if obj is None:
+            return True, "external"
+        ev, weight = hook_info(obj)
+        if HOOK_EVENTS_BEFORE_RELEASE <= ev and weight < job_weight:
+            return True, f"hook weight {weight}"
+        return False, f"{kind}/{name} is {'a hook of ' + str(ev) + ' weight ' + str(weight) if ev else 'an ordinary release object'}"
+
+    deps = [("Secret", n) for n in secret_refs(jpod)] + [("ConfigMap", n) for n in configmap_refs(jpod)]
+    sa = jpod.get("serviceAccountName")
+    if sa:
+        deps.append(("ServiceAccount", sa))
+    for kind, name in deps:
+        ok, why = available_to_hook(kind, name)
+        r.check(f"{p} Job dependency {kind}/{name} exists before the Job" + (f" ({why})" if ok else ""), ok, why)
+    if existing_secret:
+        r.check(f"{p} Job reads existingSecret {existing_secret}", secret_refs(jpod) == {existing_secret},
+                str(secret_refs(jpod)))
+    else:
+        hook_secrets = [s for s in out.of_kind("Secret") if hook_info(s)[0]]
+        r.check(f"{p} one hook Secret for the Job", len(hook_secrets) == 1)
+        for s in hook_secrets:
+            policy = s["metadata"]["annotations"].get("helm.sh/hook-delete-policy", "")
+            r.check(f"{p} hook Secret is replaced and cleaned up",
+                    "before-hook-creation" in policy and "hook-succeeded" in policy, policy)
+            r.check(f"{p} hook Secret carries only database-url", set(s.get("data") or {}) == {"database-url"})
+        # Same database URL for the Job and the server.
+        rel = out.find("Secret", RELEASE)
+        if rel and hook_secrets:
+            r.check(f"{p} Job and server use the same database URL",
+                    rel["data"].get("database-url") == hook_secrets[0]["data"].get("database-url"))
+    cm = out.find("ConfigMap", RELEASE)
+    if cm:
+        jenv = env_map(jc)
+        drift = {k for k, v in (cm.get("data") or {}).items() if (jenv.get(k) or {}).get("value") != v}
+        r.check(f"{p} Job env carries the ConfigMap's settings inline", not drift, str(sorted(drift)))
+
+    if ha:
+        hpa = r.run(f"{p} one HorizontalPodAutoscaler (autoscaling/v2)", lambda: out.one("HorizontalPodAutoscaler"))
+        if hpa:
+            r.check(f"{p} HPA is autoscaling/v2 on the Deployment",
+                    hpa["apiVersion"] == "autoscaling/v2" and hpa["spec"]["scaleTargetRef"]["name"] == RELEASE)
+            r.check(f"{p} Deployment leaves replicas to the HPA", "replicas" not in spec)
+        labels = spec["template"]["metadata"]["labels"]
+        pdb = r.run(f"{p} one PodDisruptionBudget", lambda: out.one("PodDisruptionBudget"))
+        if pdb:
+            sel = pdb["spec"]["selector"]["matchLabels"]
+            r.check(f"{p} PDB selects the server pods", all(labels.get(k) == v for k, v in sel.items()))
+        np_ = r.run(f"{p} one NetworkPolicy", lambda: out.one("NetworkPolicy"))
+        if np_:
+            rules = np_["spec"].get("ingress") or []
+            ports = [pt.get("port") for rule in rules for pt in rule.get("ports") or []]
+            r.check(f"{p} NetworkPolicy admits the gRPC port", ports and all(pt in ("grpc", 50051) for pt in ports),
+                    str(ports))
+            test_pod = next((o for o in out.of_kind("Pod") if "test" in hook_info(o)[0]), None)
+            peers = [peer for rule in rules for peer in rule.get("from") or []]
+            admits_test = test_pod is not None and any(
+                set(peer) == {"podSelector"}
+                and all(test_pod["metadata"]["labels"].get(k) == v
+                        for k, v in (peer["podSelector"].get("matchLabels") or {}).items())
+                for peer in peers)
+            r.check(f"{p} NetworkPolicy admits the helm test pod", admits_test or not peers)
+            sel = np_["spec"]["podSelector"].get("matchLabels") or {}
+            r.check(f"{p} NetworkPolicy selects the server pods", all(labels.get(k) == v for k, v in sel.items()))
+
+
+# --------------------------------------------------------------------------- main
+
+
+def validate_schemas(r: Report, kv: Any, sc: str, out: Rendered, versions: list[str]) -> None:
+    for version in versions:
+        bad = []
+        for obj in out.objects:
+            doc = {k: v for k, v in obj.items() if k != "__source"}
+            name = f"{doc.get('kind')}/{doc['metadata'].get('name')}"
+            try:
+                kv.validate(doc, version, True)
+            except kv.ValidationError as e:
+                path = ".".join(str(x) for x in (getattr(e, "path", None) or []))
+                bad.append(f"{name}: {path}: {getattr(e, 'message', e)}")
+            except Exception as e:  # noqa: BLE001 - no schema for the kind, unsupported version
+                bad.append(f"{name}: {type(e).__name__}: {getattr(e, 'message', e)}")
+        r.check(f"[{sc}] {len(out.objects)} objects valid against Kubernetes {version} (strict)",
+                not bad, "; ".join(bad))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--chart", type=Path, default=DEFAULT_CHART)
+    ap.add_argument("-v", "--verbose", action="store_true", help="print passing checks too")
+    ap.add_argument("-o", "--output-dir", type=Path, help="write each scenario's rendered objects here")
+    a = ap.parse_args()
+
+    try:
+        import helm_python as helm
+        import kubernetes_validate as kv
+        import yaml
+    except ImportError as e:
+        print(f"helm_check: missing dependency ({e}); run: pip install -r scripts/helm-requirements.txt")
+        return 2
+    chart = a.chart.resolve()
+    ci_values_file = chart / "ci" / "postgres-ha-values.yaml"
+    if not (chart / "Chart.yaml").is_file() or not ci_values_file.is_file():
+        print(f"helm_check: no chart or CI values at {chart}")
+        return 2
+    ci_values = helm.values_from_yaml(ci_values_file.read_text()) or {}
+    latest = kv.latest_version()
+    started = time.time()
+    r = Report(a.verbose)
+
+    print(f"== lint --strict ({chart.relative_to(ROOT) if chart.is_relative_to(ROOT) else chart})")
+    for label, values in (("default values", {}), ("CI values", ci_values)):
+        report = helm.lint(str(chart), values, strict=True, namespace=NAMESPACE)
+        for m in report.get("messages", []):
+            if m["severity"] >= 2 or a.verbose:
+                sev = {1: "INFO", 2: "WARNING", 3: "ERROR"}.get(m["severity"], "?")
+                print(f"  lint [{sev}] {m['path']}: {m['error'].strip()}")
+        r.check(f"lint --strict with {label}", not report.get("errors"), "; ".join(report.get("errors", [])))
+
+    existing = "tessera-credentials"
+    scenarios: list[tuple[str, dict, str, Callable[[Rendered], None]]] = [
+        ("sqlite-default", {}, "1.25.0",
+         lambda o: (check_common(r, "sqlite-default", o, sqlite=True),
+                    check_sqlite(r, "sqlite-default", o, persistent=True))),
+        ("sqlite-ephemeral", {"persistence": {"enabled": False}}, "1.25.0",
+         lambda o: (check_common(r, "sqlite-ephemeral", o, sqlite=True),
+                    check_sqlite(r, "sqlite-ephemeral", o, persistent=False))),
+        # The CI values use lifecycle.preStop.sleep, a field from Kubernetes 1.30.
+        ("postgres-ha", ci_values, "1.30.0",
+         lambda o: (check_common(r, "postgres-ha", o, sqlite=False),
+                    check_postgres(r, "postgres-ha", o, ha=True))),
+        ("postgres-existing-secret",
+         {"replicaCount": 2, "database": {"type": "postgres"}, "existingSecret": existing,
+          "serviceAccount": {"create": False, "name": "tessera-precreated"}}, "1.25.0",
+         lambda o: (check_common(r, "postgres-existing-secret", o, sqlite=False, existing_secret=existing,
+                                 precreated_sa="tessera-precreated"),
+                    check_postgres(r, "postgres-existing-secret", o, existing_secret=existing))),
+    ]
+    for name, values, oldest, facts in scenarios:
+        print(f"== render {name}")
+        try:
+            out = render(helm, chart, values)
+        except Exception as e:  # noqa: BLE001
+            r.check(f"[{name}] renders", False, f"{type(e).__name__}: {e}")
+            continue
+        r.check(f"[{name}] renders ({len(out.objects)} objects: "
+                f"{', '.join(sorted({o['kind'] for o in out.objects}))})", True)
+        if a.output_dir:
+            a.output_dir.mkdir(parents=True, exist_ok=True)
+            docs = [{k: v for k, v in o.items() if k != "__source"} for o in out.objects]
+            (a.output_dir / f"{name}.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+            (a.output_dir / f"{name}.NOTES.txt").write_text(out.notes)
+        validate_schemas(r, kv, name, out, sorted({oldest, latest}, key=lambda v: tuple(map(int, v.split(".")))))
+        facts(out)
+
+    print("== configurations that must be refused")
+    must_fail = [
+        ("sqlite with replicaCount=3", {"replicaCount": 3}, "supports exactly one replica"),
+        ("sqlite with autoscaling to 3", {"autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 3}},
+         "supports exactly one replica"),
+        ("postgres without a URL or existingSecret", {"database": {"type": "postgres"}}, "needs the database URL"),
+        ("postgres type with a sqlite URL",
+         {"database": {"type": "postgres", "url": "sqlite:///data/x.db"}}, "does not start with postgres"),
+        ("unknown database.type (schema)", {"database": {"type": "mysql"}}, "database/type"),
+        ("unknown top-level key (schema)", {"replicas": 2}, "additional properties"),
+        ("terminationGracePeriodSeconds under the drain (schema)", {"terminationGracePeriodSeconds": 5},
+         "terminationGracePeriodSeconds"),
+        ("malformed duration (schema)", {"config": {"cacheTtl": "5 seconds"}}, "cacheTtl"),
+    ]
+    for label, values, expect in must_fail:
+        try:
+            render(helm, chart, values)
+        except Exception as e:  # noqa: BLE001
+            msg = str(e)
+            r.check(f"refused: {label}", expect.lower() in msg.lower(), f"unexpected error: {msg}")
+            if a.verbose:
+                print(f"        -> {msg.strip().splitlines()[-1]}")
+        else:
+            r.check(f"refused: {label}", False, "rendered without error")
+
+    print(f"helm_check: Helm {helm.helm_sdk_version()} (helm-python-sdk {helm.__version__}), "
+          f"kubernetes-validate {kv.__version__}, "
+          f"{time.time() - started:.1f}s")
+    print(f"helm_check: {r.passed} passed, {len(r.failed)} failed")
+    return 1 if r.failed else 0
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(main())
