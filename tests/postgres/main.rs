@@ -37,6 +37,8 @@ mod serve_process;
 mod faults;
 #[cfg(tessera_postgres_tests)]
 mod proxy;
+#[cfg(tessera_postgres_tests)]
+mod replicas;
 
 #[cfg(not(tessera_postgres_tests))]
 #[test]

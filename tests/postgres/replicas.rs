@@ -1,0 +1,206 @@
+//! Two `tessera serve` processes on one Postgres database, as two replicas would run: a
+//! revocation made on A is obeyed by B within a second, even while B's listener connection
+//! is being killed, and a revocation A acknowledged survives A's death.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tessera::proto::v1 as pb;
+use tessera::proto::v1::token_service_client::TokenServiceClient;
+use tonic::transport::Channel;
+
+use crate::db::TestDb;
+use crate::faults::report;
+use crate::helpers::*;
+use crate::serve_process::{BIN, ServeProcess};
+
+const REVOCATIONS: usize = 200;
+/// The bound the issue sets for the 99th percentile.
+const BOUND: Duration = Duration::from_secs(1);
+
+/// `tessera bootstrap` on the database: the admin key it prints.
+fn bootstrap(url: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["bootstrap", "--database-url", url])
+        .output()
+        .expect("run tessera bootstrap");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_owned()
+}
+
+fn replica(url: &str) -> ServeProcess {
+    ServeProcess::start(url, &[("RUST_LOG", "info")])
+}
+
+async fn issue(client: &mut TokenServiceClient<Channel>, admin: &str) -> pb::IssueResponse {
+    client
+        .issue(authed(
+            admin,
+            pb::IssueRequest {
+                grant: Some(api_key(&["read:*"], "")),
+            },
+        ))
+        .await
+        .expect("issue")
+        .into_inner()
+}
+
+async fn decide(
+    client: &mut TokenServiceClient<Channel>,
+    admin: &str,
+    token: &str,
+) -> pb::Decision {
+    let r = client
+        .authorize(authed(
+            admin,
+            pb::AuthorizeRequest {
+                token: token.into(),
+                required_scopes: strings(&["read:x"]),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("authorize")
+        .into_inner();
+    decision(&r)
+}
+
+async fn revoke(client: &mut TokenServiceClient<Channel>, admin: &str, id: &str) {
+    let revoked = client
+        .revoke(authed(
+            admin,
+            pb::RevokeRequest {
+                target: Some(pb::revoke_request::Target::TokenId(id.into())),
+            },
+        ))
+        .await
+        .expect("revoke")
+        .into_inner()
+        .revoked;
+    assert_eq!(revoked, 1);
+}
+
+/// Ends every change-listener connection on the database (both replicas'), as a network
+/// blip or a failover would. Returns how many it ended.
+async fn kill_listeners(url: &str) -> i64 {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = 'tessera-listener'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("terminate listeners")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64) * p).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Revokes on A, then asks B in a tight loop until it denies; returns the lags, sorted.
+async fn revocation_lags(kill_every: Option<usize>) -> Vec<Duration> {
+    let db = TestDb::fresh().await;
+    let admin = bootstrap(&db.url);
+    let a = replica(&db.url);
+    let b = replica(&db.url);
+    let (mut on_a, mut on_b) = (a.client().await, b.client().await);
+    let mut lags = Vec::with_capacity(REVOCATIONS);
+    let mut killed = 0;
+    for round in 0..REVOCATIONS {
+        let token = issue(&mut on_a, &admin).await;
+        // B now holds the token, valid, in its cache.
+        assert_eq!(
+            decide(&mut on_b, &admin, &token.token).await,
+            pb::Decision::Allow
+        );
+        if kill_every.is_some_and(|n| round % n == 0) {
+            killed += kill_listeners(&db.url).await;
+        }
+        revoke(&mut on_a, &admin, &token.token_id).await;
+        let acknowledged = Instant::now();
+        loop {
+            match decide(&mut on_b, &admin, &token.token).await {
+                pb::Decision::Unauthenticated => break,
+                pb::Decision::Allow => assert!(
+                    acknowledged.elapsed() < Duration::from_secs(10),
+                    "B still allows a token revoked 10 s ago"
+                ),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        lags.push(acknowledged.elapsed());
+    }
+    if kill_every.is_some() {
+        assert!(killed > 0, "no listener connection was ever killed");
+    }
+    a.stop("-TERM").await;
+    b.stop("-TERM").await;
+    lags.sort();
+    lags
+}
+
+fn assert_bounded(what: &str, lags: &[Duration]) {
+    let (p50, p99, max) = (
+        percentile(lags, 0.50),
+        percentile(lags, 0.99),
+        lags[lags.len() - 1],
+    );
+    report(&format!(
+        "{what}: {} revocations, lag on the other replica p50 {p50:?}, p99 {p99:?}, max {max:?}",
+        lags.len()
+    ));
+    assert!(p99 < BOUND, "p99 {p99:?} over {BOUND:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_one_replica_is_obeyed_by_the_other_within_a_second() {
+    let lags = revocation_lags(None).await;
+    assert_bounded("replicas", &lags);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bound_holds_while_listener_connections_are_killed() {
+    let lags = revocation_lags(Some(10)).await;
+    assert_bounded("replicas, listeners killed every 10th revocation", &lags);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_revocation_survives_the_replica_that_made_it() {
+    let db = TestDb::fresh().await;
+    let admin = bootstrap(&db.url);
+    let a = replica(&db.url);
+    let b = replica(&db.url);
+    let (mut on_a, mut on_b) = (a.client().await, b.client().await);
+    let token = issue(&mut on_a, &admin).await;
+    assert_eq!(
+        decide(&mut on_b, &admin, &token.token).await,
+        pb::Decision::Allow
+    );
+    revoke(&mut on_a, &admin, &token.token_id).await;
+    a.kill();
+    let stored = crate::db::open(&db.url)
+        .await
+        .store()
+        .get_token(&token.token_id)
+        .await
+        .expect("read")
+        .expect("token");
+    assert!(stored.revoked_at.is_some(), "the revocation was lost");
+    // A fresh replica, and B, both deny it.
+    let c = replica(&db.url);
+    assert_eq!(
+        decide(&mut c.client().await, &admin, &token.token).await,
+        pb::Decision::Unauthenticated
+    );
+    let acknowledged = Instant::now();
+    while decide(&mut on_b, &admin, &token.token).await == pb::Decision::Allow {
+        assert!(acknowledged.elapsed() < Duration::from_secs(10));
+    }
+    b.stop("-TERM").await;
+    c.stop("-TERM").await;
+}
