@@ -23,6 +23,9 @@ use crate::proto::v1::token_service_server::TokenServiceServer;
 const MAX_ADMIN_REQUEST: usize = 64 * 1024;
 /// The services whose health follows the store.
 const HEALTH_NAMES: [&str; 3] = ["", "tessera.v1.TokenService", "tessera.v1.AdminService"];
+/// A health name that is SERVING whenever the process answers, whatever the store does: for
+/// liveness probes, so a database outage makes replicas unready, not restarted.
+pub const LIVENESS_HEALTH_NAME: &str = "liveness";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -78,6 +81,9 @@ pub async fn run(
 ) -> Result<(), ServeError> {
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, app.ready().await).await;
+    reporter
+        .set_service_status(LIVENESS_HEALTH_NAME, ServingStatus::Serving)
+        .await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)

@@ -144,6 +144,15 @@ async fn an_unreachable_database_fails_closed_and_recovers_alone() {
     proxy.cut().await;
     let outage = Instant::now();
     let not_serving = health_becomes(&t, ServingStatus::NotServing).await;
+    // Unready, not dead: the liveness name does not follow the database.
+    let liveness = HealthClient::new(t.channel.clone())
+        .check(HealthCheckRequest {
+            service: tessera::server::LIVENESS_HEALTH_NAME.into(),
+        })
+        .await
+        .expect("liveness check")
+        .into_inner();
+    assert_eq!(liveness.status, ServingStatus::Serving as i32);
     for token in [&unknown, &revoked.token, &expiring.token] {
         let answer = never_allowed(&t, token).await;
         assert!(
