@@ -34,6 +34,8 @@ mod helpers;
 mod serve_process;
 
 #[cfg(tessera_postgres_tests)]
+mod concurrency;
+#[cfg(tessera_postgres_tests)]
 mod faults;
 #[cfg(tessera_postgres_tests)]
 mod proxy;
