@@ -8,28 +8,45 @@
 //! within that time instead of hanging a check.
 
 mod changes;
+#[path = "../shared/exec.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
+mod exec;
+#[path = "../shared/roles.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
 mod roles;
+#[path = "../shared/store_impl.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
+mod store_impl;
+#[path = "../shared/tokens.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
 mod tokens;
+#[path = "../shared/users.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
 mod users;
+
+// The shared modules (`exec`, `roles`, `users`, `tokens`, `store_impl`) are written against
+// these names; each backend compiles its own copy of them.
+use exec::{exec_in, sql};
+const BUILDER: PostgresQueryBuilder = PostgresQueryBuilder;
+type DbRow = PgRow;
+type DbQueryResult = PgQueryResult;
+type DbConnection = sqlx::PgConnection;
+type Db = PostgresStore;
 
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sea_query::PostgresQueryBuilder;
-use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 pub use changes::{CHANNEL, ChangeFeed, ChangeFeedOptions, follow_changes};
 
-use super::{Store, StoreError, StoreResult};
-use crate::domain::clock::Millis;
-use crate::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord, User};
-use crate::domain::permission_set::PermissionSet;
+use super::{StoreError, StoreResult};
+use crate::domain::model::TokenRecord;
 
 /// How a Postgres store connects.
 #[derive(Debug, Clone)]
@@ -135,52 +152,6 @@ impl PostgresStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-
-    async fn fetch_optional(
-        &self,
-        (sql, values): (String, SqlxValues),
-    ) -> StoreResult<Option<PgRow>> {
-        sqlx::query_with(AssertSqlSafe(sql), values)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err("row"))
-    }
-
-    async fn fetch_all(&self, (sql, values): (String, SqlxValues)) -> StoreResult<Vec<PgRow>> {
-        sqlx::query_with(AssertSqlSafe(sql), values)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err("row"))
-    }
-
-    async fn execute(
-        &self,
-        (sql, values): (String, SqlxValues),
-        what: &'static str,
-    ) -> StoreResult<PgQueryResult> {
-        sqlx::query_with(AssertSqlSafe(sql), values)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err(what))
-    }
-}
-
-/// Renders a statement for Postgres.
-fn sql<S: SqlxBinder>(statement: &S) -> (String, SqlxValues) {
-    statement.build_sqlx(PostgresQueryBuilder)
-}
-
-/// Runs one statement inside a transaction.
-async fn exec_in<S: SqlxBinder>(
-    conn: &mut sqlx::PgConnection,
-    statement: &S,
-    what: &'static str,
-) -> StoreResult<PgQueryResult> {
-    let (q, v) = sql(statement);
-    sqlx::query_with(AssertSqlSafe(q), v)
-        .execute(conn)
-        .await
-        .map_err(map_err(what))
 }
 
 /// SQLSTATEs after which the same call can succeed later: the connection or server went away
@@ -218,88 +189,10 @@ fn map_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
 
 crate::store::rows::impl_columns!(PgRow);
 
-#[async_trait]
-impl Store for PostgresStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.fetch_optional(sql(&super::schema::ping()))
-            .await
-            .map(|_| ())
-    }
-
-    async fn create_role(&self, role: &Role, now: Millis) -> StoreResult<()> {
-        self.insert_role(role, now).await
-    }
-    async fn set_role_permissions(
-        &self,
-        name: &str,
-        permissions: &PermissionSet,
-        now: Millis,
-    ) -> StoreResult<Role> {
-        self.update_role_permissions(name, permissions, now).await
-    }
-    async fn get_role(&self, name: &str) -> StoreResult<Option<Role>> {
-        self.select_role(name).await
-    }
-    async fn get_roles(&self, names: &[String]) -> StoreResult<Vec<Role>> {
-        self.select_roles(names).await
-    }
-    async fn list_roles(&self, page: &PageRequest) -> StoreResult<Page<Role>> {
-        self.page_roles(page).await
-    }
-    async fn delete_role(&self, name: &str, now: Millis) -> StoreResult<u32> {
-        self.remove_role(name, now).await
-    }
-
-    async fn create_user(&self, user: &User) -> StoreResult<()> {
-        self.insert_user(user).await
-    }
-    async fn set_user_roles(&self, id: &str, roles: &[String]) -> StoreResult<User> {
-        self.replace_user_roles(id, roles).await
-    }
-    async fn set_user_disabled(&self, id: &str, disabled: bool) -> StoreResult<User> {
-        self.update_user_disabled(id, disabled).await
-    }
-    async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
-        self.select_user(super::schema::select_user(id)).await
-    }
-    async fn get_user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
-        self.select_user(super::schema::select_user_by_name(name))
-            .await
-    }
-    async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
-        self.page_users(page).await
-    }
-    async fn count_users(&self) -> StoreResult<u64> {
-        self.count_all_users().await
-    }
-
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+impl PostgresStore {
+    /// Each insert commits at once: Postgres takes concurrent writers without batching.
+    async fn insert_one(&self, token: &TokenRecord) -> StoreResult<()> {
         self.insert_token_rows(std::slice::from_ref(token)).await
-    }
-    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
-        self.insert_token_rows(tokens).await
-    }
-    async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
-        self.select_token(id).await
-    }
-    async fn load_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
-        self.select_grant(id).await
-    }
-    async fn list_tokens(
-        &self,
-        subject: &str,
-        page: &PageRequest,
-    ) -> StoreResult<Page<TokenRecord>> {
-        self.page_tokens(subject, page).await
-    }
-    async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32> {
-        self.revoke_one(id, owner, now).await
-    }
-    async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32> {
-        self.revoke_all(subject, now).await
-    }
-    async fn record_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()> {
-        self.write_usage(usage).await
     }
 }
 

@@ -3,10 +3,31 @@
 //! Statements come from [`crate::store::schema`], rendered with `SqliteQueryBuilder` and run on
 //! a typed `SqlitePool`. sqlx errors become [`StoreError`]s here and go no further.
 
+#[path = "../shared/exec.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
+mod exec;
+#[path = "../shared/roles.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
 mod roles;
+#[path = "../shared/store_impl.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
+mod store_impl;
+#[path = "../shared/tokens.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
 mod tokens;
+#[path = "../shared/users.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
 mod users;
 mod writer;
+
+// The shared modules (`exec`, `roles`, `users`, `tokens`, `store_impl`) are written against
+// these names; each backend compiles its own copy of them.
+use exec::{exec_in, sql};
+const BUILDER: SqliteQueryBuilder = SqliteQueryBuilder;
+type DbRow = SqliteRow;
+type DbQueryResult = SqliteQueryResult;
+type DbConnection = sqlx::SqliteConnection;
+type Db = SqliteStore;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -14,9 +35,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sea_query::SqliteQueryBuilder;
-use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
@@ -24,10 +43,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
-use super::{Store, StoreError, StoreResult};
-use crate::domain::clock::Millis;
-use crate::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord, User};
-use crate::domain::permission_set::PermissionSet;
+use super::{StoreError, StoreResult};
+use crate::domain::model::TokenRecord;
 
 /// Connections in the pool unless configured otherwise.
 pub const DEFAULT_POOL_SIZE: u32 = 4;
@@ -124,52 +141,6 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-
-    async fn fetch_optional(
-        &self,
-        (sql, values): (String, SqlxValues),
-    ) -> StoreResult<Option<SqliteRow>> {
-        sqlx::query_with(AssertSqlSafe(sql), values)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err("row"))
-    }
-
-    async fn fetch_all(&self, (sql, values): (String, SqlxValues)) -> StoreResult<Vec<SqliteRow>> {
-        sqlx::query_with(AssertSqlSafe(sql), values)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err("row"))
-    }
-
-    async fn execute(
-        &self,
-        (sql, values): (String, SqlxValues),
-        what: &'static str,
-    ) -> StoreResult<SqliteQueryResult> {
-        sqlx::query_with(AssertSqlSafe(sql), values)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err(what))
-    }
-}
-
-/// Renders a statement for SQLite.
-fn sql<S: SqlxBinder>(statement: &S) -> (String, SqlxValues) {
-    statement.build_sqlx(SqliteQueryBuilder)
-}
-
-/// Runs one statement inside a transaction.
-async fn exec_in<S: SqlxBinder>(
-    conn: &mut sqlx::SqliteConnection,
-    statement: &S,
-    what: &'static str,
-) -> StoreResult<SqliteQueryResult> {
-    let (q, v) = sql(statement);
-    sqlx::query_with(AssertSqlSafe(q), v)
-        .execute(conn)
-        .await
-        .map_err(map_err(what))
 }
 
 /// Turns a sqlx error into a store error; `what` names the entity for constraint messages.
@@ -200,88 +171,10 @@ fn map_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
 
 crate::store::rows::impl_columns!(SqliteRow);
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.fetch_optional(sql(&super::schema::ping()))
-            .await
-            .map(|_| ())
-    }
-
-    async fn create_role(&self, role: &Role, now: Millis) -> StoreResult<()> {
-        self.insert_role(role, now).await
-    }
-    async fn set_role_permissions(
-        &self,
-        name: &str,
-        permissions: &PermissionSet,
-        now: Millis,
-    ) -> StoreResult<Role> {
-        self.update_role_permissions(name, permissions, now).await
-    }
-    async fn get_role(&self, name: &str) -> StoreResult<Option<Role>> {
-        self.select_role(name).await
-    }
-    async fn get_roles(&self, names: &[String]) -> StoreResult<Vec<Role>> {
-        self.select_roles(names).await
-    }
-    async fn list_roles(&self, page: &PageRequest) -> StoreResult<Page<Role>> {
-        self.page_roles(page).await
-    }
-    async fn delete_role(&self, name: &str, now: Millis) -> StoreResult<u32> {
-        self.remove_role(name, now).await
-    }
-
-    async fn create_user(&self, user: &User) -> StoreResult<()> {
-        self.insert_user(user).await
-    }
-    async fn set_user_roles(&self, id: &str, roles: &[String]) -> StoreResult<User> {
-        self.replace_user_roles(id, roles).await
-    }
-    async fn set_user_disabled(&self, id: &str, disabled: bool) -> StoreResult<User> {
-        self.update_user_disabled(id, disabled).await
-    }
-    async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
-        self.select_user(super::schema::select_user(id)).await
-    }
-    async fn get_user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
-        self.select_user(super::schema::select_user_by_name(name))
-            .await
-    }
-    async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
-        self.page_users(page).await
-    }
-    async fn count_users(&self) -> StoreResult<u64> {
-        self.count_all_users().await
-    }
-
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+impl SqliteStore {
+    /// Concurrent inserts share one transaction and one fsync (see `writer`).
+    async fn insert_one(&self, token: &TokenRecord) -> StoreResult<()> {
         self.inserts.insert(token.clone()).await
-    }
-    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
-        self.insert_token_rows(tokens).await
-    }
-    async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
-        self.select_token(id).await
-    }
-    async fn load_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
-        self.select_grant(id).await
-    }
-    async fn list_tokens(
-        &self,
-        subject: &str,
-        page: &PageRequest,
-    ) -> StoreResult<Page<TokenRecord>> {
-        self.page_tokens(subject, page).await
-    }
-    async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32> {
-        self.revoke_one(id, owner, now).await
-    }
-    async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32> {
-        self.revoke_all(subject, now).await
-    }
-    async fn record_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()> {
-        self.write_usage(usage).await
     }
 }
 

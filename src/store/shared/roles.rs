@@ -1,13 +1,17 @@
-//! Roles in SQLite.
+//! Roles, for every SQL backend.
+//!
+//! Compiled once inside each backend module (`sqlite`, `postgres`) through `#[path]`: there
+//! `super` provides `Db` (the backend's store type) and `sql`, `exec_in`, `map_err` and the
+//! fetch helpers under the same names, so one text serves both dialects.
 
-use super::{SqliteStore, exec_in, map_err, sql};
+use super::{Db, exec_in, map_err, sql};
 use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest, Role};
 use crate::domain::permission_set::PermissionSet;
 use crate::store::rows::{finish_page, probe_limit, role_from_row};
 use crate::store::{StoreError, StoreResult, schema};
 
-impl SqliteStore {
+impl Db {
     pub(super) async fn insert_role(&self, role: &Role, now: Millis) -> StoreResult<()> {
         self.execute(sql(&schema::insert_role(role, now)), "role")
             .await

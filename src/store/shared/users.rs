@@ -1,8 +1,12 @@
-//! Users and their role assignments in SQLite.
+//! Users and their role assignments, for every SQL backend.
+//!
+//! Compiled once inside each backend module (`sqlite`, `postgres`) through `#[path]`: there
+//! `super` provides `Db` (the backend's store type) and `sql`, `exec_in`, `map_err` and the
+//! fetch helpers under the same names, so one text serves both dialects.
 
 use std::collections::HashMap;
 
-use super::{SqliteStore, exec_in, map_err, sql};
+use super::{Db, exec_in, map_err, sql};
 use crate::domain::model::{Page, PageRequest, User};
 use crate::store::rows::{Columns, finish_page, probe_limit, user_from_row};
 use crate::store::{StoreError, StoreResult, schema};
@@ -15,7 +19,7 @@ fn unknown_role(role: &str) -> impl Fn(StoreError) -> StoreError + '_ {
     }
 }
 
-impl SqliteStore {
+impl Db {
     async fn attach_roles(&self, users: &mut [User]) -> StoreResult<()> {
         if users.is_empty() {
             return Ok(());
@@ -76,7 +80,10 @@ impl SqliteStore {
 
     pub(super) async fn replace_user_roles(&self, id: &str, roles: &[String]) -> StoreResult<User> {
         let mut tx = self.pool.begin().await.map_err(map_err("user"))?;
-        let (q, v) = sql(&schema::select_user(id));
+        // Lock the user row first: concurrent replacements of one user's roles (from any
+        // replica) then run one after the other instead of interleaving their deletes and
+        // inserts, which under READ COMMITTED could fail or merge two role lists.
+        let (q, v) = sql(&*schema::select_user(id).lock(sea_query::LockType::Update));
         let exists = sqlx::query_with(sqlx::AssertSqlSafe(q), v)
             .fetch_optional(&mut *tx)
             .await

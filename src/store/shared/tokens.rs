@@ -1,22 +1,33 @@
-//! Token records in SQLite.
+//! Token records, for every SQL backend.
+//!
+//! Compiled once inside each backend module (`sqlite`, `postgres`) through `#[path]`: there
+//! `super` provides `Db` (the backend's store type) and `sql`, `exec_in`, `map_err` and the
+//! fetch helpers under the same names, so one text serves both dialects.
 
-use super::{SqliteStore, exec_in, map_err, sql};
+use super::{Db, exec_in, map_err, sql};
 use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest, TokenGrant, TokenRecord};
 use crate::store::rows::{
     finish_token_page, grant_from_rows, probe_limit, token_cursor, token_from_row,
 };
-use crate::store::{StoreResult, schema};
+use crate::store::{StoreError, StoreResult, schema};
 
 fn to_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-impl SqliteStore {
+impl Db {
     pub(super) async fn insert_token_rows(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err("token"))?;
         for token in tokens {
-            exec_in(&mut tx, &schema::insert_token(token), "token").await?;
+            exec_in(&mut tx, &schema::insert_token(token), "token")
+                .await
+                .map_err(|e| match e {
+                    StoreError::InUse(_) => {
+                        StoreError::NotFound(format!("user {:?}", token.subject))
+                    }
+                    other => other,
+                })?;
         }
         tx.commit().await.map_err(map_err("token"))
     }

@@ -1,0 +1,62 @@
+//! Running sea-query statements on a backend's pool, for every SQL backend.
+//!
+//! Compiled once inside each backend module through `#[path]`: there `super` names the
+//! backend's types (`Db`, `DbRow`, `DbQueryResult`, `DbConnection`), its query builder
+//! (`BUILDER`) and its `map_err`.
+
+use sea_query_sqlx::{SqlxBinder, SqlxValues};
+use sqlx::AssertSqlSafe;
+
+use super::{BUILDER, Db, DbConnection, DbQueryResult, DbRow, map_err};
+use crate::store::StoreResult;
+
+impl Db {
+    pub(super) async fn fetch_optional(
+        &self,
+        (sql, values): (String, SqlxValues),
+    ) -> StoreResult<Option<DbRow>> {
+        sqlx::query_with(AssertSqlSafe(sql), values)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err("row"))
+    }
+
+    pub(super) async fn fetch_all(
+        &self,
+        (sql, values): (String, SqlxValues),
+    ) -> StoreResult<Vec<DbRow>> {
+        sqlx::query_with(AssertSqlSafe(sql), values)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err("row"))
+    }
+
+    pub(super) async fn execute(
+        &self,
+        (sql, values): (String, SqlxValues),
+        what: &'static str,
+    ) -> StoreResult<DbQueryResult> {
+        sqlx::query_with(AssertSqlSafe(sql), values)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err(what))
+    }
+}
+
+/// Renders a statement in this backend's dialect.
+pub(super) fn sql<S: SqlxBinder>(statement: &S) -> (String, SqlxValues) {
+    statement.build_sqlx(BUILDER)
+}
+
+/// Runs one statement inside a transaction.
+pub(super) async fn exec_in<S: SqlxBinder>(
+    conn: &mut DbConnection,
+    statement: &S,
+    what: &'static str,
+) -> StoreResult<DbQueryResult> {
+    let (q, v) = sql(statement);
+    sqlx::query_with(AssertSqlSafe(q), v)
+        .execute(conn)
+        .await
+        .map_err(map_err(what))
+}
