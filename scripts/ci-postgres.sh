@@ -20,8 +20,9 @@ as_owner() {  # initdb and postgres refuse to run as root
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-answers() {  # $1 = URL
-    command -v psql >/dev/null 2>&1 && psql "$1" -XAtqc 'select 1' >/dev/null 2>&1
+answers() {  # $1 = URL; never prompts for a password, gives up after 5 s
+    command -v psql >/dev/null 2>&1 \
+        && PGCONNECT_TIMEOUT=5 psql -w "$1" -XAtqc 'select 1' >/dev/null 2>&1 </dev/null
 }
 
 stop() {
@@ -36,11 +37,20 @@ start_own() {
     bin=$(bindir)
     if [ ! -x "$bin/initdb" ]; then
         echo "ci-postgres: installing Debian's postgresql package" >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 \
-            || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo -n"
+        export DEBIAN_FRONTEND=noninteractive
+        $sudo apt-get install -y -qq postgresql >/dev/null 2>&1 \
+            || { $sudo apt-get update -qq && $sudo apt-get install -y -qq postgresql; } >&2 \
+            || { echo "ci-postgres: could not install postgresql" >&2; exit 1; }
         bin=$(bindir)
     fi
+    if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+        echo "ci-postgres: running as root, but there is no postgres user to run the server" >&2
+        exit 1
+    fi
     dir=$(mktemp -d /tmp/tessera-ci-pg.XXXXXX)
+    trap 'rm -rf "$dir"' ERR
     chmod 0755 "$dir"
     mkdir -p "$dir/sock"
     [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
@@ -59,6 +69,7 @@ start_own() {
     done
     cat "$dir/server.log" >&2 || true
     echo "ci-postgres: could not start PostgreSQL" >&2
+    rm -rf "$dir"
     exit 1
 }
 

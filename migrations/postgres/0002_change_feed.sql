@@ -54,3 +54,13 @@ CREATE TRIGGER users_changed
 CREATE TRIGGER user_roles_changed
     AFTER INSERT OR UPDATE OR DELETE ON user_roles
     FOR EACH STATEMENT EXECUTE FUNCTION tessera_grants_changed();
+
+-- TRUNCATE fires no row triggers: treat it as a change to everything.
+CREATE TRIGGER tokens_truncated AFTER TRUNCATE ON tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_grants_changed();
+CREATE TRIGGER roles_truncated AFTER TRUNCATE ON roles
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_grants_changed();
+CREATE TRIGGER users_truncated AFTER TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_grants_changed();
+CREATE TRIGGER user_roles_truncated AFTER TRUNCATE ON user_roles
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_grants_changed();

@@ -33,8 +33,8 @@ pub enum OpenError {
 }
 
 impl Backend {
-    /// Opens the store a URL names. SQLite opens its file now; Postgres connects lazily, so a
-    /// replica can start while its database is still coming up.
+    /// Opens the store a URL names. SQLite opens its file now; Postgres connects lazily, on
+    /// first use.
     pub async fn open(url: &str, settings: &StoreSettings) -> Result<Backend, OpenError> {
         if url.starts_with("sqlite:") {
             let store = SqliteStore::connect_with_pool(url, settings.pool_size).await?;

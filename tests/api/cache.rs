@@ -14,6 +14,7 @@ async fn warm_checks_garbage_and_remembered_unknown_ids_never_read_the_store() {
     t.create_role("r", &["read:*"]).await;
     let user = t.create_user("quinn", &["r"]).await;
     let key = t.key_for(&user.id, &["read:*"]).await;
+    t.settle().await;
     assert_allow(&t.check(&key.token, &["read:x"]).await);
     let before = t.store.token_reads();
     for _ in 0..50 {
@@ -56,6 +57,7 @@ async fn expiry_is_exact_even_while_cached() {
         )
         .await
         .expect("issue");
+    t.settle().await;
     assert_allow(&t.check(&key.token, &["read:x"]).await);
     let reads = t.store.token_reads();
     t.clock.advance(Duration::from_millis(1999));

@@ -58,7 +58,7 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     /// On Postgres, changes made elsewhere reach the cache as they do in `serve`.
-    _feed: Option<ChangeFeed>,
+    feed: Option<ChangeFeed>,
     // Kept last so the database outlives the server.
     pub db: Arc<TestDb>,
 }
@@ -161,7 +161,7 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -
         backend,
         shutdown: Some(tx),
         handle: Some(handle),
-        _feed: feed,
+        feed,
         db,
     }
 }
@@ -173,6 +173,14 @@ impl TestApp {
         let admin = (self.admin_key.clone(), self.admin_id.clone());
         self.backend.close().await;
         start(self.db.clone(), Some(admin), self.setup.clone()).await
+    }
+
+    /// On Postgres, waits until the change feed listens and has applied every change made so
+    /// far (its own included), so no late flush can disturb a count of store reads.
+    pub async fn settle(&self) {
+        if let Some(feed) = &self.feed {
+            feed.settled().await.expect("change feed settles");
+        }
     }
 
     pub async fn stop(&mut self) {

@@ -12,9 +12,10 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 /// A `tessera serve` child process whose stderr is drained by a thread the whole time, so
 /// trace-level output never fills the pipe.
 pub struct ServeProcess {
-    child: Child,
+    /// `None` once stopped or killed.
+    child: Option<Child>,
     lines: Receiver<String>,
-    reader: JoinHandle<()>,
+    reader: Option<JoinHandle<()>>,
     pub log: String,
     pub addr: String,
 }
@@ -59,9 +60,9 @@ impl ServeProcess {
             }
         };
         ServeProcess {
-            child,
+            child: Some(child),
             lines,
-            reader,
+            reader: Some(reader),
             log,
             addr,
         }
@@ -77,23 +78,29 @@ impl ServeProcess {
     /// connections can still answer the server's GOAWAY) and returns the whole log.
     pub async fn stop(mut self, signal: &str) -> String {
         let sent = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
+            .args([signal, &self.pid().to_string()])
             .status()
             .expect("kill");
         assert!(sent.success());
-        let mut child = self.child;
+        let mut child = self.child.take().expect("running");
         let status = tokio::task::spawn_blocking(move || child.wait())
             .await
             .expect("join")
             .expect("wait");
         assert!(status.success(), "clean exit on {signal}: {status:?}");
-        self.reader.join().expect("stderr reader");
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("stderr reader");
+        }
         for line in self.lines.try_iter() {
             self.log.push_str(&line);
             self.log.push('\n');
         }
         assert!(self.log.contains("tessera stopped"), "{}", self.log);
-        self.log
+        std::mem::take(&mut self.log)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 }
 
@@ -102,7 +109,18 @@ impl ServeProcess {
 impl ServeProcess {
     /// SIGKILL: no drain, no flush, as a crash or an OOM kill would end it.
     pub fn kill(mut self) {
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("wait");
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("kill -9");
+        child.wait().expect("wait");
+    }
+}
+
+/// A test that fails half-way must not leave servers running.
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

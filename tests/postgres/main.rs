@@ -38,6 +38,8 @@ mod concurrency;
 #[cfg(tessera_postgres_tests)]
 mod faults;
 #[cfg(tessera_postgres_tests)]
+mod propagation;
+#[cfg(tessera_postgres_tests)]
 mod proxy;
 #[cfg(tessera_postgres_tests)]
 mod replicas;

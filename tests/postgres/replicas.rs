@@ -15,6 +15,10 @@ use crate::helpers::*;
 use crate::serve_process::{BIN, ServeProcess};
 
 const REVOCATIONS: usize = 200;
+
+/// The replica tests run one at a time: each drives two servers flat out, and measuring lag
+/// while another does the same on two cores would measure the contention.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// The bound the issue sets for the 99th percentile.
 const BOUND: Duration = Duration::from_secs(1);
 
@@ -104,6 +108,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Revokes on A, then asks B in a tight loop until it denies; returns the lags, sorted.
 async fn revocation_lags(kill_every: Option<usize>) -> Vec<Duration> {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let db = TestDb::fresh().await;
     let admin = bootstrap(&db.url);
     let a = replica(&db.url);
@@ -171,6 +176,7 @@ async fn the_bound_holds_while_listener_connections_are_killed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledged_revocation_survives_the_replica_that_made_it() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let db = TestDb::fresh().await;
     let admin = bootstrap(&db.url);
     let a = replica(&db.url);

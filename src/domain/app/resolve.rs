@@ -18,6 +18,10 @@ use crate::domain::model::{Role, TokenRecord, User};
 use crate::domain::permission_set::PermissionSet;
 use crate::domain::token_format::{self, TokenKind};
 
+/// Longest a cache miss waits for another check's load of the same shard before loading for
+/// itself; a healthy load takes about a millisecond.
+const LOAD_LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// A token that passed every check, with what it may do right now.
 pub type ActiveToken = Arc<Resolved>;
 
@@ -89,8 +93,12 @@ impl App {
             Lookup::Miss => {}
         }
         // One load per shard at a time: checks that miss together (a hot entry reaching its
-        // TTL) wait for one store read instead of each making one.
-        let _loading = cache.load_lock(id).await;
+        // TTL) wait for one store read instead of each making one. The wait is bounded: when
+        // loads are slow (a store timing out), each check makes its own read rather than
+        // queueing behind every other miss in its shard.
+        let _loading = tokio::time::timeout(LOAD_LOCK_WAIT, cache.load_lock(id))
+            .await
+            .ok();
         match cache.get(id, now) {
             Lookup::Hit(found) => return Ok(Some(found)),
             Lookup::Unknown => return Ok(None),

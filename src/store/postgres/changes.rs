@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::{PostgresStore, sql};
@@ -32,23 +33,57 @@ pub struct ChangeFeedOptions {
 }
 
 /// What the listener and the poller know, shared between them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct FeedState {
+    /// `heard`, published once the listener is first in sync (see [`ChangeFeed::settled`]).
+    published: watch::Sender<Option<i64>>,
     /// Every change up to this revision has been applied to the cache.
     heard: i64,
     /// A revision a poll saw ahead of `heard`; flushed for if still unheard at the next poll.
     suspect: Option<i64>,
 }
 
+impl Default for FeedState {
+    fn default() -> FeedState {
+        FeedState {
+            published: watch::channel(None).0,
+            heard: 0,
+            suspect: None,
+        }
+    }
+}
+
 impl FeedState {
+    fn publish(&self) {
+        if self.published.borrow().is_some() {
+            self.published.send_replace(Some(self.heard));
+        }
+    }
+
     /// Records a notice's revision.
     fn heard(&mut self, revision: i64) {
         self.heard = self.heard.max(revision);
+        self.publish();
+    }
+
+    /// Listening, with the cache flushed, as of `revision`.
+    fn synced(&mut self, revision: i64) {
+        self.heard = revision;
+        self.suspect = None;
+        self.published.send_replace(Some(revision));
     }
 
     /// Records a polled revision; true when the cache must be flushed.
     fn polled(&mut self, revision: i64) -> bool {
-        if revision <= self.heard {
+        if revision < self.heard {
+            // The database went back in time (a restore, a failover that lost commits):
+            // what was heard no longer describes it.
+            self.heard = revision;
+            self.suspect = None;
+            self.publish();
+            return true;
+        }
+        if revision == self.heard {
             self.suspect = None;
             return false;
         }
@@ -56,6 +91,7 @@ impl FeedState {
             Some(earlier) if earlier > self.heard => {
                 self.heard = revision;
                 self.suspect = None;
+                self.publish();
                 true
             }
             _ => {
@@ -83,11 +119,36 @@ fn parse_notice(payload: &str) -> Option<Notice<'_>> {
     }
 }
 
+/// What the listener and the poller share besides the state.
+#[derive(Debug, Clone)]
+struct FeedTiming {
+    poll_interval: Duration,
+    /// The poller asks the listener to reconnect when notices went missing.
+    restart: Arc<Notify>,
+}
+
 /// The two tasks following the feed; dropping this stops them.
 #[derive(Debug)]
 pub struct ChangeFeed {
     listener: JoinHandle<()>,
     poller: JoinHandle<()>,
+    heard: watch::Receiver<Option<i64>>,
+    store: PostgresStore,
+}
+
+impl ChangeFeed {
+    /// Returns once the feed listens and has applied every change committed before this call,
+    /// so a caller (a test counting store reads) knows no flush for an earlier change is
+    /// still on its way.
+    pub async fn settled(&self) -> StoreResult<()> {
+        let revision = self.store.revision().await?;
+        let mut heard = self.heard.clone();
+        heard
+            .wait_for(|h| h.is_some_and(|h| h >= revision))
+            .await
+            .map(|_| ())
+            .map_err(|_| StoreError::Unavailable("the change feed has stopped".into()))
+    }
 }
 
 impl Drop for ChangeFeed {
@@ -103,21 +164,32 @@ pub fn follow_changes(
     sink: Arc<dyn ChangeSink>,
     options: &ChangeFeedOptions,
 ) -> ChangeFeed {
-    let state = Arc::new(Mutex::new(FeedState::default()));
+    let state = FeedState::default();
+    let heard = state.published.subscribe();
+    let state = Arc::new(Mutex::new(state));
     // Its own one-connection pool, named so operators (and tests) can find it.
     let listen_pool = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(store.settings.statement_timeout)
         .connect_lazy_with(store.options.clone().application_name("tessera-listener"));
+    let timing = FeedTiming {
+        poll_interval: options.poll_interval,
+        restart: Arc::new(Notify::new()),
+    };
     let listener = tokio::spawn(listen(
         store.clone(),
         listen_pool,
         sink.clone(),
         state.clone(),
-        options.poll_interval,
+        timing.clone(),
     ));
-    let poller = tokio::spawn(poll(store.clone(), sink, state, options.poll_interval));
-    ChangeFeed { listener, poller }
+    let poller = tokio::spawn(poll(store.clone(), sink, state, timing));
+    ChangeFeed {
+        listener,
+        poller,
+        heard,
+        store: store.clone(),
+    }
 }
 
 fn lock(state: &Mutex<FeedState>) -> std::sync::MutexGuard<'_, FeedState> {
@@ -130,7 +202,7 @@ async fn listen(
     pool: PgPool,
     sink: Arc<dyn ChangeSink>,
     state: Arc<Mutex<FeedState>>,
-    retry: Duration,
+    options: FeedTiming,
 ) {
     loop {
         let mut listener = match subscribe(&pool).await {
@@ -138,21 +210,30 @@ async fn listen(
             Err(e) => {
                 tracing::warn!(error = %e, "change listener cannot connect; retrying");
                 sink.everything_changed();
-                tokio::time::sleep(retry).await;
+                tokio::time::sleep(options.poll_interval).await;
                 continue;
             }
         };
         resync(&store, &sink, &state).await;
         loop {
-            match listener.try_recv().await {
-                Ok(Some(notification)) => apply(notification.payload(), &sink, &state),
-                // sqlx reconnected and listens again: whatever was sent in between is lost.
-                Ok(None) => {
-                    tracing::warn!("change listener reconnected; cache flushed");
-                    resync(&store, &sink, &state).await;
+            // A listener that has missed notices (the poller saw it) may sit on a connection
+            // that is dead without a reset (a silent peer): start over on a new one. Dropping
+            // the listener mid-receive is safe because it is never used again.
+            let received = tokio::select! {
+                r = listener.try_recv() => r,
+                () = options.restart.notified() => {
+                    tracing::warn!("change listener missed notices; reconnecting");
+                    sink.everything_changed();
+                    break;
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "change listener lost its connection");
+            };
+            match received {
+                Ok(Some(notification)) => apply(notification.payload(), &sink, &state),
+                // The connection was lost: whatever was sent since is lost with it. Flush now
+                // rather than after a reconnect, which may take long while the database is
+                // unreachable.
+                Ok(None) | Err(_) => {
+                    tracing::warn!("change listener lost its connection; cache flushed");
                     sink.everything_changed();
                     break;
                 }
@@ -163,6 +244,8 @@ async fn listen(
 
 async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
+    // Report a lost connection at once; `listen` reconnects, then flushes and resyncs.
+    listener.eager_reconnect(false);
     listener.listen(CHANNEL).await?;
     Ok(listener)
 }
@@ -171,10 +254,9 @@ async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 /// later one will be heard, so flushing the cache and taking the current revision as heard
 /// leaves nothing stale behind.
 async fn resync(store: &PostgresStore, sink: &Arc<dyn ChangeSink>, state: &Mutex<FeedState>) {
-    let revision = store.revision().await;
     sink.everything_changed();
-    if let Ok(revision) = revision {
-        lock(state).heard(revision);
+    if let Ok(revision) = store.revision().await {
+        lock(state).synced(revision);
     }
 }
 
@@ -199,20 +281,28 @@ async fn poll(
     store: PostgresStore,
     sink: Arc<dyn ChangeSink>,
     state: Arc<Mutex<FeedState>>,
-    every: Duration,
+    options: FeedTiming,
 ) {
+    let every = options.poll_interval;
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_answer = tokio::time::Instant::now();
     loop {
         ticker.tick().await;
-        // Unreachable: nothing to compare. Cached entries still expire by their TTL, and the
-        // listener flushes when it gets its connection back.
-        let Ok(revision) = store.revision().await else {
-            continue;
-        };
-        if lock(&state).polled(revision) {
-            tracing::warn!(revision, "change notices were missed; cache flushed");
-            sink.everything_changed();
+        // Bounded, so a connection gone silent cannot stall the fallback itself.
+        match tokio::time::timeout(every, store.revision()).await {
+            Ok(Ok(revision)) => {
+                last_answer = tokio::time::Instant::now();
+                if lock(&state).polled(revision) {
+                    tracing::warn!(revision, "change notices were missed; cache flushed");
+                    sink.everything_changed();
+                    options.restart.notify_one();
+                }
+            }
+            // No answer for two intervals: changes may be going unheard, so nothing cached
+            // is trusted until the database answers again.
+            _ if last_answer.elapsed() >= 2 * every => sink.everything_changed(),
+            _ => {}
         }
     }
 }
@@ -257,5 +347,9 @@ mod tests {
         assert!(s.polled(5));
         assert_eq!(s.heard, 5);
         assert!(!s.polled(5));
+        // A database restored to an earlier revision: flush and start over from there.
+        assert!(s.polled(2));
+        assert_eq!(s.heard, 2);
+        assert!(!s.polled(2));
     }
 }

@@ -93,13 +93,25 @@ fn migrator() -> Migrator {
     ])
 }
 
-/// A tessera store in a Postgres database.
-#[derive(Debug, Clone)]
+/// A tessera store in a Postgres database. `Debug` is written by hand: the connect options
+/// hold the password.
+#[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// As the URL says, without the statement timeout (for migrations and the listener).
     options: PgConnectOptions,
     settings: PostgresSettings,
     hot: HotStatements,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("host", &self.options.get_host())
+            .field("database", &self.options.get_database())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The check path's statements, rendered once at start-up.
@@ -122,17 +134,21 @@ impl HotStatements {
 
 impl PostgresStore {
     /// Connects to a `postgres://` URL; TLS follows the URL's `sslmode`. The pool connects
-    /// lazily, so a replica starts (and reports NOT_SERVING) while its database is down.
+    /// lazily: `serve` first applies migrations, which needs the database, and from then on
+    /// a replica whose database goes away keeps running and reports NOT_SERVING.
     pub fn connect(url: &str, settings: &PostgresSettings) -> StoreResult<PostgresStore> {
         let timeout_ms = settings.statement_timeout.as_millis().to_string();
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Internal(Box::new(e)))?
-            .application_name("tessera")
-            .options([("statement_timeout", timeout_ms.as_str())]);
+            .application_name("tessera");
         let pool = PgPoolOptions::new()
             .max_connections(settings.pool_size.max(1))
             .acquire_timeout(settings.statement_timeout)
-            .connect_lazy_with(options.clone());
+            .connect_lazy_with(
+                options
+                    .clone()
+                    .options([("statement_timeout", timeout_ms.as_str())]),
+            );
         Ok(PostgresStore {
             pool,
             options,
@@ -141,12 +157,20 @@ impl PostgresStore {
         })
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations, on a connection of its own without the statement timeout:
+    /// a replica may wait here for another's advisory lock (or the Helm migration Job's) for
+    /// as long as that takes.
     pub async fn migrate(&self) -> StoreResult<()> {
-        migrator()
-            .run(&self.pool)
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect_with(&self.options)
             .await
-            .map_err(|e| StoreError::Unavailable(Box::new(e)))
+            .map_err(map_err("database"))?;
+        let applied = migrator()
+            .run(&mut conn)
+            .await
+            .map_err(|e| StoreError::Unavailable(Box::new(e)));
+        let _ = conn.close().await;
+        applied
     }
 
     pub async fn close(&self) {
@@ -155,13 +179,16 @@ impl PostgresStore {
 }
 
 /// SQLSTATEs after which the same call can succeed later: the connection or server went away
-/// (class 08, 57P01-57P03), the statement timed out (57014), too many connections (53300), or
-/// a serialization failure or deadlock (40001, 40P01).
+/// (class 08, 57P01-57P03), the statement timed out (57014), the server is out of resources
+/// (class 53) or failing (class 58), a serialization failure or deadlock (40001, 40P01), or
+/// a server that became read-only in a failover (25006).
 fn transient(code: &str) -> bool {
-    code.starts_with("08")
+    ["08", "53", "58"]
+        .iter()
+        .any(|class| code.starts_with(class))
         || matches!(
             code,
-            "57P01" | "57P02" | "57P03" | "57014" | "53300" | "40001" | "40P01"
+            "57P01" | "57P02" | "57P03" | "57014" | "40001" | "40P01" | "25006"
         )
 }
 
@@ -190,6 +217,12 @@ fn map_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
 crate::store::rows::impl_columns!(PgRow);
 
 impl PostgresStore {
+    /// Longest any one call may take on the client side: the server's statement timeout plus
+    /// a margin for the round trip.
+    fn deadline(&self) -> Duration {
+        self.settings.statement_timeout + Duration::from_secs(1)
+    }
+
     /// Each insert commits at once: Postgres takes concurrent writers without batching.
     async fn insert_one(&self, token: &TokenRecord) -> StoreResult<()> {
         self.insert_token_rows(std::slice::from_ref(token)).await
@@ -210,7 +243,9 @@ mod tests {
 
     #[test]
     fn outages_and_timeouts_are_transient_but_bad_sql_is_not() {
-        for code in ["08006", "08001", "57P01", "57014", "53300", "40001"] {
+        for code in [
+            "08006", "08001", "57P01", "57014", "53300", "53100", "40001", "25006",
+        ] {
             assert!(transient(code), "{code}");
         }
         for code in ["23505", "42601", "22P02"] {

@@ -8,27 +8,48 @@ use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::AssertSqlSafe;
 
 use super::{BUILDER, Db, DbConnection, DbQueryResult, DbRow, map_err};
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult};
 
 impl Db {
+    /// Bounds a call on the client side as well: a connection whose peer went silent (a dead
+    /// host, a dropped NAT entry) never answers, and no server-side timeout fires for it.
+    pub(super) async fn bounded<T>(
+        &self,
+        call: impl Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        tokio::time::timeout(self.deadline(), call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the database did not answer in time".into(),
+                ))
+            })
+    }
+
     pub(super) async fn fetch_optional(
         &self,
         (sql, values): (String, SqlxValues),
     ) -> StoreResult<Option<DbRow>> {
-        sqlx::query_with(AssertSqlSafe(sql), values)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err("row"))
+        self.bounded(async {
+            sqlx::query_with(AssertSqlSafe(sql), values)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err("row"))
+        })
+        .await
     }
 
     pub(super) async fn fetch_all(
         &self,
         (sql, values): (String, SqlxValues),
     ) -> StoreResult<Vec<DbRow>> {
-        sqlx::query_with(AssertSqlSafe(sql), values)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err("row"))
+        self.bounded(async {
+            sqlx::query_with(AssertSqlSafe(sql), values)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err("row"))
+        })
+        .await
     }
 
     pub(super) async fn execute(
@@ -36,10 +57,13 @@ impl Db {
         (sql, values): (String, SqlxValues),
         what: &'static str,
     ) -> StoreResult<DbQueryResult> {
-        sqlx::query_with(AssertSqlSafe(sql), values)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err(what))
+        self.bounded(async {
+            sqlx::query_with(AssertSqlSafe(sql), values)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err(what))
+        })
+        .await
     }
 }
 

@@ -76,6 +76,10 @@ impl Db {
 
     pub(super) async fn remove_role(&self, name: &str, now: Millis) -> StoreResult<u32> {
         let mut tx = self.pool.begin().await.map_err(map_err("role"))?;
+        // PATs first, then the role: every writer that touches tokens and roles takes the
+        // token rows before anything the role triggers lock, so a concurrent Revoke of one of
+        // these PATs waits instead of deadlocking. A failed delete below undoes these too.
+        let revoked = exec_in(&mut tx, &schema::revoke_role_pats(name, now), "token").await?;
         // The foreign key from user_roles (no action) refuses the delete while a user
         // holds the role: the database decides, not a racy read-then-write.
         let done = exec_in(&mut tx, &schema::delete_role(name), "role")
@@ -89,7 +93,6 @@ impl Db {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("role {name:?}")));
         }
-        let revoked = exec_in(&mut tx, &schema::revoke_role_pats(name, now), "token").await?;
         tx.commit().await.map_err(map_err("role"))?;
         Ok(u32::try_from(revoked.rows_affected()).unwrap_or(u32::MAX))
     }

@@ -33,22 +33,23 @@ impl Db {
     }
 
     pub(super) async fn select_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(self.hot.token.clone()))
+        let query = sqlx::query(sqlx::AssertSqlSafe(self.hot.token.clone()))
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err("token"))?
+            .fetch_optional(&self.pool);
+        self.bounded(async { query.await.map_err(map_err("token")) })
+            .await?
             .as_ref()
             .map(|row| token_from_row(row).map(|(_, t)| t))
             .transpose()
     }
 
     pub(super) async fn select_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(self.hot.token_grant.clone()))
+        let query = sqlx::query(sqlx::AssertSqlSafe(self.hot.token_grant.clone()))
             .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err("token"))?;
+            .fetch_all(&self.pool);
+        let rows = self
+            .bounded(async { query.await.map_err(map_err("token")) })
+            .await?;
         grant_from_rows(&rows)
     }
 
@@ -92,6 +93,10 @@ impl Db {
             return Ok(());
         }
         let mut tx = self.pool.begin().await.map_err(map_err("token"))?;
+        // One order for every writer, so two replicas flushing the same hot tokens take the
+        // row locks in the same sequence and cannot deadlock.
+        let mut usage: Vec<&(String, Millis)> = usage.iter().collect();
+        usage.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (id, at) in usage {
             exec_in(&mut tx, &schema::update_last_used(id, *at), "token").await?;
         }

@@ -46,6 +46,9 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 use super::{StoreError, StoreResult};
 use crate::domain::model::TokenRecord;
 
+/// How long a statement waits for another writer's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Connections in the pool unless configured otherwise.
 pub const DEFAULT_POOL_SIZE: u32 = 4;
 
@@ -107,7 +110,7 @@ impl SqliteStore {
             // FULL: a revocation acknowledged to a caller survives a power cut.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(BUSY_TIMEOUT);
         let path = options.get_filename().to_path_buf();
         let in_memory = path.as_os_str() == ":memory:" || url.contains("mode=memory");
         let pool = SqlitePoolOptions::new()
@@ -172,6 +175,11 @@ fn map_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
 crate::store::rows::impl_columns!(SqliteRow);
 
 impl SqliteStore {
+    /// Longest any one read or write may take: past the busy timeout, plus a margin.
+    fn deadline(&self) -> Duration {
+        BUSY_TIMEOUT + Duration::from_secs(1)
+    }
+
     /// Concurrent inserts share one transaction and one fsync (see `writer`).
     async fn insert_one(&self, token: &TokenRecord) -> StoreResult<()> {
         self.inserts.insert(token.clone()).await
