@@ -167,36 +167,34 @@ def env_map(c: dict) -> dict[str, dict]:
     return {e["name"]: e for e in c.get("env") or []}
 
 
-def secret_refs(pod_spec: dict) -> set[str]:
+def refs(pod_spec: dict, kind: str) -> set[str]:
+    """Names of the objects of `kind` ("secret" or "configMap") a pod reads, through env
+    entries, envFrom or volumes."""
+    key_ref, from_ref, name_field = {
+        "secret": ("secretKeyRef", "secretRef", "secretName"),
+        "configMap": ("configMapKeyRef", "configMapRef", "name"),
+    }[kind]
     names = set()
     for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", []):
         for e in c.get("env") or []:
-            ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+            ref = (e.get("valueFrom") or {}).get(key_ref)
             if ref:
                 names.add(ref["name"])
         for ef in c.get("envFrom") or []:
-            if "secretRef" in ef:
-                names.add(ef["secretRef"]["name"])
+            if from_ref in ef:
+                names.add(ef[from_ref]["name"])
     for v in pod_spec.get("volumes") or []:
-        if "secret" in v:
-            names.add(v["secret"]["secretName"])
+        if kind in v:
+            names.add(v[kind][name_field])
     return names
+
+
+def secret_refs(pod_spec: dict) -> set[str]:
+    return refs(pod_spec, "secret")
 
 
 def configmap_refs(pod_spec: dict) -> set[str]:
-    names = set()
-    for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", []):
-        for e in c.get("env") or []:
-            ref = (e.get("valueFrom") or {}).get("configMapKeyRef")
-            if ref:
-                names.add(ref["name"])
-        for ef in c.get("envFrom") or []:
-            if "configMapRef" in ef:
-                names.add(ef["configMapRef"]["name"])
-    for v in pod_spec.get("volumes") or []:
-        if "configMap" in v:
-            names.add(v["configMap"]["name"])
-    return names
+    return refs(pod_spec, "configMap")
 
 
 def require(cond: bool, message: str) -> None:

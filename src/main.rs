@@ -12,7 +12,7 @@ use tessera::domain::app::{App, CacheConfig};
 use tessera::domain::clock::SystemClock;
 use tessera::domain::secret_hash::SecretHasher;
 use tessera::server::{self, ServeOptions};
-use tessera::store::postgres::{ChangeFeedOptions, follow_changes};
+use tessera::store::postgres::ChangeFeedOptions;
 use tessera::store::{Backend, Store};
 
 fn main() -> anyhow::Result<()> {
@@ -142,26 +142,22 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     };
     let app = build_app(backend.store(), &args.hashing, &cache)?;
     // Replicas on one Postgres hear each other's changes; the feed stops when dropped.
-    let _feed = match &backend {
-        Backend::Postgres(pg) => Some(follow_changes(
-            pg,
-            app.clone(),
-            &ChangeFeedOptions {
-                poll_interval: args.change_poll_interval,
-            },
-        )),
-        Backend::Sqlite(_) => None,
-    };
+    let _feed = backend.follow_changes(
+        app.clone(),
+        &ChangeFeedOptions {
+            poll_interval: args.change_poll_interval,
+        },
+    );
     // Only a single-file SQLite store bootstraps itself: it has one replica and a place for
     // the key file beside the database. On Postgres, replicas starting together would race,
     // and a container's filesystem is no place for a secret: run `tessera bootstrap` once.
-    if let Some(db) = backend.sqlite_path() {
+    if let Backend::Sqlite(sqlite) = &backend {
         if app.is_empty().await? {
             let done = app
                 .bootstrap()
                 .await
                 .context("bootstrapping an empty store")?;
-            let path = admin_key_path(Some(db));
+            let path = admin_key_path(sqlite.path());
             write_secret_file(&path, &done.key).context(
                 "saving the first admin key failed; run `tessera bootstrap` to print a new one",
             )?;

@@ -1,12 +1,13 @@
 //! Choosing a backend from the database URL: `sqlite://…` or `postgres://…`.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::postgres::{PostgresSettings, PostgresStore};
+use super::postgres::{
+    ChangeFeed, ChangeFeedOptions, PostgresSettings, PostgresStore, follow_changes,
+};
 use super::sqlite::SqliteStore;
-use super::{Store, StoreError, StoreResult};
+use super::{ChangeSink, Store, StoreError, StoreResult};
 
 /// Connection settings that apply to whichever backend the URL names.
 #[derive(Debug, Clone)]
@@ -73,11 +74,16 @@ impl Backend {
         }
     }
 
-    /// The SQLite database file, if that is the backend.
-    pub fn sqlite_path(&self) -> Option<&Path> {
+    /// Starts reporting changes committed by other replicas into `sink`, until the returned
+    /// feed is dropped. `None` for SQLite, which has one replica only.
+    pub fn follow_changes(
+        &self,
+        sink: Arc<dyn ChangeSink>,
+        options: &ChangeFeedOptions,
+    ) -> Option<ChangeFeed> {
         match self {
-            Backend::Sqlite(s) => s.path(),
-            Backend::Postgres(_) => None,
+            Backend::Postgres(pg) => Some(follow_changes(pg, sink, options)),
+            Backend::Sqlite(_) => None,
         }
     }
 }

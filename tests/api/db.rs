@@ -57,8 +57,13 @@ impl TestDb {
     }
 }
 
+/// Opens (and migrates) the store at `url`, as `serve` would.
 pub async fn open(url: &str) -> Backend {
-    let backend = Backend::open(url, &settings()).await.expect("open store");
+    open_with(url, &settings()).await
+}
+
+pub async fn open_with(url: &str, settings: &StoreSettings) -> Backend {
+    let backend = Backend::open(url, settings).await.expect("open store");
     backend.migrate().await.expect("migrate");
     backend
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera::domain::app::{App, CacheConfig};
-use tessera::store::postgres::{ChangeFeed, ChangeFeedOptions, follow_changes};
+use tessera::store::postgres::{ChangeFeed, ChangeFeedOptions};
 use tessera::store::{Backend, StoreSettings};
 
 use crate::counting_store::CountingStore;
@@ -98,10 +98,7 @@ pub async fn spawn_app_on(db: Arc<TestDb>, setup: Setup) -> TestApp {
 async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -> TestApp {
     let cache = setup.cache.clone();
     let url = setup.via.clone().unwrap_or_else(|| db.url.clone());
-    let backend = Backend::open(&url, &setup.settings)
-        .await
-        .expect("open store");
-    backend.migrate().await.expect("migrate");
+    let backend = crate::db::open_with(&url, &setup.settings).await;
     let store = Arc::new(CountingStore::new(backend.store()));
     let clock = ManualClock::new();
     let app = Arc::new(App::with_cache(
@@ -110,16 +107,12 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -
         clock.clone(),
         &cache,
     ));
-    let feed = match &backend {
-        Backend::Postgres(pg) => Some(follow_changes(
-            pg,
-            app.clone(),
-            &ChangeFeedOptions {
-                poll_interval: Duration::from_millis(200),
-            },
-        )),
-        Backend::Sqlite(_) => None,
-    };
+    let feed = backend.follow_changes(
+        app.clone(),
+        &ChangeFeedOptions {
+            poll_interval: Duration::from_millis(200),
+        },
+    );
     let (admin_key, admin_id) = match admin {
         Some(a) => a,
         None => {

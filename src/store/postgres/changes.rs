@@ -11,14 +11,15 @@
 //!   it flushes the cache. So even a notice lost without a disconnect is bounded by two poll
 //!   intervals, well inside the cache TTL.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use super::{PostgresStore, sql};
+use super::PostgresStore;
+use super::shared::sql;
 use crate::store::rows::Columns;
 use crate::store::{ChangeSink, StoreError, StoreResult, schema};
 
@@ -32,45 +33,31 @@ pub struct ChangeFeedOptions {
     pub poll_interval: Duration,
 }
 
-/// What the listener and the poller know, shared between them.
-#[derive(Debug)]
+/// What the listener and the poller know. It lives in a `watch` channel, which is both the
+/// lock the two tasks share and what [`ChangeFeed::settled`] waits on.
+#[derive(Debug, Default)]
 struct FeedState {
-    /// `heard`, published once the listener is first in sync (see [`ChangeFeed::settled`]).
-    published: watch::Sender<Option<i64>>,
+    /// The listener listens and the cache was flushed after it started.
+    synced: bool,
     /// Every change up to this revision has been applied to the cache.
     heard: i64,
     /// A revision a poll saw ahead of `heard`; flushed for if still unheard at the next poll.
     suspect: Option<i64>,
 }
 
-impl Default for FeedState {
-    fn default() -> FeedState {
-        FeedState {
-            published: watch::channel(None).0,
-            heard: 0,
-            suspect: None,
-        }
-    }
-}
+type SharedState = Arc<watch::Sender<FeedState>>;
 
 impl FeedState {
-    fn publish(&self) {
-        if self.published.borrow().is_some() {
-            self.published.send_replace(Some(self.heard));
-        }
-    }
-
     /// Records a notice's revision.
     fn heard(&mut self, revision: i64) {
         self.heard = self.heard.max(revision);
-        self.publish();
     }
 
     /// Listening, with the cache flushed, as of `revision`.
     fn synced(&mut self, revision: i64) {
+        self.synced = true;
         self.heard = revision;
         self.suspect = None;
-        self.published.send_replace(Some(revision));
     }
 
     /// Records a polled revision; true when the cache must be flushed.
@@ -80,7 +67,6 @@ impl FeedState {
             // what was heard no longer describes it.
             self.heard = revision;
             self.suspect = None;
-            self.publish();
             return true;
         }
         if revision == self.heard {
@@ -91,7 +77,6 @@ impl FeedState {
             Some(earlier) if earlier > self.heard => {
                 self.heard = revision;
                 self.suspect = None;
-                self.publish();
                 true
             }
             _ => {
@@ -132,7 +117,7 @@ struct FeedTiming {
 pub struct ChangeFeed {
     listener: JoinHandle<()>,
     poller: JoinHandle<()>,
-    heard: watch::Receiver<Option<i64>>,
+    state: SharedState,
     store: PostgresStore,
 }
 
@@ -142,9 +127,9 @@ impl ChangeFeed {
     /// still on its way.
     pub async fn settled(&self) -> StoreResult<()> {
         let revision = self.store.revision().await?;
-        let mut heard = self.heard.clone();
-        heard
-            .wait_for(|h| h.is_some_and(|h| h >= revision))
+        self.state
+            .subscribe()
+            .wait_for(|s| s.synced && s.heard >= revision)
             .await
             .map(|_| ())
             .map_err(|_| StoreError::Unavailable("the change feed has stopped".into()))
@@ -164,9 +149,7 @@ pub fn follow_changes(
     sink: Arc<dyn ChangeSink>,
     options: &ChangeFeedOptions,
 ) -> ChangeFeed {
-    let state = FeedState::default();
-    let heard = state.published.subscribe();
-    let state = Arc::new(Mutex::new(state));
+    let state: SharedState = Arc::new(watch::Sender::new(FeedState::default()));
     // Its own one-connection pool, named so operators (and tests) can find it.
     let listen_pool = PgPoolOptions::new()
         .max_connections(1)
@@ -183,25 +166,20 @@ pub fn follow_changes(
         state.clone(),
         timing.clone(),
     ));
-    let poller = tokio::spawn(poll(store.clone(), sink, state, timing));
+    let poller = tokio::spawn(poll(store.clone(), sink, state.clone(), timing));
     ChangeFeed {
         listener,
         poller,
-        heard,
+        state,
         store: store.clone(),
     }
-}
-
-fn lock(state: &Mutex<FeedState>) -> std::sync::MutexGuard<'_, FeedState> {
-    // The state is two integers, valid after any panic: a poisoned lock is still usable.
-    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 async fn listen(
     store: PostgresStore,
     pool: PgPool,
     sink: Arc<dyn ChangeSink>,
-    state: Arc<Mutex<FeedState>>,
+    state: SharedState,
     options: FeedTiming,
 ) {
     loop {
@@ -253,22 +231,22 @@ async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 /// Called once listening: every change committed before now is in the database, and every
 /// later one will be heard, so flushing the cache and taking the current revision as heard
 /// leaves nothing stale behind.
-async fn resync(store: &PostgresStore, sink: &Arc<dyn ChangeSink>, state: &Mutex<FeedState>) {
+async fn resync(store: &PostgresStore, sink: &Arc<dyn ChangeSink>, state: &SharedState) {
     sink.everything_changed();
     if let Ok(revision) = store.revision().await {
-        lock(state).synced(revision);
+        state.send_modify(|s| s.synced(revision));
     }
 }
 
-fn apply(payload: &str, sink: &Arc<dyn ChangeSink>, state: &Mutex<FeedState>) {
+fn apply(payload: &str, sink: &Arc<dyn ChangeSink>, state: &SharedState) {
     match parse_notice(payload) {
         Some(Notice::Token(revision, id)) => {
             sink.token_changed(id);
-            lock(state).heard(revision);
+            state.send_modify(|s| s.heard(revision));
         }
         Some(Notice::Everything(revision)) => {
             sink.everything_changed();
-            lock(state).heard(revision);
+            state.send_modify(|s| s.heard(revision));
         }
         None => {
             tracing::warn!(payload, "unrecognised change notice; cache flushed");
@@ -280,7 +258,7 @@ fn apply(payload: &str, sink: &Arc<dyn ChangeSink>, state: &Mutex<FeedState>) {
 async fn poll(
     store: PostgresStore,
     sink: Arc<dyn ChangeSink>,
-    state: Arc<Mutex<FeedState>>,
+    state: SharedState,
     options: FeedTiming,
 ) {
     let every = options.poll_interval;
@@ -293,7 +271,9 @@ async fn poll(
         match tokio::time::timeout(every, store.revision()).await {
             Ok(Ok(revision)) => {
                 last_answer = tokio::time::Instant::now();
-                if lock(&state).polled(revision) {
+                let mut flush = false;
+                state.send_modify(|s| flush = s.polled(revision));
+                if flush {
                     tracing::warn!(revision, "change notices were missed; cache flushed");
                     sink.everything_changed();
                     options.restart.notify_one();

@@ -8,25 +8,14 @@
 //! within that time instead of hanging a check.
 
 mod changes;
-#[path = "../shared/exec.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod exec;
-#[path = "../shared/roles.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod roles;
-#[path = "../shared/store_impl.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod store_impl;
-#[path = "../shared/tokens.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod tokens;
-#[path = "../shared/users.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod users;
 
-// The shared modules (`exec`, `roles`, `users`, `tokens`, `store_impl`) are written against
-// these names; each backend compiles its own copy of them.
-use exec::{exec_in, sql};
+/// The SQL both backends share, compiled here against the names below.
+#[path = "../shared/mod.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
+mod shared;
+
+use shared::HotStatements;
+
 const BUILDER: PostgresQueryBuilder = PostgresQueryBuilder;
 type DbRow = PgRow;
 type DbQueryResult = PgQueryResult;
@@ -35,7 +24,6 @@ type Db = PostgresStore;
 
 use std::borrow::Cow;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sea_query::PostgresQueryBuilder;
@@ -111,24 +99,6 @@ impl std::fmt::Debug for PostgresStore {
             .field("database", &self.options.get_database())
             .field("settings", &self.settings)
             .finish_non_exhaustive()
-    }
-}
-
-/// The check path's statements, rendered once at start-up.
-#[derive(Debug, Clone)]
-struct HotStatements {
-    token_grant: Arc<str>,
-    token: Arc<str>,
-}
-
-impl HotStatements {
-    fn render() -> HotStatements {
-        let render =
-            |s: sea_query::SelectStatement| -> Arc<str> { s.build(PostgresQueryBuilder).0.into() };
-        HotStatements {
-            token_grant: render(super::schema::select_token_grant("")),
-            token: render(super::schema::select_token("")),
-        }
     }
 }
 

@@ -1,8 +1,4 @@
 //! Running sea-query statements on a backend's pool, for every SQL backend.
-//!
-//! Compiled once inside each backend module through `#[path]`: there `super` names the
-//! backend's types (`Db`, `DbRow`, `DbQueryResult`, `DbConnection`), its query builder
-//! (`BUILDER`) and its `map_err`.
 
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::AssertSqlSafe;
@@ -13,7 +9,7 @@ use crate::store::{StoreError, StoreResult};
 impl Db {
     /// Bounds a call on the client side as well: a connection whose peer went silent (a dead
     /// host, a dropped NAT entry) never answers, and no server-side timeout fires for it.
-    pub(super) async fn bounded<T>(
+    pub(in super::super) async fn bounded<T>(
         &self,
         call: impl Future<Output = StoreResult<T>>,
     ) -> StoreResult<T> {
@@ -26,7 +22,7 @@ impl Db {
             })
     }
 
-    pub(super) async fn fetch_optional(
+    pub(in super::super) async fn fetch_optional(
         &self,
         (sql, values): (String, SqlxValues),
     ) -> StoreResult<Option<DbRow>> {
@@ -39,7 +35,7 @@ impl Db {
         .await
     }
 
-    pub(super) async fn fetch_all(
+    pub(in super::super) async fn fetch_all(
         &self,
         (sql, values): (String, SqlxValues),
     ) -> StoreResult<Vec<DbRow>> {
@@ -52,7 +48,7 @@ impl Db {
         .await
     }
 
-    pub(super) async fn execute(
+    pub(in super::super) async fn execute(
         &self,
         (sql, values): (String, SqlxValues),
         what: &'static str,
@@ -68,12 +64,12 @@ impl Db {
 }
 
 /// Renders a statement in this backend's dialect.
-pub(super) fn sql<S: SqlxBinder>(statement: &S) -> (String, SqlxValues) {
+pub(in super::super) fn sql<S: SqlxBinder>(statement: &S) -> (String, SqlxValues) {
     statement.build_sqlx(BUILDER)
 }
 
 /// Runs one statement inside a transaction.
-pub(super) async fn exec_in<S: SqlxBinder>(
+pub(in super::super) async fn exec_in<S: SqlxBinder>(
     conn: &mut DbConnection,
     statement: &S,
     what: &'static str,

@@ -1,8 +1,4 @@
 //! Roles, for every SQL backend.
-//!
-//! Compiled once inside each backend module (`sqlite`, `postgres`) through `#[path]`: there
-//! `super` provides `Db` (the backend's store type) and `sql`, `exec_in`, `map_err` and the
-//! fetch helpers under the same names, so one text serves both dialects.
 
 use super::{Db, exec_in, map_err, sql};
 use crate::domain::clock::Millis;
@@ -12,7 +8,7 @@ use crate::store::rows::{finish_page, probe_limit, role_from_row};
 use crate::store::{StoreError, StoreResult, schema};
 
 impl Db {
-    pub(super) async fn insert_role(&self, role: &Role, now: Millis) -> StoreResult<()> {
+    pub(in super::super) async fn insert_role(&self, role: &Role, now: Millis) -> StoreResult<()> {
         self.execute(sql(&schema::insert_role(role, now)), "role")
             .await
             .map(|_| ())
@@ -24,7 +20,7 @@ impl Db {
             })
     }
 
-    pub(super) async fn update_role_permissions(
+    pub(in super::super) async fn update_role_permissions(
         &self,
         name: &str,
         permissions: &PermissionSet,
@@ -44,7 +40,7 @@ impl Db {
             .ok_or_else(|| StoreError::NotFound(format!("role {name:?}")))
     }
 
-    pub(super) async fn select_role(&self, name: &str) -> StoreResult<Option<Role>> {
+    pub(in super::super) async fn select_role(&self, name: &str) -> StoreResult<Option<Role>> {
         self.fetch_optional(sql(&schema::select_role(name)))
             .await?
             .as_ref()
@@ -52,7 +48,7 @@ impl Db {
             .transpose()
     }
 
-    pub(super) async fn select_roles(&self, names: &[String]) -> StoreResult<Vec<Role>> {
+    pub(in super::super) async fn select_roles(&self, names: &[String]) -> StoreResult<Vec<Role>> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
@@ -63,7 +59,7 @@ impl Db {
             .collect()
     }
 
-    pub(super) async fn page_roles(&self, page: &PageRequest) -> StoreResult<Page<Role>> {
+    pub(in super::super) async fn page_roles(&self, page: &PageRequest) -> StoreResult<Page<Role>> {
         let q = schema::list_roles(page.after.as_deref(), probe_limit(page));
         let roles = self
             .fetch_all(sql(&q))
@@ -74,7 +70,7 @@ impl Db {
         Ok(finish_page(roles, page, |r| r.name.clone()))
     }
 
-    pub(super) async fn remove_role(&self, name: &str, now: Millis) -> StoreResult<u32> {
+    pub(in super::super) async fn remove_role(&self, name: &str, now: Millis) -> StoreResult<u32> {
         let mut tx = self.pool.begin().await.map_err(map_err("role"))?;
         // PATs first, then the role: every writer that touches tokens and roles takes the
         // token rows before anything the role triggers lock, so a concurrent Revoke of one of

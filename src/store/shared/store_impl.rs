@@ -1,8 +1,4 @@
 //! The `Store` trait for every SQL backend: each method hands over to the shared modules.
-//!
-//! Compiled once inside each backend module through `#[path]`, like `roles`, `users` and
-//! `tokens`; the backend adds `insert_one`, the one write whose strategy differs (SQLite
-//! batches inserts into group commits, Postgres writes each at once).
 
 use async_trait::async_trait;
 

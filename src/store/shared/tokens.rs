@@ -1,8 +1,4 @@
 //! Token records, for every SQL backend.
-//!
-//! Compiled once inside each backend module (`sqlite`, `postgres`) through `#[path]`: there
-//! `super` provides `Db` (the backend's store type) and `sql`, `exec_in`, `map_err` and the
-//! fetch helpers under the same names, so one text serves both dialects.
 
 use super::{Db, exec_in, map_err, sql};
 use crate::domain::clock::Millis;
@@ -12,27 +8,38 @@ use crate::store::rows::{
 };
 use crate::store::{StoreError, StoreResult, schema};
 
+/// Inserting a token, a foreign-key failure means its subject is not a user.
+pub(in super::super) fn unknown_subject(
+    token: &TokenRecord,
+) -> impl Fn(StoreError) -> StoreError + '_ {
+    move |e| match e {
+        StoreError::InUse(_) => StoreError::NotFound(format!("user {:?}", token.subject)),
+        other => other,
+    }
+}
+
 fn to_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Db {
-    pub(super) async fn insert_token_rows(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
+    pub(in super::super) async fn insert_token_rows(
+        &self,
+        tokens: &[TokenRecord],
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err("token"))?;
         for token in tokens {
             exec_in(&mut tx, &schema::insert_token(token), "token")
                 .await
-                .map_err(|e| match e {
-                    StoreError::InUse(_) => {
-                        StoreError::NotFound(format!("user {:?}", token.subject))
-                    }
-                    other => other,
-                })?;
+                .map_err(unknown_subject(token))?;
         }
         tx.commit().await.map_err(map_err("token"))
     }
 
-    pub(super) async fn select_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+    pub(in super::super) async fn select_token(
+        &self,
+        id: &str,
+    ) -> StoreResult<Option<TokenRecord>> {
         let query = sqlx::query(sqlx::AssertSqlSafe(self.hot.token.clone()))
             .bind(id)
             .fetch_optional(&self.pool);
@@ -43,7 +50,7 @@ impl Db {
             .transpose()
     }
 
-    pub(super) async fn select_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
+    pub(in super::super) async fn select_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
         let query = sqlx::query(sqlx::AssertSqlSafe(self.hot.token_grant.clone()))
             .bind(id)
             .fetch_all(&self.pool);
@@ -53,7 +60,7 @@ impl Db {
         grant_from_rows(&rows)
     }
 
-    pub(super) async fn page_tokens(
+    pub(in super::super) async fn page_tokens(
         &self,
         subject: &str,
         page: &PageRequest,
@@ -68,7 +75,7 @@ impl Db {
         Ok(finish_token_page(rows, page))
     }
 
-    pub(super) async fn revoke_one(
+    pub(in super::super) async fn revoke_one(
         &self,
         id: &str,
         owner: Option<&str>,
@@ -80,7 +87,11 @@ impl Db {
         Ok(to_u32(done.rows_affected()))
     }
 
-    pub(super) async fn revoke_all(&self, subject: &str, now: Millis) -> StoreResult<u32> {
+    pub(in super::super) async fn revoke_all(
+        &self,
+        subject: &str,
+        now: Millis,
+    ) -> StoreResult<u32> {
         let done = self
             .execute(sql(&schema::revoke_subject(subject, now)), "token")
             .await?;
@@ -88,7 +99,10 @@ impl Db {
     }
 
     /// One transaction for the whole batch: one commit, however many tokens were used.
-    pub(super) async fn write_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()> {
+    pub(in super::super) async fn write_usage(
+        &self,
+        usage: &[(String, Millis)],
+    ) -> StoreResult<()> {
         if usage.is_empty() {
             return Ok(());
         }

@@ -1,8 +1,4 @@
 //! Users and their role assignments, for every SQL backend.
-//!
-//! Compiled once inside each backend module (`sqlite`, `postgres`) through `#[path]`: there
-//! `super` provides `Db` (the backend's store type) and `sql`, `exec_in`, `map_err` and the
-//! fetch helpers under the same names, so one text serves both dialects.
 
 use std::collections::HashMap;
 
@@ -41,7 +37,7 @@ impl Db {
         Ok(())
     }
 
-    pub(super) async fn select_user(
+    pub(in super::super) async fn select_user(
         &self,
         query: sea_query::SelectStatement,
     ) -> StoreResult<Option<User>> {
@@ -60,7 +56,7 @@ impl Db {
             .ok_or_else(|| StoreError::NotFound(format!("user {id:?}")))
     }
 
-    pub(super) async fn insert_user(&self, user: &User) -> StoreResult<()> {
+    pub(in super::super) async fn insert_user(&self, user: &User) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err("user"))?;
         exec_in(&mut tx, &schema::insert_user(user), "user")
             .await
@@ -78,7 +74,11 @@ impl Db {
         tx.commit().await.map_err(map_err("user"))
     }
 
-    pub(super) async fn replace_user_roles(&self, id: &str, roles: &[String]) -> StoreResult<User> {
+    pub(in super::super) async fn replace_user_roles(
+        &self,
+        id: &str,
+        roles: &[String],
+    ) -> StoreResult<User> {
         let mut tx = self.pool.begin().await.map_err(map_err("user"))?;
         // Lock the user row first: concurrent replacements of one user's roles (from any
         // replica) then run one after the other instead of interleaving their deletes and
@@ -102,7 +102,11 @@ impl Db {
         self.require_user(id).await
     }
 
-    pub(super) async fn update_user_disabled(&self, id: &str, disabled: bool) -> StoreResult<User> {
+    pub(in super::super) async fn update_user_disabled(
+        &self,
+        id: &str,
+        disabled: bool,
+    ) -> StoreResult<User> {
         let done = self
             .execute(sql(&schema::update_user_disabled(id, disabled)), "user")
             .await?;
@@ -112,7 +116,7 @@ impl Db {
         self.require_user(id).await
     }
 
-    pub(super) async fn page_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
+    pub(in super::super) async fn page_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
         let q = schema::list_users(page.after.as_deref(), probe_limit(page));
         let users = self
             .fetch_all(sql(&q))
@@ -125,7 +129,7 @@ impl Db {
         Ok(page)
     }
 
-    pub(super) async fn count_all_users(&self) -> StoreResult<u64> {
+    pub(in super::super) async fn count_all_users(&self) -> StoreResult<u64> {
         let row = self.fetch_optional(sql(&schema::count_users())).await?;
         let n: i64 = match row {
             Some(r) => {

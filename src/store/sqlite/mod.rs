@@ -3,26 +3,15 @@
 //! Statements come from [`crate::store::schema`], rendered with `SqliteQueryBuilder` and run on
 //! a typed `SqlitePool`. sqlx errors become [`StoreError`]s here and go no further.
 
-#[path = "../shared/exec.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod exec;
-#[path = "../shared/roles.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod roles;
-#[path = "../shared/store_impl.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod store_impl;
-#[path = "../shared/tokens.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod tokens;
-#[path = "../shared/users.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod users;
 mod writer;
 
-// The shared modules (`exec`, `roles`, `users`, `tokens`, `store_impl`) are written against
-// these names; each backend compiles its own copy of them.
-use exec::{exec_in, sql};
+/// The SQL both backends share, compiled here against the names below.
+#[path = "../shared/mod.rs"]
+#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
+mod shared;
+
+use shared::HotStatements;
+
 const BUILDER: SqliteQueryBuilder = SqliteQueryBuilder;
 type DbRow = SqliteRow;
 type DbQueryResult = SqliteQueryResult;
@@ -32,7 +21,6 @@ type Db = SqliteStore;
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sea_query::SqliteQueryBuilder;
@@ -73,27 +61,6 @@ pub struct SqliteStore {
     hot: HotStatements,
 }
 
-/// The check path's statements, rendered once at start-up: building and rendering a
-/// sea-query statement costs more than SQLite executing it.
-#[derive(Debug, Clone)]
-struct HotStatements {
-    /// `select_token_grant`, one parameter: the token id.
-    token_grant: Arc<str>,
-    /// `select_token`, one parameter: the token id.
-    token: Arc<str>,
-}
-
-impl HotStatements {
-    fn render() -> HotStatements {
-        let render =
-            |s: sea_query::SelectStatement| -> Arc<str> { s.build(SqliteQueryBuilder).0.into() };
-        HotStatements {
-            token_grant: render(super::schema::select_token_grant("")),
-            token: render(super::schema::select_token("")),
-        }
-    }
-}
-
 impl SqliteStore {
     /// Opens (creating if missing) the database at a `sqlite://` URL with the default pool.
     pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
@@ -112,7 +79,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let path = options.get_filename().to_path_buf();
-        let in_memory = path.as_os_str() == ":memory:" || url.contains("mode=memory");
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let pool = SqlitePoolOptions::new()
             // One connection for an in-memory database, or each would see its own.
             .max_connections(if in_memory { 1 } else { pool_size.max(1) })

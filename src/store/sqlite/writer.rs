@@ -4,7 +4,8 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{exec_in, map_err};
+use super::map_err;
+use super::shared::{exec_in, unknown_subject};
 use crate::domain::model::TokenRecord;
 use crate::store::{StoreError, StoreResult, schema};
 
@@ -62,10 +63,7 @@ async fn write(pool: &sqlx::SqlitePool, batch: &[Job]) -> Vec<StoreResult<()>> {
         let outcome = exec_in(&mut tx, &schema::insert_token(token), "token")
             .await
             .map(|_| ())
-            .map_err(|e| match e {
-                StoreError::InUse(_) => StoreError::NotFound(format!("user {:?}", token.subject)),
-                other => other,
-            });
+            .map_err(unknown_subject(token));
         outcomes.push(outcome);
     }
     match tx.commit().await {
