@@ -34,7 +34,7 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 pub use changes::{CHANNEL, ChangeFeed, ChangeFeedOptions, follow_changes};
 
 use super::{StoreError, StoreResult};
-use crate::domain::model::TokenRecord;
+use crate::domain::model::{TokenGrant, TokenRecord};
 
 /// How a Postgres store connects.
 #[derive(Debug, Clone)]
@@ -196,6 +196,11 @@ impl PostgresStore {
     /// Each insert commits at once: Postgres takes concurrent writers without batching.
     async fn insert_one(&self, token: &TokenRecord) -> StoreResult<()> {
         self.insert_token_rows(std::slice::from_ref(token)).await
+    }
+
+    /// The check path's read, through the pool like every other.
+    async fn read_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
+        self.select_grant(id).await
     }
 }
 

@@ -4,7 +4,8 @@
 //! `#[path]`, so the two cannot drift apart. The backend module provides, under these names,
 //! its store type `Db`, its row, result and connection types, its query builder `BUILDER`,
 //! `map_err`, a `deadline()` for each call, and `insert_one`, the one write whose strategy
-//! differs (SQLite batches inserts into group commits, Postgres writes each at once).
+//! differs (SQLite batches inserts into group commits, Postgres writes each at once), and
+//! `read_grant`, the check path's read (SQLite makes it on the calling thread when it can).
 
 mod exec;
 mod roles;

@@ -72,7 +72,7 @@ impl Store for Db {
         self.select_token(id).await
     }
     async fn load_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
-        self.select_grant(id).await
+        self.read_grant(id).await
     }
     async fn list_tokens(
         &self,

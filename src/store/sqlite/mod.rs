@@ -3,6 +3,7 @@
 //! Statements come from [`crate::store::schema`], rendered with `SqliteQueryBuilder` and run on
 //! a typed `SqlitePool`. sqlx errors become [`StoreError`]s here and go no further.
 
+mod direct;
 mod writer;
 
 /// The SQL both backends share, compiled here against the names below.
@@ -21,6 +22,7 @@ type Db = SqliteStore;
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_query::SqliteQueryBuilder;
@@ -32,7 +34,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 use super::{StoreError, StoreResult};
-use crate::domain::model::TokenRecord;
+use crate::domain::model::{TokenGrant, TokenRecord};
 
 /// How long a statement waits for another writer's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -59,6 +61,9 @@ pub struct SqliteStore {
     path: Option<PathBuf>,
     inserts: writer::InsertQueue,
     hot: HotStatements,
+    /// The check path's read on the calling thread; none for an in-memory database, which
+    /// only the pool's connection can see.
+    direct: Option<Arc<direct::DirectReader>>,
 }
 
 impl SqliteStore {
@@ -87,11 +92,15 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map_err("database"))?;
+        let hot = HotStatements::render();
+        let direct = (!in_memory)
+            .then(|| Arc::new(direct::DirectReader::new(&path, hot.token_grant.clone())));
         Ok(SqliteStore {
-            hot: HotStatements::render(),
             inserts: writer::InsertQueue::start(pool.clone()),
             pool,
             path: (!in_memory).then_some(path),
+            hot,
+            direct,
         })
     }
 
@@ -109,6 +118,9 @@ impl SqliteStore {
     }
 
     pub async fn close(&self) {
+        if let Some(direct) = &self.direct {
+            direct.close();
+        }
         self.pool.close().await;
     }
 }
@@ -150,6 +162,15 @@ impl SqliteStore {
     /// Concurrent inserts share one transaction and one fsync (see `writer`).
     async fn insert_one(&self, token: &TokenRecord) -> StoreResult<()> {
         self.inserts.insert(token.clone()).await
+    }
+
+    /// The check path's read: on the calling thread when it can answer there (see `direct`),
+    /// else through the pool.
+    async fn read_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
+        if let Some(answer) = self.direct.as_ref().and_then(|d| d.load_grant(id)) {
+            return answer;
+        }
+        self.select_grant(id).await
     }
 }
 
