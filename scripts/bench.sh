@@ -4,8 +4,8 @@
 # (cache off, for the cold case), and runs `tessera bench` at concurrency 1, 16 and 64.
 # Also reports memory per cached token and start-up time over a 1,000,000-token store.
 #
-#   scripts/bench.sh                 # full run (about 4 minutes on 2 cores)
-#   DURATION=2s scripts/bench.sh     # shorter cells
+#   scripts/bench.sh                 # full run (about 6 minutes on 2 cores)
+#   DURATION=2s scripts/bench.sh     # shorter cells (ROUNDS=5 slices each)
 #   STARTUP_TOKENS=0 scripts/bench.sh  # skip the 1M-token start-up check
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,7 @@ TOKENS=${TOKENS:-100000}
 STARTUP_TOKENS=${STARTUP_TOKENS:-1000000}
 CONCURRENCY=${CONCURRENCY:-1,16,64}
 CONNECTIONS=${CONNECTIONS:-4}
+ROUNDS=${ROUNDS:-5}
 
 cargo build --release --quiet
 BIN=target/release/tessera
@@ -69,7 +70,7 @@ start_server cold "$db" --cache-capacity 0
 cold_addr=$SERVER_ADDR
 
 "$BIN" bench --addr "$warm_addr" --cold-addr "$cold_addr" --admin-key-file "$work/admin.key" \
-  --concurrency "$CONCURRENCY" --connections "$CONNECTIONS" --duration "$DURATION" 2>"$work/bench.log"
+  --concurrency "$CONCURRENCY" --connections "$CONNECTIONS" --duration "$DURATION" --rounds "$ROUNDS" 2>"$work/bench.log"
 
 echo
 before=$(rss_kib "$warm_pid")

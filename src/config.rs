@@ -62,9 +62,14 @@ pub struct BenchArgs {
     /// Measured time per scenario and concurrency.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub duration: Duration,
-    /// Unmeasured time before each measurement.
-    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    /// Unmeasured time before each measured slice.
+    #[arg(long, default_value = "300ms", value_parser = parse_duration)]
     pub warmup: Duration,
+    /// Slices each cell is measured in. Every slice of a scenario runs right after a slice of
+    /// the empty call, and its ratio is to those slices only, so a machine that speeds up or
+    /// slows down during the run (other tenants, frequency changes) moves both alike.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: u32,
     /// Run only these scenarios (health always runs as the baseline).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,

@@ -196,6 +196,7 @@ async fn bench(args: tessera::config::BenchArgs) -> anyhow::Result<()> {
         connections: args.connections,
         warmup: args.warmup,
         duration: args.duration,
+        rounds: args.rounds,
         only: args.only,
     };
     if let Some(path) = args.fill_from {
@@ -210,10 +211,7 @@ async fn bench(args: tessera::config::BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let rows = tessera::bench::run_bench(&options).await?;
-    print!(
-        "{}",
-        tessera::bench::markdown(&rows, options.duration, options.connections)
-    );
+    print!("{}", tessera::bench::markdown(&rows, &options));
     Ok(())
 }
 

@@ -9,7 +9,37 @@ use tonic::transport::Channel;
 
 use super::BenchError;
 
-/// What one run measured.
+/// Every call's latency from one or more measured slices.
+#[derive(Debug, Clone, Default)]
+pub struct Samples {
+    latencies_us: Vec<u32>,
+    errors: u64,
+    seconds: f64,
+}
+
+impl Samples {
+    /// Adds another slice of the same scenario.
+    pub fn merge(&mut self, other: Samples) {
+        self.latencies_us.extend(other.latencies_us);
+        self.errors += other.errors;
+        self.seconds += other.seconds;
+    }
+
+    pub fn stats(mut self) -> Stats {
+        self.latencies_us.sort_unstable();
+        let all = &self.latencies_us;
+        Stats {
+            calls: all.len() as u64,
+            errors: self.errors,
+            seconds: self.seconds,
+            p50_us: percentile(all, 50.0),
+            p99_us: percentile(all, 99.0),
+            p999_us: percentile(all, 99.9),
+        }
+    }
+}
+
+/// What a cell measured.
 #[derive(Debug, Clone)]
 pub struct Stats {
     pub calls: u64,
@@ -59,7 +89,7 @@ pub async fn run<F, Fut>(
     warmup: Duration,
     duration: Duration,
     call: F,
-) -> Stats
+) -> Samples
 where
     F: Fn(Channel, u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = bool> + Send,
@@ -102,13 +132,9 @@ where
             errors += e;
         }
     }
-    all.sort_unstable();
-    Stats {
-        calls: all.len() as u64,
+    Samples {
+        latencies_us: all,
         errors,
         seconds: duration.as_secs_f64(),
-        p50_us: percentile(&all, 50.0),
-        p99_us: percentile(&all, 99.0),
-        p999_us: percentile(&all, 99.9),
     }
 }

@@ -9,8 +9,6 @@ mod load;
 mod scenarios;
 mod seed;
 
-use std::time::Duration;
-
 pub use load::Stats;
 pub use scenarios::{BenchOptions, SCENARIOS, fill, run_bench};
 pub use seed::seed;
@@ -50,10 +48,13 @@ pub struct Row {
 }
 
 /// The results as a markdown table, with ratios to the empty call.
-pub fn markdown(rows: &[Row], duration: Duration, connections: usize) -> String {
+pub fn markdown(rows: &[Row], o: &BenchOptions) -> String {
     let mut out = format!(
-        "{} s per cell after a warm-up, {connections} HTTP/2 connections; ratios are to the empty call at the same concurrency\n\n",
-        duration.as_secs_f64()
+        "{} s per cell in {} slices, each after a {} ms warm-up and right after a slice of the empty call; {} HTTP/2 connections; ratios are to the empty-call slices paired with the cell\n\n",
+        o.duration.as_secs_f64(),
+        o.rounds.max(1),
+        o.warmup.as_millis(),
+        o.connections,
     );
     out.push_str("| scenario | conc | calls/s | × empty | p50 µs | × empty | p99 µs | × empty | p99.9 µs | errors |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");

@@ -10,7 +10,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use super::load::{self, Stats};
+use super::load::{self, Samples};
 use super::{BenchError, Row};
 use crate::domain::token_format::{self, TokenKind};
 use crate::proto::v1 as pb;
@@ -27,6 +27,8 @@ pub struct BenchOptions {
     pub connections: usize,
     pub warmup: Duration,
     pub duration: Duration,
+    /// Slices per cell, each paired with a slice of the empty call (see `run_bench`).
+    pub rounds: u32,
     /// Scenario names to run (empty: all).
     pub only: Vec<String>,
 }
@@ -155,7 +157,7 @@ async fn authorize(fx: &Fixture, ch: Channel, token: &str, expect: pb::Decision)
     }
 }
 
-/// Runs one named scenario at one concurrency.
+/// Runs one slice of one named scenario at one concurrency.
 async fn scenario(
     name: &str,
     fx: Arc<Fixture>,
@@ -163,8 +165,8 @@ async fn scenario(
     cold: &[Channel],
     c: usize,
     o: &BenchOptions,
-) -> Stats {
-    let (w, d) = (o.warmup, o.duration);
+) -> Samples {
+    let (w, d) = (o.warmup, o.slice());
     match name {
         "health" => {
             load::run(chans, c, w, d, |ch, _| async move {
@@ -239,7 +241,19 @@ pub const SCENARIOS: [&str; 7] = [
     "issue",
 ];
 
-/// Runs every selected scenario at every concurrency; the empty call runs first at each.
+impl BenchOptions {
+    /// Measured time of one slice.
+    fn slice(&self) -> Duration {
+        self.duration / self.rounds.max(1)
+    }
+}
+
+/// Runs every selected scenario at every concurrency.
+///
+/// A scenario's cell is measured in `rounds` slices, each right after a slice of the empty
+/// call, and compared with those slices only: a ratio then compares two measurements taken
+/// together, not one taken minutes after the other on a machine whose speed drifts. The
+/// health row merges every empty-call slice at that concurrency.
 pub async fn run_bench(o: &BenchOptions) -> Result<Vec<Row>, BenchError> {
     let chans = load::connect(&o.addr, o.connections).await?;
     let cold = match &o.cold_addr {
@@ -249,17 +263,24 @@ pub async fn run_bench(o: &BenchOptions) -> Result<Vec<Row>, BenchError> {
     let fx = Arc::new(setup(chans[0].clone(), &o.admin_key).await?);
     let mut rows = Vec::new();
     for &c in &o.concurrency {
-        let baseline = scenario("health", fx.clone(), &chans, &cold, c, o).await;
-        for name in SCENARIOS {
+        let mut all_health = Samples::default();
+        let mut cells = Vec::new();
+        for name in SCENARIOS.into_iter().filter(|&n| n != "health") {
             let selected = o.only.is_empty() || o.only.iter().any(|s| s == name);
             if !selected || (name == "authorize_cold" && cold.is_empty()) {
                 continue;
             }
-            let stats = if name == "health" {
-                baseline.clone()
-            } else {
-                scenario(name, fx.clone(), &chans, &cold, c, o).await
-            };
+            let (mut health, mut measured) = (Samples::default(), Samples::default());
+            for _ in 0..o.rounds.max(1) {
+                health.merge(scenario("health", fx.clone(), &chans, &cold, c, o).await);
+                measured.merge(scenario(name, fx.clone(), &chans, &cold, c, o).await);
+            }
+            all_health.merge(health.clone());
+            cells.push((name, measured.stats(), health.stats()));
+        }
+        let health = all_health.stats();
+        cells.insert(0, ("health", health.clone(), health));
+        for (name, stats, baseline) in cells {
             eprintln!(
                 "{name} c={c}: {:.0} calls/s, p50 {:.0} µs, p99 {:.0} µs",
                 stats.rps(),
@@ -270,7 +291,7 @@ pub async fn run_bench(o: &BenchOptions) -> Result<Vec<Row>, BenchError> {
                 scenario: name,
                 concurrency: c,
                 stats,
-                baseline: baseline.clone(),
+                baseline,
             });
         }
     }

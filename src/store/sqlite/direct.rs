@@ -19,7 +19,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
@@ -41,6 +41,8 @@ pub(super) struct DirectReader {
     /// `HotStatements::token_grant`, rendered for SQLite.
     grant_sql: Arc<str>,
     idle: Mutex<Vec<Connection>>,
+    /// The statement's column names, read once: the statement never changes.
+    names: OnceLock<Arc<[String]>>,
     /// Whether a failed read has been reported; later ones go to the debug log only.
     warned: AtomicBool,
 }
@@ -59,6 +61,7 @@ impl DirectReader {
             path: path.to_path_buf(),
             grant_sql,
             idle: Mutex::new(Vec::new()),
+            names: OnceLock::new(),
             warned: AtomicBool::new(false),
         }
     }
@@ -69,7 +72,7 @@ impl DirectReader {
             Ok(conn) => conn,
             Err(e) => return self.not_answered(&e),
         };
-        let rows = read_rows(&conn, &self.grant_sql, id);
+        let rows = self.read_rows(&conn, id);
         // A connection that failed is dropped rather than reused: whatever went wrong stays
         // with it.
         match rows {
@@ -127,27 +130,35 @@ impl DirectReader {
     }
 }
 
-/// Runs `sql` with the one parameter `id` and copies every row out, resetting the statement.
-fn read_rows(conn: &Connection, sql: &str, id: &str) -> rusqlite::Result<Vec<ValueRow>> {
-    let mut statement = conn.prepare_cached(sql)?;
-    let names: Arc<[String]> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let width = names.len();
-    let mut rows = statement.query([id])?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let values = (0..width)
-            .map(|i| row.get::<_, Value>(i))
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        out.push(ValueRow {
-            names: names.clone(),
-            values,
-        });
+impl DirectReader {
+    /// Runs the statement for token `id` and copies every row out; dropping `rows` resets the
+    /// statement, which ends its read transaction.
+    fn read_rows(&self, conn: &Connection, id: &str) -> rusqlite::Result<Vec<ValueRow>> {
+        let mut statement = conn.prepare_cached(&self.grant_sql)?;
+        let names = self
+            .names
+            .get_or_init(|| {
+                statement
+                    .column_names()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .clone();
+        let width = names.len();
+        let mut rows = statement.query([id])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let values = (0..width)
+                .map(|i| row.get::<_, Value>(i))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            out.push(ValueRow {
+                names: names.clone(),
+                values,
+            });
+        }
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// One row, copied out of SQLite, readable by column name like sqlx's rows.
