@@ -68,7 +68,7 @@ pub struct BenchArgs {
     /// Slices each cell is measured in. Every slice of a scenario runs right after a slice of
     /// the empty call, and its ratio is to those slices only, so a machine that speeds up or
     /// slows down during the run (other tenants, frequency changes) moves both alike.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
     /// Run only these scenarios (health always runs as the baseline).
     #[arg(long, value_delimiter = ',')]

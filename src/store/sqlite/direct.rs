@@ -6,12 +6,13 @@
 //! cache miss) makes two such reads: the caller's credential and the checked token. Here the
 //! lookup runs where the request already is, on a connection of its own.
 //!
-//! Blocking the calling thread is bounded: the statement is one indexed lookup, and in WAL
-//! mode a reader never waits for the writer. It does not wait for a lock either: the busy
-//! timeout is zero, and anything short of a clean answer (a busy or locked database, a
-//! missing table, any other error) is not an answer. The caller then asks sqlx's pool, which
-//! has the busy timeout and the deadline, so this path can make a check faster but can never
-//! decide one differently.
+//! The calling thread normally blocks for microseconds: the statement is one indexed lookup,
+//! in WAL mode a reader never waits for the writer, and the busy timeout is zero. The worst
+//! cases are a page that must come from disk, and SQLite's own bounded retry loop when the
+//! WAL index is being rebuilt after a crash. Anything short of a clean answer (a busy or
+//! locked database, a missing table, a row that does not decode, any other error) is not an
+//! answer: the caller then asks sqlx's pool, which has the busy timeout and the deadline, so
+//! this path can make a check faster but never decides one differently.
 //!
 //! Each read is its own autocommit transaction on a fully reset statement, so it sees every
 //! commit made before it started: a revocation acknowledged by the pool is seen by the next
@@ -45,6 +46,9 @@ pub(super) struct DirectReader {
     names: OnceLock<Arc<[String]>>,
     /// Whether a failed read has been reported; later ones go to the debug log only.
     warned: AtomicBool,
+    /// Set when the store closes: from then on nothing is answered here, as the pool answers
+    /// nothing either.
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for DirectReader {
@@ -63,11 +67,16 @@ impl DirectReader {
             idle: Mutex::new(Vec::new()),
             names: OnceLock::new(),
             warned: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
         }
     }
 
     /// The grant for token `id`, or `None` when this path could not answer and the pool must.
-    pub(super) fn load_grant(&self, id: &str) -> Option<StoreResult<Option<TokenGrant>>> {
+    /// `Some(None)`: answered, no such token.
+    pub(super) fn load_grant(&self, id: &str) -> Option<Option<TokenGrant>> {
+        if self.closed.load(Ordering::Acquire) {
+            return None;
+        }
         let conn = match self.checkout() {
             Ok(conn) => conn,
             Err(e) => return self.not_answered(&e),
@@ -75,17 +84,20 @@ impl DirectReader {
         let rows = self.read_rows(&conn, id);
         // A connection that failed is dropped rather than reused: whatever went wrong stays
         // with it.
-        match rows {
-            Ok(rows) => {
-                self.checkin(conn);
-                Some(grant_from_rows(&rows))
-            }
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => return self.not_answered(&e),
+        };
+        self.checkin(conn);
+        match grant_from_rows(&rows) {
+            Ok(grant) => Some(grant),
             Err(e) => self.not_answered(&e),
         }
     }
 
-    /// Closes the idle connections (the store is closing).
+    /// Closes the idle connections and answers nothing more (the store is closing).
     pub(super) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
         if let Ok(mut idle) = self.idle.lock() {
             idle.clear();
         }
@@ -100,6 +112,9 @@ impl DirectReader {
     }
 
     fn checkin(&self, conn: Connection) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < KEEP_IDLE
         {
@@ -117,8 +132,20 @@ impl DirectReader {
         Ok(conn)
     }
 
-    fn not_answered(&self, e: &rusqlite::Error) -> Option<StoreResult<Option<TokenGrant>>> {
-        if self.warned.swap(true, Ordering::Relaxed) {
+    /// Logs why this path did not answer. A busy or locked database is expected now and then
+    /// and stays at debug; the first other failure is a warning, as every check may now pay
+    /// for the fallback.
+    fn not_answered<T>(&self, e: &(dyn std::error::Error + 'static)) -> Option<T> {
+        let busy = e
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            .is_some_and(|code| {
+                matches!(
+                    code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                )
+            });
+        if busy || self.warned.swap(true, Ordering::Relaxed) {
             tracing::debug!(error = %e, "direct SQLite read failed; using the pool");
         } else {
             tracing::warn!(
@@ -214,165 +241,15 @@ impl Columns for ValueRow {
         Ok(self.opt_int(name)?.map(|i| i != 0))
     }
     fn bytes(&self, name: &str) -> StoreResult<Vec<u8>> {
+        // Text as well, as sqlx decodes it: a hand-edited row must read the same either way.
         match self.value(name)? {
             Value::Blob(b) => Ok(b.clone()),
+            Value::Text(t) => Ok(t.clone().into_bytes()),
             _ => ValueRow::mismatch(name),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::model::{Role, TokenRecord, User};
-    use crate::domain::permission_set::PermissionSet;
-    use crate::domain::token_format::TokenKind;
-    use crate::store::Store;
-    use crate::store::sqlite::SqliteStore;
-
-    fn perms(text: &str) -> PermissionSet {
-        PermissionSet::from_stored(text)
-    }
-
-    fn role(name: &str, permissions: &str) -> Role {
-        Role {
-            name: name.into(),
-            permissions: perms(permissions),
-            description: String::new(),
-        }
-    }
-
-    fn pat(id: &str, subject: &str, role: &str) -> TokenRecord {
-        TokenRecord {
-            id: id.into(),
-            kind: TokenKind::Pat,
-            name: "ci".into(),
-            subject: subject.into(),
-            role: Some(role.into()),
-            secret_hash: vec![7; 32],
-            scopes: PermissionSet::empty(),
-            cap: Some(perms("read:*")),
-            read_only: true,
-            issued_at: 1_000,
-            expires_at: Some(9_000_000),
-            last_used_at: None,
-            revoked_at: None,
-            created_by: Some("admin".into()),
-        }
-    }
-
-    /// A migrated file store holding user `u1` (roles `reader`, `writer`) and its PAT `t1`.
-    async fn seeded() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = SqliteStore::connect(&url).await.expect("open");
-        store.migrate().await.expect("migrate");
-        store
-            .create_role(&role("reader", "read:*"), 1)
-            .await
-            .expect("role");
-        store
-            .create_role(&role("writer", "write:contacts"), 1)
-            .await
-            .expect("role");
-        let user = User {
-            id: "u1".into(),
-            name: "alice".into(),
-            roles: vec!["reader".into(), "writer".into()],
-            disabled: false,
-            created_at: 1,
-        };
-        store.create_user(&user).await.expect("user");
-        store
-            .insert_tokens(&[pat("t1", "u1", "reader")])
-            .await
-            .expect("token");
-        (dir, store)
-    }
-
-    fn direct(store: &SqliteStore) -> &DirectReader {
-        store
-            .direct
-            .as_deref()
-            .expect("a file store reads directly")
-    }
-
-    #[tokio::test]
-    async fn answers_exactly_as_the_pool_does() {
-        let (_dir, store) = seeded().await;
-        let fast = direct(&store)
-            .load_grant("t1")
-            .expect("answered")
-            .expect("read")
-            .expect("found");
-        let pooled = store
-            .select_grant("t1")
-            .await
-            .expect("read")
-            .expect("found");
-        assert_eq!(fast.record, pooled.record);
-        assert_eq!(fast.record, pat("t1", "u1", "reader"));
-        assert_eq!(fast.owner_disabled, Some(false));
-        assert_eq!(fast.owner_disabled, pooled.owner_disabled);
-        let names = |g: &TokenGrant| {
-            let mut roles = g.owner_roles.clone();
-            roles.sort_by(|a, b| a.name.cmp(&b.name));
-            roles
-        };
-        assert_eq!(names(&fast), names(&pooled));
-        assert_eq!(names(&fast).len(), 2);
-        assert_eq!(fast.bound_role, pooled.bound_role);
-        assert_eq!(
-            fast.bound_role.map(|r| r.permissions),
-            Some(perms("read:*"))
-        );
-        assert!(matches!(direct(&store).load_grant("nope"), Some(Ok(None))));
-    }
-
-    #[tokio::test]
-    async fn sees_what_the_pool_committed_at_once() {
-        let (_dir, store) = seeded().await;
-        let reader = direct(&store);
-        let before = reader.load_grant("t1").expect("answered").expect("read");
-        assert_eq!(before.expect("found").record.revoked_at, None);
-        assert_eq!(
-            store.revoke_token("t1", None, 5_000).await.expect("revoke"),
-            1
-        );
-        let after = reader.load_grant("t1").expect("answered").expect("read");
-        assert_eq!(after.expect("found").record.revoked_at, Some(5_000));
-        store.set_user_disabled("u1", true).await.expect("disable");
-        let disabled = reader.load_grant("t1").expect("answered").expect("read");
-        assert_eq!(disabled.expect("found").owner_disabled, Some(true));
-    }
-
-    #[tokio::test]
-    async fn a_failed_read_is_not_an_answer() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let sql: Arc<str> = "SELECT id FROM tokens WHERE id = ?".into();
-        // No file: the reader never creates one.
-        let missing = DirectReader::new(&dir.path().join("absent.db"), sql.clone());
-        assert!(missing.load_grant("t1").is_none());
-        assert!(!dir.path().join("absent.db").exists());
-        // A database without the table: an error, not "unknown token".
-        let empty = dir.path().join("empty.db");
-        Connection::open(&empty).expect("create");
-        assert!(DirectReader::new(&empty, sql).load_grant("t1").is_none());
-    }
-
-    #[tokio::test]
-    async fn the_store_falls_back_to_the_pool() {
-        let (_dir, store) = seeded().await;
-        // A reader whose statement cannot run stands in for any failure of the direct path.
-        let broken = SqliteStore {
-            direct: Some(Arc::new(DirectReader::new(
-                store.path().expect("file"),
-                "SELECT * FROM no_such_table WHERE id = ?".into(),
-            ))),
-            ..store.clone()
-        };
-        let grant = broken.load_grant("t1").await.expect("read").expect("found");
-        assert_eq!(grant.record.id, "t1");
-        assert!(broken.load_grant("nope").await.expect("read").is_none());
-    }
-}
+#[path = "direct_tests.rs"]
+mod tests;

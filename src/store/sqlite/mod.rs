@@ -93,8 +93,15 @@ impl SqliteStore {
             .await
             .map_err(map_err("database"))?;
         let hot = HotStatements::render();
-        let direct = (!in_memory)
-            .then(|| Arc::new(direct::DirectReader::new(&path, hot.token_grant.clone())));
+        // The direct reader opens the file itself, so only a plain file qualifies: not an
+        // in-memory database, and not one opened through another VFS or as immutable, whose
+        // locking the reader would not share. The path is made absolute now, so a later
+        // change of working directory cannot point it at another file.
+        let plain_file = !in_memory && !url.contains("vfs=") && !url.contains("immutable=");
+        let direct = plain_file.then(|| {
+            let file = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            Arc::new(direct::DirectReader::new(&file, hot.token_grant.clone()))
+        });
         Ok(SqliteStore {
             inserts: writer::InsertQueue::start(pool.clone()),
             pool,
@@ -168,7 +175,7 @@ impl SqliteStore {
     /// else through the pool.
     async fn read_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
         if let Some(answer) = self.direct.as_ref().and_then(|d| d.load_grant(id)) {
-            return answer;
+            return Ok(answer);
         }
         self.select_grant(id).await
     }
