@@ -66,6 +66,16 @@ async fn seeded() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
+/// Token `id`'s grant read directly and through the pool, in that order.
+async fn through_both(store: &SqliteStore, id: &str) -> (TokenGrant, TokenGrant) {
+    let fast = direct(store)
+        .load_grant(id)
+        .expect("answered")
+        .expect("found");
+    let pooled = store.select_grant(id).await.expect("read").expect("found");
+    (fast, pooled)
+}
+
 fn direct(store: &SqliteStore) -> &DirectReader {
     store
         .direct
@@ -76,15 +86,7 @@ fn direct(store: &SqliteStore) -> &DirectReader {
 #[tokio::test]
 async fn answers_exactly_as_the_pool_does() {
     let (_dir, store) = seeded().await;
-    let fast = direct(&store)
-        .load_grant("t1")
-        .expect("answered")
-        .expect("found");
-    let pooled = store
-        .select_grant("t1")
-        .await
-        .expect("read")
-        .expect("found");
+    let (fast, pooled) = through_both(&store, "t1").await;
     assert_eq!(fast.record, pooled.record);
     assert_eq!(fast.record, pat("t1", "u1", "reader"));
     assert_eq!(fast.owner_disabled, Some(false));
@@ -197,15 +199,7 @@ async fn rows_decode_as_the_pool_decodes_them() {
     editor
         .execute("UPDATE tokens SET secret_hash = 'abc' WHERE id = 't1'", [])
         .expect("edit");
-    let fast = direct(&store)
-        .load_grant("t1")
-        .expect("answered")
-        .expect("found");
-    let pooled = store
-        .select_grant("t1")
-        .await
-        .expect("read")
-        .expect("found");
+    let (fast, pooled) = through_both(&store, "t1").await;
     assert_eq!(fast.record.secret_hash, b"abc".to_vec());
     assert_eq!(fast.record, pooled.record);
     // A flag that is not a number does not decode: not an answer here, an error there.
