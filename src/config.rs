@@ -65,8 +65,8 @@ pub struct BenchArgs {
     /// Unmeasured time before each measured slice.
     #[arg(long, default_value = "300ms", value_parser = parse_duration)]
     pub warmup: Duration,
-    /// Slices each cell is measured in. Every slice of a scenario runs right after a slice of
-    /// the empty call, and its ratio is to those slices only, so a machine that speeds up or
+    /// Slices each cell is measured in. Every slice of a scenario is paired with a slice of
+    /// the empty call, run just before or after it, and its ratio is to those slices only, so a machine that speeds up or
     /// slows down during the run (other tenants, frequency changes) moves both alike.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,

@@ -52,7 +52,7 @@ pub fn markdown(rows: &[Row], o: &BenchOptions) -> String {
     let mut out = format!(
         "{} s per cell in {} slices, each after a {} ms warm-up and paired with a slice of the empty call (taking turns to go first); {} HTTP/2 connections; ratios are to the empty-call slices paired with the cell, and the health row merges all of them\n\n",
         o.duration.as_secs_f64(),
-        o.rounds.max(1),
+        o.rounds(),
         o.warmup.as_millis(),
         o.connections,
     );

@@ -242,16 +242,21 @@ pub const SCENARIOS: [&str; 7] = [
 ];
 
 impl BenchOptions {
+    /// Slices per cell; at least one, whoever built the options.
+    pub(super) fn rounds(&self) -> u32 {
+        self.rounds.max(1)
+    }
+
     /// Measured time of one slice.
     fn slice(&self) -> Duration {
-        self.duration / self.rounds.max(1)
+        self.duration / self.rounds()
     }
 }
 
 /// Runs every selected scenario at every concurrency.
 ///
-/// A scenario's cell is measured in `rounds` slices, each right after a slice of the empty
-/// call, and compared with those slices only: a ratio then compares two measurements taken
+/// A scenario's cell is measured in `rounds` slices, each paired with a slice of the empty
+/// call (the two take turns to go first), and compared with those slices only: a ratio then compares two measurements taken
 /// together, not one taken minutes after the other on a machine whose speed drifts. The
 /// health row merges every empty-call slice at that concurrency.
 pub async fn run_bench(o: &BenchOptions) -> Result<Vec<Row>, BenchError> {
@@ -271,15 +276,22 @@ pub async fn run_bench(o: &BenchOptions) -> Result<Vec<Row>, BenchError> {
                 continue;
             }
             let (mut health, mut measured) = (Samples::default(), Samples::default());
-            for round in 0..o.rounds.max(1) {
+            for round in 0..o.rounds() {
                 // Alternate which goes first, so neither always inherits the other's
                 // aftermath (an Issue slice's fsync backlog, say).
-                if round % 2 == 0 {
-                    health.merge(scenario("health", fx.clone(), &chans, &cold, c, o).await);
-                    measured.merge(scenario(name, fx.clone(), &chans, &cold, c, o).await);
+                let order = if round % 2 == 0 {
+                    ["health", name]
                 } else {
-                    measured.merge(scenario(name, fx.clone(), &chans, &cold, c, o).await);
-                    health.merge(scenario("health", fx.clone(), &chans, &cold, c, o).await);
+                    [name, "health"]
+                };
+                for run in order {
+                    let slice = scenario(run, fx.clone(), &chans, &cold, c, o).await;
+                    if run == "health" {
+                        &mut health
+                    } else {
+                        &mut measured
+                    }
+                    .merge(slice);
                 }
             }
             all_health.merge(health.clone());
@@ -287,7 +299,7 @@ pub async fn run_bench(o: &BenchOptions) -> Result<Vec<Row>, BenchError> {
         }
         if cells.is_empty() {
             // Only the empty call was asked for.
-            for _ in 0..o.rounds.max(1) {
+            for _ in 0..o.rounds() {
                 all_health.merge(scenario("health", fx.clone(), &chans, &cold, c, o).await);
             }
         }

@@ -150,6 +150,17 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// Issues a token on A and has B allow it once, so B holds it, valid, in its cache.
+async fn issued_on_a_cached_on_b(
+    on_a: &mut TokenServiceClient<Channel>,
+    on_b: &mut TokenServiceClient<Channel>,
+    admin: &str,
+) -> pb::IssueResponse {
+    let token = issue(on_a, admin).await;
+    assert_eq!(decide(on_b, admin, &token.token).await, pb::Decision::Allow);
+    token
+}
+
 /// Revokes on A, then asks B in a tight loop until it denies; returns the lags, sorted.
 async fn revocation_lags(kill_every: Option<usize>) -> Vec<Duration> {
     let _alone = ONE_AT_A_TIME.lock().await;
@@ -164,12 +175,7 @@ async fn revocation_lags(kill_every: Option<usize>) -> Vec<Duration> {
     let mut lags = Vec::with_capacity(REVOCATIONS);
     let mut killed = 0;
     for round in 0..REVOCATIONS {
-        let token = issue(&mut on_a, &admin).await;
-        // B now holds the token, valid, in its cache.
-        assert_eq!(
-            decide(&mut on_b, &admin, &token.token).await,
-            pb::Decision::Allow
-        );
+        let token = issued_on_a_cached_on_b(&mut on_a, &mut on_b, &admin).await;
         if kill_every.is_some_and(|n| round % n == 0) {
             killed += kill_listeners(&db.url).await;
         }
@@ -221,11 +227,7 @@ async fn an_acknowledged_revocation_survives_the_replica_that_made_it() {
         mut on_a,
         mut on_b,
     } = two_replicas().await;
-    let token = issue(&mut on_a, &admin).await;
-    assert_eq!(
-        decide(&mut on_b, &admin, &token.token).await,
-        pb::Decision::Allow
-    );
+    let token = issued_on_a_cached_on_b(&mut on_a, &mut on_b, &admin).await;
     revoke(&mut on_a, &admin, &token.token_id).await;
     a.kill();
     let stored = crate::db::open(&db.url)

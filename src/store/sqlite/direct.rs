@@ -136,15 +136,10 @@ impl DirectReader {
     /// and stays at debug; the first other failure is a warning, as every check may now pay
     /// for the fallback.
     fn not_answered<T>(&self, e: &(dyn std::error::Error + 'static)) -> Option<T> {
-        let busy = e
-            .downcast_ref::<rusqlite::Error>()
-            .and_then(rusqlite::Error::sqlite_error_code)
-            .is_some_and(|code| {
-                matches!(
-                    code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                )
-            });
+        let busy = matches!(
+            e.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(failure, _)) if super::busy_or_locked(failure.extended_code)
+        );
         if busy || self.warned.swap(true, Ordering::Relaxed) {
             tracing::debug!(error = %e, "direct SQLite read failed; using the pool");
         } else {

@@ -132,6 +132,12 @@ impl SqliteStore {
     }
 }
 
+/// SQLITE_BUSY (5) or SQLITE_LOCKED (6), in any extended form: another connection holds
+/// the database for now. Both the pool's errors and the direct reader's are judged by this.
+fn busy_or_locked(code: i32) -> bool {
+    matches!(code & 0xff, 5 | 6)
+}
+
 /// Turns a sqlx error into a store error; `what` names the entity for constraint messages.
 fn map_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| match &e {
@@ -141,13 +147,13 @@ fn map_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
             StoreError::InUse(format!("{what} is still referenced"))
         }
-        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), in any extended form: the database is held
-        // by another writer past the busy timeout, which a retry can get past.
+        // The database is held by another writer past the busy timeout, which a retry can
+        // get past.
         sqlx::Error::Database(db)
             if db
                 .code()
                 .and_then(|c| c.parse::<i32>().ok())
-                .is_some_and(|c| matches!(c & 0xff, 5 | 6)) =>
+                .is_some_and(busy_or_locked) =>
         {
             StoreError::Unavailable(Box::new(e))
         }
