@@ -115,10 +115,12 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// The store's settings; `serve` also sets how the change feed is followed.
     pub fn settings(&self) -> crate::store::StoreSettings {
         crate::store::StoreSettings {
             pool_size: self.database_pool_size,
             statement_timeout: self.database_statement_timeout,
+            ..crate::store::StoreSettings::new(self.database_url.clone())
         }
     }
 }
@@ -196,42 +198,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// The database URL with any password masked, for logs: in the user info (where the
-/// password may itself hold an `@`) and in a `password=` query parameter.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (before_query, query) = match rest.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (rest, None),
-    };
-    let (authority, path) = match before_query.find('/') {
-        Some(i) => before_query.split_at(i),
-        None => (before_query, ""),
-    };
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => authority.to_owned(),
-        },
-        None => authority.to_owned(),
-    };
-    let query = query.map(|q| {
-        q.split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("&")
-    });
-    match query {
-        Some(q) => format!("{scheme}://{authority}{path}?{q}"),
-        None => format!("{scheme}://{authority}{path}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,22 +209,5 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5h").is_err());
-    }
-
-    #[test]
-    fn passwords_are_masked() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
-        assert_eq!(redact_url("sqlite://tessera.db"), "sqlite://tessera.db");
-        assert_eq!(
-            redact_url("postgres://u:p@ss@h:5432/db?sslmode=require"),
-            "postgres://u:***@h:5432/db?sslmode=require"
-        );
-        assert_eq!(
-            redact_url("postgres://h/db?user=u&password=s&sslmode=require"),
-            "postgres://h/db?user=u&password=***&sslmode=require"
-        );
     }
 }

@@ -5,15 +5,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use tessera::config::{
-    Cli, Command, HashArgs, ServeArgs, StoreArgs, TOKEN_HMAC_KEY_ENV, redact_url,
-};
+use tessera::config::{Cli, Command, HashArgs, ServeArgs, StoreArgs, TOKEN_HMAC_KEY_ENV};
 use tessera::domain::app::{App, CacheConfig};
 use tessera::domain::clock::SystemClock;
+use tessera::domain::ports::Store;
 use tessera::domain::secret_hash::SecretHasher;
 use tessera::server::{self, ServeOptions};
-use tessera::store::postgres::ChangeFeedOptions;
-use tessera::store::{Backend, Store};
+use tessera::store::{Backend, StoreSettings};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -50,10 +48,13 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn open_store(args: &StoreArgs) -> anyhow::Result<Backend> {
-    let url = &args.database_url;
-    let backend = Backend::open(url, &args.settings())
+    open_with(&args.settings()).await
+}
+
+async fn open_with(settings: &StoreSettings) -> anyhow::Result<Backend> {
+    let backend = Backend::open(settings)
         .await
-        .with_context(|| format!("opening {}", redact_url(url)))?;
+        .with_context(|| format!("opening {}", settings.redacted_url()))?;
     backend.migrate().await.context("applying migrations")?;
     Ok(backend)
 }
@@ -133,7 +134,11 @@ fn write_secret_file(path: &Path, key: &str) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
-    let backend = open_store(&args.store).await?;
+    let settings = StoreSettings {
+        change_poll_interval: args.change_poll_interval,
+        ..args.store.settings()
+    };
+    let backend = open_with(&settings).await?;
     let cache = CacheConfig {
         capacity: args.cache_capacity,
         ttl: args.cache_ttl,
@@ -142,12 +147,7 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     };
     let app = build_app(backend.store(), &args.hashing, &cache)?;
     // Replicas on one Postgres hear each other's changes; the feed stops when dropped.
-    let _feed = backend.follow_changes(
-        app.clone(),
-        &ChangeFeedOptions {
-            poll_interval: args.change_poll_interval,
-        },
-    );
+    let _feed = backend.follow_changes(app.clone());
     // Only a single-file SQLite store bootstraps itself: it has one replica and a place for
     // the key file beside the database. On Postgres, replicas starting together would race,
     // and a container's filesystem is no place for a secret: run `tessera bootstrap` once.
@@ -170,7 +170,7 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&args.store.database_url), "tessera serving");
+    tracing::info!(listen = %listener.local_addr()?, database = %settings.redacted_url(), "tessera serving");
     let options = ServeOptions {
         usage_flush_interval: args.usage_flush_interval,
         health_interval: args.health_interval,

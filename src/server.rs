@@ -80,7 +80,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (reporter, health) = tonic_health::server::health_reporter();
-    set_health(&reporter, app.ready().await).await;
+    let (reads, writes) = tokio::join!(app.ready(), app.writable());
+    set_health(&reporter, reads && writes).await;
     reporter
         .set_service_status(LIVENESS_HEALTH_NAME, ServingStatus::Serving)
         .await;
@@ -96,7 +97,9 @@ pub async fn run(
 
     let drain_timeout = options.drain_timeout;
     let info_spans = options.info_spans;
-    let background = tokio::spawn(background(app.clone(), reporter, options));
+    // Two tasks, so a slow usage flush (a silent database) never delays health.
+    let health_task = tokio::spawn(keep_health(app.clone(), reporter, options.health_interval));
+    let flush_task = tokio::spawn(flush_usage(app.clone(), options.usage_flush_interval));
 
     let tokens = TokenServiceServer::new(TokenApi::new(app.clone()))
         .max_decoding_message_size(crate::grpc::MAX_TOKEN_DECODE_BYTES);
@@ -161,33 +164,41 @@ pub async fn run(
         }
     };
 
-    background.abort();
+    health_task.abort();
+    flush_task.abort();
     if let Err(e) = app.flush_usage().await {
         tracing::warn!(error = %e, "could not write last-used times at shutdown");
     }
     Ok(served?)
 }
 
-/// Keeps health in step with the store and writes `last_used_at` batches.
-async fn background(app: Arc<App>, reporter: HealthReporter, options: ServeOptions) {
-    let mut flush = tokio::time::interval(options.usage_flush_interval);
-    let mut health = tokio::time::interval(options.health_interval);
+/// Keeps health in step with the store: SERVING while it answers a real read of the check
+/// path's tables and commits a write; NOT_SERVING while either fails, and SERVING again as
+/// soon as both succeed. Each probe is bounded by the store's deadline.
+async fn keep_health(app: Arc<App>, reporter: HealthReporter, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut serving = true;
     loop {
-        tokio::select! {
-            _ = flush.tick() => {
-                if let Err(e) = app.flush_usage().await {
-                    tracing::warn!(error = %e, "could not write last-used times; will retry");
-                }
-            }
-            _ = health.tick() => {
-                let ready = app.ready().await;
-                if ready != serving {
-                    tracing::warn!(serving = ready, "store health changed");
-                    serving = ready;
-                }
-                set_health(&reporter, ready).await;
-            }
+        ticker.tick().await;
+        let (reads, writes) = tokio::join!(app.ready(), app.writable());
+        let ready = reads && writes;
+        if ready != serving {
+            tracing::warn!(serving = ready, reads, writes, "store health changed");
+            serving = ready;
+        }
+        set_health(&reporter, ready).await;
+    }
+}
+
+/// Writes `last_used_at` batches.
+async fn flush_usage(app: Arc<App>, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(e) = app.flush_usage().await {
+            tracing::warn!(error = %crate::domain::error::chain(&e), "could not write last-used times; will retry");
         }
     }
 }

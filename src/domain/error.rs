@@ -1,6 +1,6 @@
 //! The errors a caller can act on. The gRPC layer maps each variant to one status code.
 
-use crate::store::StoreError;
+use super::ports::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -43,9 +43,11 @@ impl Error {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
         match e {
-            StoreError::NotFound(what) => Error::NotFound(what),
-            StoreError::AlreadyExists(what) => Error::AlreadyExists(what),
-            StoreError::InUse(what) => Error::FailedPrecondition(what),
+            StoreError::NotFound { entity, key } => Error::NotFound(format!("{entity} {key:?}")),
+            StoreError::Conflict { entity, key } => {
+                Error::AlreadyExists(format!("{entity} {key:?}"))
+            }
+            e @ StoreError::InUse { .. } => Error::FailedPrecondition(e.to_string()),
             StoreError::InvalidCursor => {
                 Error::invalid("page_token", "not a page token from this listing")
             }
@@ -59,6 +61,19 @@ impl From<super::token_format::RandomError> for Error {
     fn from(e: super::token_format::RandomError) -> Error {
         Error::Internal(Box::new(e))
     }
+}
+
+/// An error and its sources, joined for one log field: "disk is full" must reach the log,
+/// not only "store unavailable".
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -6,6 +6,7 @@ pub mod error;
 pub mod model;
 pub mod permission;
 pub mod permission_set;
+pub mod ports;
 pub mod secret_hash;
 pub mod token_format;
 pub mod usage;

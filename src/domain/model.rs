@@ -73,12 +73,21 @@ impl TokenRecord {
     }
 }
 
-/// A token with everything its effective permissions depend on, read in one go.
+/// The state of a token's owner, as the check read finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerState {
+    Active,
+    Disabled,
+    /// The user no longer exists (a hand-edited database): the token is inactive.
+    Missing,
+}
+
+/// A token with everything its effective permissions depend on, read in one go: the check
+/// path's read.
 #[derive(Debug, Clone)]
-pub struct TokenGrant {
+pub struct TokenAccess {
     pub record: TokenRecord,
-    /// `None` when the owner no longer exists.
-    pub owner_disabled: Option<bool>,
+    pub owner: OwnerState,
     /// The roles the owner holds, with their permissions now.
     pub owner_roles: Vec<Role>,
     /// A PAT's bound role, when it exists (whether or not the owner holds it).

@@ -5,7 +5,7 @@
 
 use tonic::{Code, Status};
 
-use crate::domain::error::Error;
+use crate::domain::error::{Error, chain};
 
 impl From<Error> for Status {
     fn from(e: Error) -> Status {
@@ -30,18 +30,6 @@ impl From<Error> for Status {
         tracing::Span::current().record("grpc.code", code_name(status.code()));
         status
     }
-}
-
-/// An error and its sources, joined for one log field.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        cur = s.source();
-    }
-    out
 }
 
 fn code_name(code: Code) -> &'static str {

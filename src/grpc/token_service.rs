@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::caller;
 use super::convert::{duration, opt_timestamp, timestamp};
-use crate::domain::app::{App, AuthorizeInput, Grant, RevokeTarget};
+use crate::domain::app::{App, AuthorizeInput, RevokeTarget, TokenSpec};
 use crate::domain::error::Error;
 use crate::proto::v1 as pb;
 use crate::proto::v1::token_service_server::TokenService;
@@ -55,14 +55,14 @@ impl TokenService for TokenApi {
         limit_size(request.get_ref().encoded_len(), 0)?;
         let caller = caller(&self.app, &request).await?;
         let grant = match request.into_inner().grant {
-            Some(pb::issue_request::Grant::ApiKey(g)) => Grant::ApiKey {
+            Some(pb::issue_request::Grant::ApiKey(g)) => TokenSpec::ApiKey {
                 ttl: duration("api_key.ttl", g.ttl)?,
                 name: g.name,
                 scopes: g.scopes,
                 read_only: g.read_only,
                 subject: g.subject,
             },
-            Some(pb::issue_request::Grant::Pat(g)) => Grant::Pat {
+            Some(pb::issue_request::Grant::Pat(g)) => TokenSpec::Pat {
                 ttl: duration("pat.ttl", g.ttl)?,
                 name: g.name,
                 role: g.role,

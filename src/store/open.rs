@@ -1,21 +1,11 @@
 //! Choosing a backend from the database URL: `sqlite://…` or `postgres://…`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::postgres::{
-    ChangeFeed, ChangeFeedOptions, PostgresSettings, PostgresStore, follow_changes,
-};
+use super::StoreSettings;
+use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
-use super::{ChangeSink, Store, StoreError, StoreResult};
-
-/// Connection settings that apply to whichever backend the URL names.
-#[derive(Debug, Clone)]
-pub struct StoreSettings {
-    pub pool_size: u32,
-    /// Postgres only: the server-side statement timeout and the longest wait for a connection.
-    pub statement_timeout: Duration,
-}
+use crate::domain::ports::{ChangeSink, Store, StoreError, StoreResult};
 
 /// An open store, by backend: the parts only one backend has (a file path, a change feed)
 /// stay reachable.
@@ -33,23 +23,38 @@ pub enum OpenError {
     Store(#[from] StoreError),
 }
 
+/// Reports changes other replicas commit until dropped (see `postgres::changes`).
+#[derive(Debug)]
+pub enum ChangeFeed {
+    /// SQLite has one replica: every change goes through this process, nothing to follow.
+    Local,
+    Postgres(super::postgres::ChangeFeed),
+}
+
+impl ChangeFeed {
+    /// Returns once every change committed before this call has reached the sink.
+    pub async fn settled(&self) -> StoreResult<()> {
+        match self {
+            ChangeFeed::Local => Ok(()),
+            ChangeFeed::Postgres(feed) => feed.settled().await,
+        }
+    }
+}
+
 impl Backend {
-    /// Opens the store a URL names. SQLite opens its file now; Postgres connects lazily, on
-    /// first use.
-    pub async fn open(url: &str, settings: &StoreSettings) -> Result<Backend, OpenError> {
+    /// Opens the store the settings' URL names. SQLite opens its file now; Postgres connects
+    /// lazily, on first use.
+    pub async fn open(settings: &StoreSettings) -> Result<Backend, OpenError> {
+        let url = settings.database_url.as_str();
         if url.starts_with("sqlite:") {
             let store = SqliteStore::connect_with_pool(url, settings.pool_size).await?;
             Ok(Backend::Sqlite(Arc::new(store)))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let pg = PostgresSettings {
-                pool_size: settings.pool_size,
-                statement_timeout: settings.statement_timeout,
-            };
             Ok(Backend::Postgres(Arc::new(PostgresStore::connect(
-                url, &pg,
+                settings,
             )?)))
         } else {
-            Err(OpenError::UnsupportedUrl(crate::config::redact_url(url)))
+            Err(OpenError::UnsupportedUrl(settings.redacted_url()))
         }
     }
 
@@ -75,15 +80,13 @@ impl Backend {
     }
 
     /// Starts reporting changes committed by other replicas into `sink`, until the returned
-    /// feed is dropped. `None` for SQLite, which has one replica only.
-    pub fn follow_changes(
-        &self,
-        sink: Arc<dyn ChangeSink>,
-        options: &ChangeFeedOptions,
-    ) -> Option<ChangeFeed> {
+    /// feed is dropped.
+    pub fn follow_changes(&self, sink: Arc<dyn ChangeSink>) -> ChangeFeed {
         match self {
-            Backend::Postgres(pg) => Some(follow_changes(pg, sink, options)),
-            Backend::Sqlite(_) => None,
+            Backend::Postgres(pg) => {
+                ChangeFeed::Postgres(super::postgres::follow_changes(pg, sink))
+            }
+            Backend::Sqlite(_) => ChangeFeed::Local,
         }
     }
 }

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use std::sync::Arc;
 use tessera::domain::clock::Millis;
-use tessera::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord, User};
+use tessera::domain::model::{Page, PageRequest, Role, TokenAccess, TokenRecord, User};
 use tessera::domain::permission_set::PermissionSet;
-use tessera::store::{Store, StoreResult};
+use tessera::domain::ports::{RoleStore, Store, StoreHealth, StoreResult, TokenStore, UserStore};
 
 pub struct CountingStore {
     pub inner: Arc<dyn Store>,
@@ -30,10 +30,17 @@ impl CountingStore {
 }
 
 #[async_trait]
-impl Store for CountingStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.inner.ping().await
+impl StoreHealth for CountingStore {
+    async fn probe_reads(&self) -> StoreResult<()> {
+        self.inner.probe_reads().await
     }
+    async fn probe_writes(&self, now: Millis) -> StoreResult<()> {
+        self.inner.probe_writes(now).await
+    }
+}
+
+#[async_trait]
+impl RoleStore for CountingStore {
     async fn create_role(&self, role: &Role, now: Millis) -> StoreResult<()> {
         self.inner.create_role(role, now).await
     }
@@ -57,6 +64,10 @@ impl Store for CountingStore {
     async fn delete_role(&self, name: &str, now: Millis) -> StoreResult<u32> {
         self.inner.delete_role(name, now).await
     }
+}
+
+#[async_trait]
+impl UserStore for CountingStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         self.inner.create_user(user).await
     }
@@ -78,6 +89,10 @@ impl Store for CountingStore {
     async fn count_users(&self) -> StoreResult<u64> {
         self.inner.count_users().await
     }
+}
+
+#[async_trait]
+impl TokenStore for CountingStore {
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         self.inner.insert_token(token).await
     }
@@ -88,9 +103,9 @@ impl Store for CountingStore {
         self.token_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get_token(id).await
     }
-    async fn load_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
+    async fn token_access(&self, id: &str) -> StoreResult<Option<TokenAccess>> {
         self.token_reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load_grant(id).await
+        self.inner.token_access(id).await
     }
     async fn list_tokens(
         &self,

@@ -2,11 +2,9 @@
 //! or Postgres, see `db`), with a manual clock so expiry is tested without sleeping.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tessera::domain::app::{App, CacheConfig};
-use tessera::store::postgres::{ChangeFeed, ChangeFeedOptions};
-use tessera::store::{Backend, StoreSettings};
+use tessera::store::{Backend, ChangeFeed, StoreSettings};
 
 use crate::counting_store::CountingStore;
 use crate::db::TestDb;
@@ -58,7 +56,7 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     /// On Postgres, changes made elsewhere reach the cache as they do in `serve`.
-    feed: Option<ChangeFeed>,
+    feed: ChangeFeed,
     // Kept last so the database outlives the server.
     pub db: Arc<TestDb>,
 }
@@ -107,12 +105,7 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -
         clock.clone(),
         &cache,
     ));
-    let feed = backend.follow_changes(
-        app.clone(),
-        &ChangeFeedOptions {
-            poll_interval: Duration::from_millis(200),
-        },
-    );
+    let feed = backend.follow_changes(app.clone());
     let (admin_key, admin_id) = match admin {
         Some(a) => a,
         None => {
@@ -171,9 +164,7 @@ impl TestApp {
     /// On Postgres, waits until the change feed listens and has applied every change made so
     /// far (its own included), so no late flush can disturb a count of store reads.
     pub async fn settle(&self) {
-        if let Some(feed) = &self.feed {
-            feed.settled().await.expect("change feed settles");
-        }
+        self.feed.settled().await.expect("change feed settles");
     }
 
     pub async fn stop(&mut self) {

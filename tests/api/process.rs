@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
+use tessera::domain::ports::UserStore;
 use tessera::proto::v1 as pb;
 use tessera::proto::v1::token_service_client::TokenServiceClient;
-use tessera::store::Store;
 use tessera::store::sqlite::SqliteStore;
 
 use crate::helpers::*;

@@ -70,8 +70,8 @@ fn fast_failing() -> Setup {
             ..ServeOptions::default()
         },
         settings: StoreSettings {
-            pool_size: 4,
             statement_timeout: Duration::from_millis(500),
+            ..crate::db::settings()
         },
         ..Setup::default()
     }

@@ -3,9 +3,9 @@
 use super::{App, Caller, perms};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Page, PageRequest, Role, User};
+use crate::domain::ports::{Entity, StoreError};
 use crate::domain::token_format::random_base62;
 use crate::domain::validate;
-use crate::store::StoreError;
 
 /// Page parameters from a request: size clamped, token passed through as the cursor.
 pub fn page_request(page_size: u32, page_token: &str) -> PageRequest {
@@ -176,9 +176,10 @@ fn require_id(field: &str, id: &str) -> Result<()> {
 /// INVALID_ARGUMENT the check would have given.
 fn role_race(e: StoreError) -> Error {
     match e {
-        StoreError::NotFound(what) if what.starts_with("role") => {
-            Error::invalid("roles", format!("unknown {what}"))
-        }
+        StoreError::NotFound {
+            entity: Entity::Role,
+            key,
+        } => Error::invalid("roles", format!("unknown role {key:?}")),
         other => other.into(),
     }
 }

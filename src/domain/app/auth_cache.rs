@@ -23,7 +23,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::domain::clock::Millis;
-use crate::domain::model::TokenRecord;
+use crate::domain::model::{OwnerState, TokenRecord};
 use crate::domain::permission_set::PermissionSet;
 
 const SHARDS: usize = 64;
@@ -55,12 +55,13 @@ impl Default for CacheConfig {
     }
 }
 
-/// A token with everything a check needs, as loaded from the store.
+/// A token with everything a check needs, as loaded from the store and cached; once it has
+/// passed every check it is also what a caller acts with.
 #[derive(Debug)]
-pub struct Resolved {
+pub struct ResolvedToken {
     pub record: TokenRecord,
-    /// The owner is disabled or gone: the token is inactive.
-    pub owner_inactive: bool,
+    /// Anything but `Active` makes the token inactive.
+    pub owner: OwnerState,
     /// Effective permissions, precomputed.
     pub effective: PermissionSet,
 }
@@ -73,14 +74,14 @@ pub struct Snapshot {
 }
 
 pub enum Lookup {
-    Hit(Arc<Resolved>),
+    Hit(Arc<ResolvedToken>),
     /// Known not to exist (recently).
     Unknown,
     Miss,
 }
 
 struct Entry {
-    token: Arc<Resolved>,
+    token: Arc<ResolvedToken>,
     global: u64,
     shard: u64,
     loaded_at: Millis,
@@ -192,7 +193,7 @@ impl AuthCache {
     }
 
     /// Stores what a load found (`None`: no such token).
-    pub fn put(&self, id: &str, found: Option<Arc<Resolved>>, snap: Snapshot, now: Millis) {
+    pub fn put(&self, id: &str, found: Option<Arc<ResolvedToken>>, snap: Snapshot, now: Millis) {
         let shard = self.shard(id);
         let mut maps = shard.maps.write().unwrap_or_else(|p| p.into_inner());
         match found {
@@ -261,8 +262,8 @@ mod tests {
     use super::*;
     use crate::domain::token_format::TokenKind;
 
-    fn resolved(id: &str) -> Arc<Resolved> {
-        Arc::new(Resolved {
+    fn resolved(id: &str) -> Arc<ResolvedToken> {
+        Arc::new(ResolvedToken {
             record: TokenRecord {
                 id: id.into(),
                 kind: TokenKind::ApiKey,
@@ -279,7 +280,7 @@ mod tests {
                 revoked_at: None,
                 created_by: None,
             },
-            owner_inactive: false,
+            owner: OwnerState::Active,
             effective: PermissionSet::empty(),
         })
     }

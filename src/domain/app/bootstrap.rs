@@ -4,8 +4,8 @@ use super::App;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Role, User};
 use crate::domain::permission_set::PermissionSet;
+use crate::domain::ports::StoreError;
 use crate::domain::token_format::random_base62;
-use crate::store::StoreError;
 
 pub const ADMIN: &str = "admin";
 
@@ -43,7 +43,7 @@ impl App {
                 description: "every permission; created by bootstrap".to_owned(),
             };
             match self.store.create_role(&role, now).await {
-                Ok(()) | Err(StoreError::AlreadyExists(_)) => {}
+                Ok(()) | Err(StoreError::Conflict { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -60,11 +60,12 @@ impl App {
                 match self.store.create_user(&user).await {
                     Ok(()) => user,
                     // Another process bootstrapped at the same moment: use its admin.
-                    Err(StoreError::AlreadyExists(_)) => self
-                        .store
-                        .get_user_by_name(ADMIN)
-                        .await?
-                        .ok_or_else(|| Error::Internal("admin user vanished".into()))?,
+                    Err(StoreError::Conflict { .. }) => {
+                        self.store
+                            .get_user_by_name(ADMIN)
+                            .await?
+                            .ok_or_else(|| Error::Internal("admin user vanished".into()))?
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }

@@ -1,7 +1,7 @@
 //! The caller's own credential, presented in request metadata, and what it may do.
 
 use super::App;
-use super::resolve::ActiveToken;
+use super::auth_cache::ResolvedToken;
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::permission_set::PermissionSet;
@@ -10,7 +10,7 @@ use crate::domain::permission_set::PermissionSet;
 /// cache rather than copied.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    credential: ActiveToken,
+    credential: std::sync::Arc<ResolvedToken>,
 }
 
 impl Caller {

@@ -10,9 +10,9 @@ use crate::domain::permission_set::PermissionSet;
 use crate::domain::token_format::{self, TokenKind};
 use crate::domain::validate;
 
-/// What to mint; one variant per grant kind (OAuth grants join later).
+/// What to mint; one variant per kind of token (OAuth grants join later).
 #[derive(Debug, Clone)]
-pub enum Grant {
+pub enum TokenSpec {
     ApiKey {
         name: String,
         scopes: Vec<String>,
@@ -77,10 +77,10 @@ fn expiry(now: Millis, ttl: Option<Duration>, cap: Option<Millis>) -> Option<Mil
 }
 
 impl App {
-    pub async fn issue(&self, caller: &Caller, grant: Grant) -> Result<Issued> {
+    pub async fn issue(&self, caller: &Caller, grant: TokenSpec) -> Result<Issued> {
         caller.require_writable()?;
         let plan = match grant {
-            Grant::ApiKey {
+            TokenSpec::ApiKey {
                 name,
                 scopes,
                 read_only,
@@ -90,7 +90,7 @@ impl App {
                 self.plan_api_key(caller, name, &scopes, read_only, ttl, subject)
                     .await?
             }
-            Grant::Pat {
+            TokenSpec::Pat {
                 name,
                 role,
                 read_only,

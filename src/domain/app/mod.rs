@@ -19,14 +19,14 @@ pub use auth_cache::CacheConfig;
 pub use authorize::{AuthorizeInput, AuthorizeOutcome, Decision, Introspection};
 pub use bootstrap::Bootstrapped;
 pub use caller::Caller;
-pub use issue::{Grant, Issued};
+pub use issue::{Issued, TokenSpec};
 pub use revoke::RevokeTarget;
 
 use super::clock::Clock;
 use super::error::Result;
+use super::ports::Store;
 use super::secret_hash::SecretHasher;
 use super::usage::UsageTracker;
-use crate::store::Store;
 
 /// The permissions tessera checks on its own callers.
 pub mod perms {
@@ -87,9 +87,27 @@ impl App {
             .map_or(0, auth_cache::AuthCache::entries)
     }
 
-    /// Whether the store answers (for health).
+    /// Whether the store answers a real read of the check path's tables (for health).
     pub async fn ready(&self) -> bool {
-        self.store.ping().await.is_ok()
+        match self.store.probe_reads().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(error = %super::error::chain(&e), "store read probe failed");
+                false
+            }
+        }
+    }
+
+    /// Whether the store commits a write (for health): a full or read-only disk answers
+    /// reads but takes nothing new.
+    pub async fn writable(&self) -> bool {
+        match self.store.probe_writes(self.clock.now()).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(error = %super::error::chain(&e), "store write probe failed");
+                false
+            }
+        }
     }
 
     /// Writes pending `last_used_at` values in one batch; keeps them for the next try on failure.

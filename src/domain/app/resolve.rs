@@ -11,19 +11,16 @@
 use std::sync::Arc;
 
 use super::App;
-use super::auth_cache::{Lookup, Resolved};
+use super::auth_cache::{Lookup, ResolvedToken};
 use crate::domain::clock::Millis;
 use crate::domain::error::Result;
-use crate::domain::model::{Role, TokenRecord, User};
+use crate::domain::model::{OwnerState, Role, TokenRecord, User};
 use crate::domain::permission_set::PermissionSet;
 use crate::domain::token_format::{self, TokenKind};
 
 /// Longest a cache miss waits for another check's load of the same shard before loading for
 /// itself; a healthy load takes about a millisecond.
 const LOAD_LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// A token that passed every check, with what it may do right now.
-pub type ActiveToken = Arc<Resolved>;
 
 /// The union of the permissions of `roles`.
 fn union_of<'a>(roles: impl IntoIterator<Item = &'a Role>) -> PermissionSet {
@@ -40,9 +37,9 @@ pub(super) fn user_permissions(user: &User, roles: &[Role]) -> PermissionSet {
     union_of(roles.iter().filter(|r| user.roles.contains(&r.name)))
 }
 
-/// The token's own grant before the owner's permissions are applied: fixed scopes for an API
+/// The token's own permissions before the owner's permissions are applied: fixed scopes for an API
 /// key, the bound role's permissions for a PAT; narrowed by the cap when there is one.
-pub(super) fn token_grant(record: &TokenRecord, roles: &[Role]) -> PermissionSet {
+pub(super) fn own_permissions(record: &TokenRecord, roles: &[Role]) -> PermissionSet {
     let own = match record.kind {
         TokenKind::ApiKey => record.scopes.clone(),
         TokenKind::Pat => roles
@@ -61,7 +58,7 @@ impl App {
     /// Resolves a presented token. `Ok(None)` means inactive — malformed, unknown, wrong
     /// secret, expired, revoked or owner disabled — and deliberately says no more.
     /// Errors are store faults only; they never turn into an answer that lets anyone in.
-    pub(crate) async fn resolve(&self, presented: &str) -> Result<Option<ActiveToken>> {
+    pub(crate) async fn resolve(&self, presented: &str) -> Result<Option<Arc<ResolvedToken>>> {
         let Some(parsed) = token_format::parse_presented(presented) else {
             return Ok(None);
         };
@@ -70,7 +67,7 @@ impl App {
             return Ok(None);
         };
         let record = &resolved.record;
-        if resolved.owner_inactive
+        if resolved.owner != OwnerState::Active
             || record.kind != parsed.kind
             || !record.is_live(now)
             || !self.hasher.verify(parsed.text, &record.secret_hash)
@@ -83,7 +80,7 @@ impl App {
 
     /// The token with this id, from the cache when it holds a current entry, else from the
     /// store (and then cached). `None`: no such token.
-    async fn lookup(&self, id: &str, now: Millis) -> Result<Option<Arc<Resolved>>> {
+    async fn lookup(&self, id: &str, now: Millis) -> Result<Option<Arc<ResolvedToken>>> {
         let Some(cache) = &self.cache else {
             return self.load(id).await;
         };
@@ -112,23 +109,23 @@ impl App {
 
     /// Reads a token with its owner and roles (one store round trip) and computes its
     /// effective permissions. `None`: no such token.
-    async fn load(&self, id: &str) -> Result<Option<Arc<Resolved>>> {
-        let Some(grant) = self.store.load_grant(id).await? else {
+    async fn load(&self, id: &str) -> Result<Option<Arc<ResolvedToken>>> {
+        let Some(access) = self.store.token_access(id).await? else {
             return Ok(None);
         };
-        if grant.owner_disabled != Some(false) {
-            return Ok(Some(Arc::new(Resolved {
-                record: grant.record,
-                owner_inactive: true,
+        if access.owner != OwnerState::Active {
+            return Ok(Some(Arc::new(ResolvedToken {
+                record: access.record,
+                owner: access.owner,
                 effective: PermissionSet::empty(),
             })));
         }
-        let owner = union_of(&grant.owner_roles);
-        let bound: Vec<Role> = grant.bound_role.into_iter().collect();
-        let effective = token_grant(&grant.record, &bound).intersect(&owner);
-        Ok(Some(Arc::new(Resolved {
-            record: grant.record,
-            owner_inactive: false,
+        let owner = union_of(&access.owner_roles);
+        let bound: Vec<Role> = access.bound_role.into_iter().collect();
+        let effective = own_permissions(&access.record, &bound).intersect(&owner);
+        Ok(Some(Arc::new(ResolvedToken {
+            record: access.record,
+            owner: OwnerState::Active,
             effective,
         })))
     }
@@ -155,7 +152,7 @@ impl App {
 }
 
 /// Changes committed elsewhere, reported by the store's change feed.
-impl crate::store::ChangeSink for App {
+impl crate::domain::ports::ChangeSink for App {
     fn token_changed(&self, id: &str) {
         self.invalidate_token(id);
     }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::resolve::token_grant;
+use super::resolve::own_permissions;
 use super::{App, Caller, perms};
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
@@ -63,7 +63,7 @@ impl App {
                     (a, b) => a.or(b),
                 };
                 TokenView {
-                    scopes: token_grant(&t, &roles).to_strings(),
+                    scopes: own_permissions(&t, &roles).to_strings(),
                     token_id: t.id,
                     kind: t.kind,
                     name: t.name,

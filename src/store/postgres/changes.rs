@@ -18,20 +18,13 @@ use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use super::PostgresStore;
-use super::shared::sql;
-use crate::store::rows::Columns;
-use crate::store::{ChangeSink, StoreError, StoreResult, schema};
+use super::{Postgres, PostgresStore};
+use crate::domain::ports::{ChangeSink, StoreError, StoreResult};
+use crate::store::sql::rows::Columns;
+use crate::store::sql::{SqlBackend, schema};
 
 /// The NOTIFY channel the triggers write to.
 pub const CHANNEL: &str = "tessera_changes";
-
-/// How the feed is followed.
-#[derive(Debug, Clone)]
-pub struct ChangeFeedOptions {
-    /// How often the revision is polled (the fallback for lost notices).
-    pub poll_interval: Duration,
-}
 
 /// What the listener and the poller know. It lives in a `watch` channel, which is both the
 /// lock the two tasks share and what [`ChangeFeed::settled`] waits on.
@@ -118,7 +111,7 @@ pub struct ChangeFeed {
     listener: JoinHandle<()>,
     poller: JoinHandle<()>,
     state: SharedState,
-    store: PostgresStore,
+    store: Arc<PostgresStore>,
 }
 
 impl ChangeFeed {
@@ -144,19 +137,22 @@ impl Drop for ChangeFeed {
 }
 
 /// Starts following the change feed into `sink` until the returned handle is dropped.
-pub fn follow_changes(
-    store: &PostgresStore,
-    sink: Arc<dyn ChangeSink>,
-    options: &ChangeFeedOptions,
-) -> ChangeFeed {
+pub fn follow_changes(store: &Arc<PostgresStore>, sink: Arc<dyn ChangeSink>) -> ChangeFeed {
+    let settings = &store.backend().settings;
     let state: SharedState = Arc::new(watch::Sender::new(FeedState::default()));
     // Its own one-connection pool, named so operators (and tests) can find it.
     let listen_pool = PgPoolOptions::new()
         .max_connections(1)
-        .acquire_timeout(store.settings.statement_timeout)
-        .connect_lazy_with(store.options.clone().application_name("tessera-listener"));
+        .acquire_timeout(settings.statement_timeout)
+        .connect_lazy_with(
+            store
+                .backend()
+                .options
+                .clone()
+                .application_name("tessera-listener"),
+        );
     let timing = FeedTiming {
-        poll_interval: options.poll_interval,
+        poll_interval: settings.change_poll_interval,
         restart: Arc::new(Notify::new()),
     };
     let listener = tokio::spawn(listen(
@@ -176,7 +172,7 @@ pub fn follow_changes(
 }
 
 async fn listen(
-    store: PostgresStore,
+    store: Arc<PostgresStore>,
     pool: PgPool,
     sink: Arc<dyn ChangeSink>,
     state: SharedState,
@@ -231,7 +227,7 @@ async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 /// Called once listening: every change committed before now is in the database, and every
 /// later one will be heard, so flushing the cache and taking the current revision as heard
 /// leaves nothing stale behind.
-async fn resync(store: &PostgresStore, sink: &Arc<dyn ChangeSink>, state: &SharedState) {
+async fn resync(store: &Arc<PostgresStore>, sink: &Arc<dyn ChangeSink>, state: &SharedState) {
     sink.everything_changed();
     if let Ok(revision) = store.revision().await {
         state.send_modify(|s| s.synced(revision));
@@ -256,7 +252,7 @@ fn apply(payload: &str, sink: &Arc<dyn ChangeSink>, state: &SharedState) {
 }
 
 async fn poll(
-    store: PostgresStore,
+    store: Arc<PostgresStore>,
     sink: Arc<dyn ChangeSink>,
     state: SharedState,
     options: FeedTiming,
@@ -290,10 +286,11 @@ async fn poll(
 impl PostgresStore {
     /// The change feed's current revision.
     pub async fn revision(&self) -> StoreResult<i64> {
+        let st = Postgres::render(&schema::changes::select_revision());
         let row = self
-            .fetch_optional(sql(&schema::select_revision()))
+            .bounded(async { Ok(self.backend().fetch_optional(st).await?) })
             .await?
-            .ok_or_else(|| StoreError::Internal("the change_revision row is missing".into()))?;
+            .ok_or_else(|| StoreError::internal("the change_revision row is missing"))?;
         row.int("revision")
     }
 }

@@ -1,59 +1,32 @@
 //! The Postgres backend, for several replicas sharing one database.
 //!
-//! The same schema and the same sea-query statements as SQLite, rendered with
-//! `PostgresQueryBuilder`. Uniqueness (names, token ids) is enforced by the database's
-//! constraints, never by a read-then-write, so concurrent replicas cannot issue a token twice
-//! or create a name twice. Every connection carries a `statement_timeout`, and pool waits are
-//! bounded by the same figure, so an unreachable or stuck database turns into `Unavailable`
-//! within that time instead of hanging a check.
+//! The same schema and the same statements as SQLite, rendered with `PostgresQueryBuilder`.
+//! Uniqueness (names, token ids) is enforced by the database's constraints, never by a
+//! read-then-write, so concurrent replicas cannot issue a token twice or create a name twice.
+//! Every connection carries a `statement_timeout`, pool waits are bounded by the same
+//! figure, and every call has a client-side deadline a little longer, so an unreachable,
+//! stuck or silent database turns into `Unavailable` instead of hanging a check.
 
 mod changes;
-
-/// The SQL both backends share, compiled here against the names below.
-#[path = "../shared/mod.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod shared;
-
-use shared::HotStatements;
-
-const BUILDER: PostgresQueryBuilder = PostgresQueryBuilder;
-type DbRow = PgRow;
-type DbQueryResult = PgQueryResult;
-type DbConnection = sqlx::PgConnection;
-type Db = PostgresStore;
 
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sea_query::PostgresQueryBuilder;
+use sea_query_sqlx::SqlxBinder;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
-pub use changes::{CHANNEL, ChangeFeed, ChangeFeedOptions, follow_changes};
+pub use changes::{CHANNEL, ChangeFeed, follow_changes};
 
-use super::{StoreError, StoreResult};
-use crate::domain::model::{TokenGrant, TokenRecord};
-
-/// How a Postgres store connects.
-#[derive(Debug, Clone)]
-pub struct PostgresSettings {
-    /// Most open connections per replica.
-    pub pool_size: u32,
-    /// Longest any statement may run (server-side `statement_timeout`); also the longest a
-    /// call waits for a free or new connection.
-    pub statement_timeout: Duration,
-}
-
-impl Default for PostgresSettings {
-    fn default() -> PostgresSettings {
-        PostgresSettings {
-            pool_size: 4,
-            statement_timeout: Duration::from_secs(5),
-        }
-    }
-}
+use super::StoreSettings;
+use super::sql::exec::{self, WriteTx};
+use super::sql::rows::{Columns, column};
+use super::sql::{DbError, Fault, SqlBackend, SqlStore, Statement, write_tokens};
+use crate::domain::model::TokenRecord;
+use crate::domain::ports::{StoreError, StoreResult};
 
 /// Migrations compiled into the binary. sqlx takes an advisory lock while applying them, so
 /// replicas starting together do not race.
@@ -78,23 +51,34 @@ fn migrator() -> Migrator {
             "change feed",
             include_str!("../../../migrations/postgres/0002_change_feed.sql"),
         ),
+        migration(
+            3,
+            "health probe",
+            include_str!("../../../migrations/postgres/0003_health_probe.sql"),
+        ),
+        migration(
+            4,
+            "change feed per statement",
+            include_str!("../../../migrations/postgres/0004_change_feed_per_statement.sql"),
+        ),
     ])
 }
 
-/// A tessera store in a Postgres database. `Debug` is written by hand: the connect options
+/// The Postgres half of a [`SqlStore`]. `Debug` is written by hand: the connect options
 /// hold the password.
-#[derive(Clone)]
-pub struct PostgresStore {
+pub struct Postgres {
     pool: PgPool,
     /// As the URL says, without the statement timeout (for migrations and the listener).
     options: PgConnectOptions,
-    settings: PostgresSettings,
-    hot: HotStatements,
+    settings: StoreSettings,
 }
 
-impl std::fmt::Debug for PostgresStore {
+/// A tessera store in a Postgres database.
+pub type PostgresStore = SqlStore<Postgres>;
+
+impl std::fmt::Debug for Postgres {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStore")
+        f.debug_struct("Postgres")
             .field("host", &self.options.get_host())
             .field("database", &self.options.get_database())
             .field("settings", &self.settings)
@@ -102,13 +86,13 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
-impl PostgresStore {
-    /// Connects to a `postgres://` URL; TLS follows the URL's `sslmode`. The pool connects
-    /// lazily: `serve` first applies migrations, which needs the database, and from then on
-    /// a replica whose database goes away keeps running and reports NOT_SERVING.
-    pub fn connect(url: &str, settings: &PostgresSettings) -> StoreResult<PostgresStore> {
+impl SqlStore<Postgres> {
+    /// Connects to the settings' `postgres://` URL; TLS follows the URL's `sslmode`. The pool
+    /// connects lazily: `serve` first applies migrations, which needs the database, and from
+    /// then on a replica whose database goes away keeps running and reports NOT_SERVING.
+    pub fn connect(settings: &StoreSettings) -> StoreResult<PostgresStore> {
         let timeout_ms = settings.statement_timeout.as_millis().to_string();
-        let options = PgConnectOptions::from_str(url)
+        let options = PgConnectOptions::from_str(&settings.database_url)
             .map_err(|e| StoreError::Internal(Box::new(e)))?
             .application_name("tessera");
         let pool = PgPoolOptions::new()
@@ -119,12 +103,11 @@ impl PostgresStore {
                     .clone()
                     .options([("statement_timeout", timeout_ms.as_str())]),
             );
-        Ok(PostgresStore {
+        Ok(SqlStore::new(Postgres {
             pool,
             options,
             settings: settings.clone(),
-            hot: HotStatements::render(),
-        })
+        }))
     }
 
     /// Applies pending migrations, on a connection of its own without the statement timeout:
@@ -132,9 +115,9 @@ impl PostgresStore {
     /// as long as that takes.
     pub async fn migrate(&self) -> StoreResult<()> {
         use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect_with(&self.options)
+        let mut conn = sqlx::PgConnection::connect_with(&self.backend().options)
             .await
-            .map_err(map_err("database"))?;
+            .map_err(|e| DbError::new(classify(&e), e).into_store())?;
         let applied = migrator()
             .run(&mut conn)
             .await
@@ -143,8 +126,11 @@ impl PostgresStore {
         applied
     }
 
+    /// Closes the pool, bounded: a connection stuck on a silent peer must not hold up
+    /// shutdown (every call that holds one ends within its deadline anyway).
     pub async fn close(&self) {
-        self.pool.close().await;
+        let deadline = self.backend().deadline();
+        let _ = tokio::time::timeout(deadline, self.backend().pool.close()).await;
     }
 }
 
@@ -162,45 +148,82 @@ fn transient(code: &str) -> bool {
         )
 }
 
-/// Turns a sqlx error into a store error; `what` names the entity for constraint messages.
-fn map_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::AlreadyExists(what.to_owned())
-        }
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-            StoreError::InUse(format!("{what} is still referenced"))
-        }
-        sqlx::Error::Database(db) if db.code().is_some_and(|c| transient(&c)) => {
-            StoreError::Unavailable(Box::new(e))
-        }
+/// What a sqlx error from Postgres means.
+fn classify(e: &sqlx::Error) -> Fault {
+    match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Fault::Unique,
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => Fault::ForeignKey,
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| transient(&c)) => Fault::Unavailable,
         sqlx::Error::PoolTimedOut
         | sqlx::Error::Io(_)
         | sqlx::Error::PoolClosed
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
-        _ => StoreError::Internal(Box::new(e)),
+        | sqlx::Error::WorkerCrashed => Fault::Unavailable,
+        _ => Fault::Internal,
     }
 }
 
-crate::store::rows::impl_columns!(PgRow);
+impl Columns for PgRow {
+    fn text(&self, name: &str) -> StoreResult<String> {
+        column(self, name)
+    }
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        column(self, name)
+    }
+    fn int(&self, name: &str) -> StoreResult<i64> {
+        column(self, name)
+    }
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        column(self, name)
+    }
+    fn flag(&self, name: &str) -> StoreResult<bool> {
+        column(self, name)
+    }
+    fn opt_flag(&self, name: &str) -> StoreResult<Option<bool>> {
+        column(self, name)
+    }
+    fn bytes(&self, name: &str) -> StoreResult<Vec<u8>> {
+        column(self, name)
+    }
+}
 
-impl PostgresStore {
-    /// Longest any one call may take on the client side: the server's statement timeout plus
-    /// a margin for the round trip.
+impl SqlBackend for Postgres {
+    type Row = PgRow;
+    type Tx = WriteTx<sqlx::Postgres>;
+
+    fn render<S: SqlxBinder>(statement: &S) -> Statement {
+        let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+        Statement {
+            sql: sql.into(),
+            values,
+        }
+    }
+
+    /// The server's statement timeout plus a margin for the round trip.
     fn deadline(&self) -> Duration {
         self.settings.statement_timeout + Duration::from_secs(1)
     }
 
-    /// Each insert commits at once: Postgres takes concurrent writers without batching.
-    async fn insert_one(&self, token: &TokenRecord) -> StoreResult<()> {
-        self.insert_token_rows(std::slice::from_ref(token)).await
+    async fn fetch_optional(&self, st: Statement) -> Result<Option<PgRow>, DbError> {
+        exec::fetch_optional(&self.pool, st, classify).await
     }
 
-    /// The check path's read, through the pool like every other.
-    async fn read_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
-        self.select_grant(id).await
+    async fn fetch_all(&self, st: Statement) -> Result<Vec<PgRow>, DbError> {
+        exec::fetch_all(&self.pool, st, classify).await
+    }
+
+    async fn execute(&self, st: Statement) -> Result<u64, DbError> {
+        exec::execute(&self.pool, st, classify).await
+    }
+
+    async fn begin(&self) -> Result<WriteTx<sqlx::Postgres>, DbError> {
+        WriteTx::begin(&self.pool, "BEGIN", classify).await
+    }
+
+    /// Each insert commits at once: Postgres takes concurrent writers without batching.
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        write_tokens(self, std::slice::from_ref(token)).await
     }
 }
 
@@ -210,8 +233,8 @@ mod tests {
 
     #[test]
     fn hot_statements_take_exactly_the_token_id() {
-        let hot = HotStatements::render();
-        for sql in [&hot.token_grant, &hot.token] {
+        let hot = super::super::sql::HotStatements::render::<Postgres>();
+        for sql in [&hot.token_access, &hot.token] {
             assert!(sql.contains("$1") && !sql.contains("$2"), "{sql}");
         }
     }

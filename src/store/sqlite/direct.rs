@@ -25,9 +25,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::domain::model::TokenGrant;
-use crate::store::rows::{Columns, grant_from_rows};
-use crate::store::{StoreError, StoreResult};
+use crate::domain::model::TokenAccess;
+use crate::domain::ports::{StoreError, StoreResult};
+use crate::store::sql::rows::{Columns, access_from_rows};
 
 /// Idle connections kept for reuse; more are opened while more threads read at once (at most
 /// the runtime's worker threads), and the surplus is closed when they come back.
@@ -36,11 +36,11 @@ const KEEP_IDLE: usize = 8;
 /// Statement cache per connection: the reader prepares one statement.
 const STATEMENT_CACHE: usize = 4;
 
-/// Reads the token-grant statement on the calling thread. Cheap to share: clone the `Arc`.
+/// Reads the check statement (`select_token_access`) on the calling thread. Cheap to share: clone the `Arc`.
 pub(super) struct DirectReader {
     path: PathBuf,
-    /// `HotStatements::token_grant`, rendered for SQLite.
-    grant_sql: Arc<str>,
+    /// `HotStatements::token_access`, rendered for SQLite.
+    access_sql: Arc<str>,
     idle: Mutex<Vec<Connection>>,
     /// The statement's column names, read once: the statement never changes.
     names: OnceLock<Arc<[String]>>,
@@ -60,10 +60,10 @@ impl std::fmt::Debug for DirectReader {
 }
 
 impl DirectReader {
-    pub(super) fn new(path: &Path, grant_sql: Arc<str>) -> DirectReader {
+    pub(super) fn new(path: &Path, access_sql: Arc<str>) -> DirectReader {
         DirectReader {
             path: path.to_path_buf(),
-            grant_sql,
+            access_sql,
             idle: Mutex::new(Vec::new()),
             names: OnceLock::new(),
             warned: AtomicBool::new(false),
@@ -71,9 +71,9 @@ impl DirectReader {
         }
     }
 
-    /// The grant for token `id`, or `None` when this path could not answer and the pool must.
+    /// The check read for token `id`, or `None` when this path could not answer and the pool must.
     /// `Some(None)`: answered, no such token.
-    pub(super) fn load_grant(&self, id: &str) -> Option<Option<TokenGrant>> {
+    pub(super) fn token_access(&self, id: &str) -> Option<Option<TokenAccess>> {
         if self.closed.load(Ordering::Acquire) {
             return None;
         }
@@ -89,8 +89,8 @@ impl DirectReader {
             Err(e) => return self.not_answered(&e),
         };
         self.checkin(conn);
-        match grant_from_rows(&rows) {
-            Ok(grant) => Some(grant),
+        match access_from_rows(&rows) {
+            Ok(access) => Some(access),
             Err(e) => self.not_answered(&e),
         }
     }
@@ -156,7 +156,7 @@ impl DirectReader {
     /// Runs the statement for token `id` and copies every row out; dropping `rows` resets the
     /// statement, which ends its read transaction.
     fn read_rows(&self, conn: &Connection, id: &str) -> rusqlite::Result<Vec<ValueRow>> {
-        let mut statement = conn.prepare_cached(&self.grant_sql)?;
+        let mut statement = conn.prepare_cached(&self.access_sql)?;
         let names = self
             .names
             .get_or_init(|| {

@@ -1,10 +1,13 @@
 //! The direct reader against a real SQLite file, beside the pool it must agree with.
 use super::*;
+use crate::domain::model::{OwnerState, TokenAccess};
 use crate::domain::model::{Role, TokenRecord, User};
 use crate::domain::permission_set::PermissionSet;
+use crate::domain::ports::{RoleStore, TokenStore, UserStore};
 use crate::domain::token_format::TokenKind;
-use crate::store::Store;
-use crate::store::sqlite::SqliteStore;
+use crate::store::sql::rows::access_from_rows;
+use crate::store::sql::{HotStatements, SqlBackend, SqlStore, Statement};
+use crate::store::sqlite::{Sqlite, SqliteStore};
 
 fn perms(text: &str) -> PermissionSet {
     PermissionSet::from_stored(text)
@@ -66,18 +69,29 @@ async fn seeded() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
-/// Token `id`'s grant read directly and through the pool, in that order.
-async fn through_both(store: &SqliteStore, id: &str) -> (TokenGrant, TokenGrant) {
+/// Token `id`'s check read through the pool only.
+async fn pool_read(store: &SqliteStore, id: &str) -> StoreResult<Option<TokenAccess>> {
+    let sql = HotStatements::render::<Sqlite>().token_access;
+    let rows = store
+        .backend()
+        .fetch_all(Statement::keyed(&sql, id))
+        .await?;
+    access_from_rows(&rows)
+}
+
+/// Token `id`'s check read directly and through the pool, in that order.
+async fn through_both(store: &SqliteStore, id: &str) -> (TokenAccess, TokenAccess) {
     let fast = direct(store)
-        .load_grant(id)
+        .token_access(id)
         .expect("answered")
         .expect("found");
-    let pooled = store.select_grant(id).await.expect("read").expect("found");
+    let pooled = pool_read(store, id).await.expect("read").expect("found");
     (fast, pooled)
 }
 
 fn direct(store: &SqliteStore) -> &DirectReader {
     store
+        .backend()
         .direct
         .as_deref()
         .expect("a file store reads directly")
@@ -89,9 +103,9 @@ async fn answers_exactly_as_the_pool_does() {
     let (fast, pooled) = through_both(&store, "t1").await;
     assert_eq!(fast.record, pooled.record);
     assert_eq!(fast.record, pat("t1", "u1", "reader"));
-    assert_eq!(fast.owner_disabled, Some(false));
-    assert_eq!(fast.owner_disabled, pooled.owner_disabled);
-    let names = |g: &TokenGrant| {
+    assert_eq!(fast.owner, OwnerState::Active);
+    assert_eq!(fast.owner, pooled.owner);
+    let names = |g: &TokenAccess| {
         let mut roles = g.owner_roles.clone();
         roles.sort_by(|a, b| a.name.cmp(&b.name));
         roles
@@ -103,24 +117,24 @@ async fn answers_exactly_as_the_pool_does() {
         fast.bound_role.map(|r| r.permissions),
         Some(perms("read:*"))
     );
-    assert!(matches!(direct(&store).load_grant("nope"), Some(None)));
+    assert!(matches!(direct(&store).token_access("nope"), Some(None)));
 }
 
 #[tokio::test]
 async fn sees_what_the_pool_committed_at_once() {
     let (_dir, store) = seeded().await;
     let reader = direct(&store);
-    let before = reader.load_grant("t1").expect("answered");
+    let before = reader.token_access("t1").expect("answered");
     assert_eq!(before.expect("found").record.revoked_at, None);
     assert_eq!(
         store.revoke_token("t1", None, 5_000).await.expect("revoke"),
         1
     );
-    let after = reader.load_grant("t1").expect("answered");
+    let after = reader.token_access("t1").expect("answered");
     assert_eq!(after.expect("found").record.revoked_at, Some(5_000));
     store.set_user_disabled("u1", true).await.expect("disable");
-    let disabled = reader.load_grant("t1").expect("answered");
-    assert_eq!(disabled.expect("found").owner_disabled, Some(true));
+    let disabled = reader.token_access("t1").expect("answered");
+    assert_eq!(disabled.expect("found").owner, OwnerState::Disabled);
 }
 
 #[tokio::test]
@@ -129,48 +143,56 @@ async fn a_failed_read_is_not_an_answer() {
     let sql: Arc<str> = "SELECT id FROM tokens WHERE id = ?".into();
     // No file: the reader never creates one.
     let missing = DirectReader::new(&dir.path().join("absent.db"), sql.clone());
-    assert!(missing.load_grant("t1").is_none());
+    assert!(missing.token_access("t1").is_none());
     assert!(!dir.path().join("absent.db").exists());
     // A database without the table: an error, not "unknown token".
     let empty = dir.path().join("empty.db");
     Connection::open(&empty).expect("create");
-    assert!(DirectReader::new(&empty, sql).load_grant("t1").is_none());
+    assert!(DirectReader::new(&empty, sql).token_access("t1").is_none());
 }
 
 #[tokio::test]
 async fn the_store_falls_back_to_the_pool() {
     let (_dir, store) = seeded().await;
     // A reader whose statement cannot run stands in for any failure of the direct path.
-    let broken = SqliteStore {
+    let broken = SqlStore::new(Sqlite {
         direct: Some(Arc::new(DirectReader::new(
             store.path().expect("file"),
             "SELECT * FROM no_such_table WHERE id = ?".into(),
         ))),
-        ..store.clone()
-    };
-    let grant = broken.load_grant("t1").await.expect("read").expect("found");
+        ..store.backend().clone()
+    });
+    let grant = broken
+        .token_access("t1")
+        .await
+        .expect("read")
+        .expect("found");
     assert_eq!(grant.record.id, "t1");
-    assert!(broken.load_grant("nope").await.expect("read").is_none());
+    assert!(broken.token_access("nope").await.expect("read").is_none());
 }
 
 #[tokio::test]
 async fn the_store_reads_directly_while_the_file_is_readable() {
     let (_dir, store) = seeded().await;
     // With the pool closed, only the direct path can still answer.
-    store.pool.close().await;
-    let grant = store.load_grant("t1").await.expect("read").expect("found");
+    store.backend().pool.close().await;
+    let grant = store
+        .token_access("t1")
+        .await
+        .expect("read")
+        .expect("found");
     assert_eq!(grant.record.id, "t1");
-    assert!(store.load_grant("nope").await.expect("read").is_none());
+    assert!(store.token_access("nope").await.expect("read").is_none());
 }
 
 #[tokio::test]
 async fn a_closed_store_answers_nothing() {
     let (_dir, store) = seeded().await;
-    assert!(direct(&store).load_grant("t1").is_some());
+    assert!(direct(&store).token_access("t1").is_some());
     store.close().await;
-    assert!(direct(&store).load_grant("t1").is_none());
+    assert!(direct(&store).token_access("t1").is_none());
     assert!(matches!(
-        store.load_grant("t1").await,
+        store.token_access("t1").await,
         Err(StoreError::Unavailable(_))
     ));
 }
@@ -179,13 +201,13 @@ async fn a_closed_store_answers_nothing() {
 async fn a_locked_database_is_not_an_answer() {
     let (_dir, store) = seeded().await;
     // The pool's connections would keep the holder from its exclusive lock.
-    store.pool.close().await;
+    store.backend().pool.close().await;
     let holder = Connection::open(store.path().expect("file")).expect("open");
     holder
         .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;")
         .expect("lock");
     let started = std::time::Instant::now();
-    assert!(direct(&store).load_grant("t1").is_none());
+    assert!(direct(&store).token_access("t1").is_none());
     // Not waited for: the busy timeout is zero.
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
     holder.execute_batch("COMMIT").expect("unlock");
@@ -206,12 +228,12 @@ async fn rows_decode_as_the_pool_decodes_them() {
     editor
         .execute("UPDATE tokens SET read_only = 'maybe' WHERE id = 't1'", [])
         .expect("edit");
-    assert!(direct(&store).load_grant("t1").is_none());
-    assert!(store.select_grant("t1").await.is_err());
+    assert!(direct(&store).token_access("t1").is_none());
+    assert!(pool_read(&store, "t1").await.is_err());
 }
 
 #[tokio::test]
 async fn an_in_memory_store_has_no_direct_reader() {
     let store = SqliteStore::connect("sqlite::memory:").await.expect("open");
-    assert!(store.direct.is_none());
+    assert!(store.backend().direct.is_none());
 }

@@ -1,23 +1,11 @@
 //! The embedded SQLite backend: one file, WAL mode, foreign keys on.
 //!
-//! Statements come from [`crate::store::schema`], rendered with `SqliteQueryBuilder` and run on
-//! a typed `SqlitePool`. sqlx errors become [`StoreError`]s here and go no further.
+//! What differs from Postgres, and only that, lives here: the pool and its settings, write
+//! transactions that start `BEGIN IMMEDIATE`, how SQLite's result codes classify, the group
+//! commit for token inserts (`writer`) and the check read on the calling thread (`direct`).
 
 mod direct;
 mod writer;
-
-/// The SQL both backends share, compiled here against the names below.
-#[path = "../shared/mod.rs"]
-#[allow(clippy::duplicate_mod)] // one text, compiled per backend on purpose
-mod shared;
-
-use shared::HotStatements;
-
-const BUILDER: SqliteQueryBuilder = SqliteQueryBuilder;
-type DbRow = SqliteRow;
-type DbQueryResult = SqliteQueryResult;
-type DbConnection = sqlx::SqliteConnection;
-type Db = SqliteStore;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -26,15 +14,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_query::SqliteQueryBuilder;
+use sea_query_sqlx::SqlxBinder;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
-use super::{StoreError, StoreResult};
-use crate::domain::model::{TokenGrant, TokenRecord};
+use super::sql::exec::{self, WriteTx};
+use super::sql::rows::{Columns, column};
+use super::sql::{DbError, Fault, SqlBackend, SqlStore, Statement};
+use crate::domain::model::{TokenAccess, TokenRecord};
+use crate::domain::ports::{StoreError, StoreResult};
 
 /// How long a statement waits for another writer's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,31 +34,50 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections in the pool unless configured otherwise.
 pub const DEFAULT_POOL_SIZE: u32 = 4;
 
+/// Takes the write lock at once: a deferred transaction that reads first must later upgrade
+/// its read lock, and SQLite refuses that at once (SQLITE_BUSY) instead of waiting.
+const BEGIN: &str = "BEGIN IMMEDIATE";
+
 /// Migrations compiled into the binary, so `migrate` needs no files beside it.
 fn migrator() -> Migrator {
-    let init = Migration::new(
-        1,
-        Cow::Borrowed("init"),
-        MigrationType::Simple,
-        AssertSqlSafe(include_str!("../../../migrations/sqlite/0001_init.sql")).into_sql_str(),
-        false,
-    );
-    Migrator::with_migrations(vec![init])
+    let migration = |version: i64, name: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(name),
+            MigrationType::Simple,
+            AssertSqlSafe(sql).into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "init",
+            include_str!("../../../migrations/sqlite/0001_init.sql"),
+        ),
+        migration(
+            3,
+            "health probe",
+            include_str!("../../../migrations/sqlite/0003_health_probe.sql"),
+        ),
+    ])
 }
 
-/// A tessera store in one SQLite database file.
+/// The SQLite half of a [`SqlStore`].
 #[derive(Debug, Clone)]
-pub struct SqliteStore {
+pub struct Sqlite {
     pool: SqlitePool,
     path: Option<PathBuf>,
     inserts: writer::InsertQueue,
-    hot: HotStatements,
     /// The check path's read on the calling thread; none for an in-memory database, which
     /// only the pool's connection can see.
     direct: Option<Arc<direct::DirectReader>>,
 }
 
-impl SqliteStore {
+/// A tessera store in one SQLite database file.
+pub type SqliteStore = SqlStore<Sqlite>;
+
+impl SqlStore<Sqlite> {
     /// Opens (creating if missing) the database at a `sqlite://` URL with the default pool.
     pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
         SqliteStore::connect_with_pool(url, DEFAULT_POOL_SIZE).await
@@ -88,48 +99,53 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             // One connection for an in-memory database, or each would see its own.
             .max_connections(if in_memory { 1 } else { pool_size.max(1) })
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(options)
             .await
-            .map_err(map_err("database"))?;
-        let hot = HotStatements::render();
+            .map_err(|e| DbError::new(classify(&e), e).into_store())?;
         // The direct reader opens the file itself, so only a plain file qualifies: not an
         // in-memory database, and not one opened through another VFS or as immutable, whose
         // locking the reader would not share. The path is made absolute now, so a later
         // change of working directory cannot point it at another file.
         let plain_file = !in_memory && !url.contains("vfs=") && !url.contains("immutable=");
+        let access_sql = super::sql::HotStatements::render::<Sqlite>().token_access;
         let direct = plain_file.then(|| {
             let file = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            Arc::new(direct::DirectReader::new(&file, hot.token_grant.clone()))
+            Arc::new(direct::DirectReader::new(&file, access_sql))
         });
-        Ok(SqliteStore {
-            inserts: writer::InsertQueue::start(pool.clone()),
+        Ok(SqlStore::new(Sqlite {
+            inserts: writer::InsertQueue::start(pool.clone(), deadline()),
             pool,
             path: (!in_memory).then_some(path),
-            hot,
             direct,
-        })
+        }))
     }
 
     /// Applies pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
         migrator()
-            .run(&self.pool)
+            .run(&self.backend().pool)
             .await
             .map_err(|e| StoreError::Internal(Box::new(e)))
     }
 
     /// The database file, when there is one (not for in-memory databases).
     pub fn path(&self) -> Option<&std::path::Path> {
-        self.path.as_deref()
+        self.backend().path.as_deref()
     }
 
+    /// Closes every connection; bounded, like every call.
     pub async fn close(&self) {
-        if let Some(direct) = &self.direct {
+        if let Some(direct) = &self.backend().direct {
             direct.close();
         }
-        self.pool.close().await;
+        let _ = tokio::time::timeout(deadline(), self.backend().pool.close()).await;
     }
+}
+
+/// Longest any one call may take: past the busy timeout, plus a margin.
+fn deadline() -> Duration {
+    BUSY_TIMEOUT + Duration::from_secs(1)
 }
 
 /// SQLITE_BUSY (5) or SQLITE_LOCKED (6), in any extended form: another connection holds
@@ -138,64 +154,126 @@ fn busy_or_locked(code: i32) -> bool {
     matches!(code & 0xff, 5 | 6)
 }
 
-/// Turns a sqlx error into a store error; `what` names the entity for constraint messages.
-fn map_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::AlreadyExists(what.to_owned())
-        }
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-            StoreError::InUse(format!("{what} is still referenced"))
-        }
-        // The database is held by another writer past the busy timeout, which a retry can
-        // get past.
+/// Result codes after which the same call can succeed later, once the cause is gone: busy
+/// or locked, out of memory (7), a read-only (8) or failing (10, I/O) database, a full
+/// disk (13), a file that cannot be opened (14), or a locking protocol error (15).
+fn transient(code: i32) -> bool {
+    busy_or_locked(code) || matches!(code & 0xff, 7 | 8 | 10 | 13 | 14 | 15)
+}
+
+/// What a sqlx error from SQLite means.
+fn classify(e: &sqlx::Error) -> Fault {
+    match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Fault::Unique,
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => Fault::ForeignKey,
         sqlx::Error::Database(db)
             if db
                 .code()
                 .and_then(|c| c.parse::<i32>().ok())
-                .is_some_and(busy_or_locked) =>
+                .is_some_and(transient) =>
         {
-            StoreError::Unavailable(Box::new(e))
+            Fault::Unavailable
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            StoreError::Unavailable(Box::new(e))
-        }
-        _ => StoreError::Internal(Box::new(e)),
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::Io(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Fault::Unavailable,
+        _ => Fault::Internal,
     }
 }
 
-crate::store::rows::impl_columns!(SqliteRow);
+impl Columns for SqliteRow {
+    fn text(&self, name: &str) -> StoreResult<String> {
+        column(self, name)
+    }
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        column(self, name)
+    }
+    fn int(&self, name: &str) -> StoreResult<i64> {
+        column(self, name)
+    }
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        column(self, name)
+    }
+    fn flag(&self, name: &str) -> StoreResult<bool> {
+        column(self, name)
+    }
+    fn opt_flag(&self, name: &str) -> StoreResult<Option<bool>> {
+        column(self, name)
+    }
+    fn bytes(&self, name: &str) -> StoreResult<Vec<u8>> {
+        column(self, name)
+    }
+}
 
-impl SqliteStore {
-    /// Longest any one read or write may take: past the busy timeout, plus a margin.
+impl SqlBackend for Sqlite {
+    type Row = SqliteRow;
+    type Tx = WriteTx<sqlx::Sqlite>;
+
+    fn render<S: SqlxBinder>(statement: &S) -> Statement {
+        let (sql, values) = statement.build_sqlx(SqliteQueryBuilder);
+        Statement {
+            sql: sql.into(),
+            values,
+        }
+    }
+
     fn deadline(&self) -> Duration {
-        BUSY_TIMEOUT + Duration::from_secs(1)
+        deadline()
+    }
+
+    async fn fetch_optional(&self, st: Statement) -> Result<Option<SqliteRow>, DbError> {
+        exec::fetch_optional(&self.pool, st, classify).await
+    }
+
+    async fn fetch_all(&self, st: Statement) -> Result<Vec<SqliteRow>, DbError> {
+        exec::fetch_all(&self.pool, st, classify).await
+    }
+
+    async fn execute(&self, st: Statement) -> Result<u64, DbError> {
+        exec::execute(&self.pool, st, classify).await
+    }
+
+    async fn begin(&self) -> Result<WriteTx<sqlx::Sqlite>, DbError> {
+        WriteTx::begin(&self.pool, BEGIN, classify).await
     }
 
     /// Concurrent inserts share one transaction and one fsync (see `writer`).
-    async fn insert_one(&self, token: &TokenRecord) -> StoreResult<()> {
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         self.inserts.insert(token.clone()).await
     }
 
-    /// The check path's read: on the calling thread when it can answer there (see `direct`),
-    /// else through the pool.
-    async fn read_grant(&self, id: &str) -> StoreResult<Option<TokenGrant>> {
-        if let Some(answer) = self.direct.as_ref().and_then(|d| d.load_grant(id)) {
+    /// On the calling thread when it can answer there (see `direct`), else through the pool.
+    async fn token_access(&self, sql: &Arc<str>, id: &str) -> StoreResult<Option<TokenAccess>> {
+        if let Some(answer) = self.direct.as_ref().and_then(|d| d.token_access(id)) {
             return Ok(answer);
         }
-        self.select_grant(id).await
+        let rows = self.fetch_all(Statement::keyed(sql, id)).await?;
+        super::sql::rows::access_from_rows(&rows)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::HotStatements;
+    use super::*;
 
     #[test]
     fn hot_statements_take_exactly_the_token_id() {
-        let hot = HotStatements::render();
-        for sql in [&hot.token_grant, &hot.token] {
+        let hot = super::super::sql::HotStatements::render::<Sqlite>();
+        for sql in [&hot.token_access, &hot.token] {
             assert_eq!(sql.matches('?').count(), 1, "{sql}");
+        }
+    }
+
+    #[test]
+    fn storage_faults_are_transient_but_constraint_and_corruption_are_not() {
+        // SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR_WRITE (778), SQLITE_BUSY_SNAPSHOT (517)
+        for code in [13, 8, 778, 517, 5, 6, 14] {
+            assert!(transient(code), "{code}");
+        }
+        // SQLITE_CONSTRAINT_UNIQUE (2067), SQLITE_CORRUPT (11), SQLITE_ERROR (1)
+        for code in [2067, 11, 1] {
+            assert!(!transient(code), "{code}");
         }
     }
 }

@@ -2,12 +2,16 @@
 //! fsync instead of paying one each, which is what bounds SQLite's write rate. Each caller
 //! still returns only after the transaction holding its row committed.
 
+use std::time::Duration;
+
 use tokio::sync::{mpsc, oneshot};
 
-use super::map_err;
-use super::shared::{exec_in, unknown_subject};
+use super::{BEGIN, Sqlite, classify};
+use crate::domain::error::chain;
 use crate::domain::model::TokenRecord;
-use crate::store::{StoreError, StoreResult, schema};
+use crate::domain::ports::{StoreError, StoreResult};
+use crate::store::sql::exec::WriteTx;
+use crate::store::sql::{SqlTx, bounded, insert_in};
 
 /// Most inserts committed together.
 const MAX_BATCH: usize = 256;
@@ -21,24 +25,32 @@ pub(super) struct InsertQueue {
 
 impl InsertQueue {
     /// Starts the writer task; it ends when every queue handle is dropped.
-    pub(super) fn start(pool: sqlx::SqlitePool) -> InsertQueue {
+    pub(super) fn start(pool: sqlx::SqlitePool, deadline: Duration) -> InsertQueue {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_batches(pool, rx));
+        tokio::spawn(write_batches(pool, deadline, rx));
         InsertQueue { jobs }
     }
 
     pub(super) async fn insert(&self, token: TokenRecord) -> StoreResult<()> {
         let (done, result) = oneshot::channel();
-        let closed = || StoreError::Unavailable("the token writer has stopped".into());
+        let closed = || StoreError::unavailable("the token writer has stopped");
         self.jobs.send((token, done)).await.map_err(|_| closed())?;
         result.await.map_err(|_| closed())?
     }
 }
 
-async fn write_batches(pool: sqlx::SqlitePool, mut rx: mpsc::Receiver<Job>) {
+async fn write_batches(pool: sqlx::SqlitePool, deadline: Duration, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let outcomes = write(&pool, &batch).await;
+        let outcomes = match bounded(deadline, write(&pool, &batch)).await {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                // Logged here with its cause ("database or disk is full"): each caller gets
+                // the same failure, and nothing of the batch was committed.
+                tracing::warn!(error = %chain(&e), tokens = batch.len(), "token batch not committed");
+                batch.iter().map(|_| Err(same_failure(&e))).collect()
+            }
+        };
         for ((_, done), outcome) in batch.drain(..).zip(outcomes) {
             let _ = done.send(outcome);
         }
@@ -46,28 +58,32 @@ async fn write_batches(pool: sqlx::SqlitePool, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// One transaction for the batch. A row that violates a constraint fails alone (SQLite undoes
-/// just that statement); a failed commit fails them all.
-async fn write(pool: &sqlx::SqlitePool, batch: &[Job]) -> Vec<StoreResult<()>> {
-    let fail_all = |e: StoreError| {
-        let msg = e.to_string();
-        (0..batch.len())
-            .map(|_| Err(StoreError::Unavailable(msg.clone().into())))
-            .collect()
-    };
-    let mut tx = match pool.begin().await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(map_err("token")(e)),
-    };
+/// just that statement); any other failure, or a failed commit, fails the whole batch, since
+/// after it SQLite may have rolled back everything written so far.
+async fn write(pool: &sqlx::SqlitePool, batch: &[Job]) -> StoreResult<Vec<StoreResult<()>>> {
+    let mut tx = WriteTx::begin(pool, BEGIN, classify).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for (token, _) in batch {
-        let outcome = exec_in(&mut tx, &schema::insert_token(token), "token")
-            .await
-            .map(|_| ())
-            .map_err(unknown_subject(token));
-        outcomes.push(outcome);
+        match insert_in::<_, Sqlite>(&mut tx, token).await {
+            Ok(()) => outcomes.push(Ok(())),
+            Err(e @ (StoreError::Conflict { .. } | StoreError::NotFound { .. })) => {
+                outcomes.push(Err(e));
+            }
+            Err(e) => {
+                tx.rollback().await;
+                return Err(e);
+            }
+        }
     }
-    match tx.commit().await {
-        Ok(()) => outcomes,
-        Err(e) => fail_all(map_err("token")(e)),
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// A batch-wide failure, repeated for each caller in the batch.
+fn same_failure(e: &StoreError) -> StoreError {
+    let cause = chain(e);
+    match e {
+        StoreError::Internal(_) => StoreError::Internal(cause.into()),
+        _ => StoreError::Unavailable(cause.into()),
     }
 }

@@ -1,16 +1,16 @@
 //! Rows to domain values, written once for every backend.
 //!
-//! Each backend's row type implements [`Columns`] (a macro over sqlx's typed `try_get`), and
-//! the mapping from columns to roles, users, tokens and grants lives here only, so the two
-//! backends cannot drift apart in how they read the same schema.
+//! Each backend's row type implements [`Columns`] (over sqlx's typed `try_get`, see
+//! [`column`]), and the mapping from columns to roles, users, tokens and the check read lives
+//! here only, so the backends cannot drift apart in how they read the same schema.
 
-use crate::domain::model::{Page, PageRequest, Role, TokenGrant, TokenRecord, User};
+use crate::domain::model::{OwnerState, Page, PageRequest, Role, TokenAccess, TokenRecord, User};
 use crate::domain::permission_set::PermissionSet;
+use crate::domain::ports::{StoreError, StoreResult};
 use crate::domain::token_format::TokenKind;
-use crate::store::{StoreError, StoreResult};
 
 /// Typed column reads by name; a type mismatch (a hand-edited row) is an internal error.
-pub(crate) trait Columns {
+pub trait Columns {
     fn text(&self, name: &str) -> StoreResult<String>;
     fn opt_text(&self, name: &str) -> StoreResult<Option<String>>;
     fn int(&self, name: &str) -> StoreResult<i64>;
@@ -20,47 +20,18 @@ pub(crate) trait Columns {
     fn bytes(&self, name: &str) -> StoreResult<Vec<u8>>;
 }
 
-/// Implements [`Columns`] for one sqlx row type.
-macro_rules! impl_columns {
-    ($row:ty) => {
-        impl $crate::store::rows::Columns for $row {
-            fn text(&self, name: &str) -> StoreResult<String> {
-                get(self, name)
-            }
-            fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
-                get(self, name)
-            }
-            fn int(&self, name: &str) -> StoreResult<i64> {
-                get(self, name)
-            }
-            fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
-                get(self, name)
-            }
-            fn flag(&self, name: &str) -> StoreResult<bool> {
-                get(self, name)
-            }
-            fn opt_flag(&self, name: &str) -> StoreResult<Option<bool>> {
-                get(self, name)
-            }
-            fn bytes(&self, name: &str) -> StoreResult<Vec<u8>> {
-                get(self, name)
-            }
-        }
-
-        fn get<'r, T>(row: &'r $row, name: &str) -> StoreResult<T>
-        where
-            T: sqlx::Decode<'r, <$row as sqlx::Row>::Database>
-                + sqlx::Type<<$row as sqlx::Row>::Database>,
-        {
-            use sqlx::Row;
-            row.try_get(name)
-                .map_err(|e| StoreError::Internal(Box::new(e)))
-        }
-    };
+/// One typed column of a sqlx row, for each backend's [`Columns`] impl.
+pub fn column<'r, R, T>(row: &'r R, name: &str) -> StoreResult<T>
+where
+    R: sqlx::Row,
+    for<'n> &'n str: sqlx::ColumnIndex<R>,
+    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    row.try_get(name)
+        .map_err(|e| StoreError::Internal(Box::new(e)))
 }
-pub(crate) use impl_columns;
 
-pub(crate) fn role_from_row(row: &impl Columns) -> StoreResult<Role> {
+pub fn role_from_row(row: &impl Columns) -> StoreResult<Role> {
     Ok(Role {
         name: row.text("name")?,
         description: row.text("description")?,
@@ -69,7 +40,7 @@ pub(crate) fn role_from_row(row: &impl Columns) -> StoreResult<Role> {
 }
 
 /// A user row without its roles, which come from a second query.
-pub(crate) fn user_from_row(row: &impl Columns) -> StoreResult<User> {
+pub fn user_from_row(row: &impl Columns) -> StoreResult<User> {
     Ok(User {
         id: row.text("id")?,
         name: row.text("name")?,
@@ -80,10 +51,10 @@ pub(crate) fn user_from_row(row: &impl Columns) -> StoreResult<User> {
 }
 
 /// A token row and its `seq`, the pagination cursor.
-pub(crate) fn token_from_row(row: &impl Columns) -> StoreResult<(i64, TokenRecord)> {
+pub fn token_from_row(row: &impl Columns) -> StoreResult<(i64, TokenRecord)> {
     let kind = row.text("kind")?;
     let kind = TokenKind::from_name(&kind)
-        .ok_or_else(|| StoreError::Internal(format!("unknown token kind {kind:?}").into()))?;
+        .ok_or_else(|| StoreError::internal(format!("unknown token kind {kind:?}")))?;
     let record = TokenRecord {
         id: row.text("id")?,
         kind,
@@ -106,24 +77,29 @@ pub(crate) fn token_from_row(row: &impl Columns) -> StoreResult<(i64, TokenRecor
     Ok((row.int("seq")?, record))
 }
 
-/// The rows of `schema::select_token_grant`: one per role the owner holds, or one with NULL
+/// The rows of `schema::select_token_access`: one per role the owner holds, or one with NULL
 /// role columns. `None` when there are none (unknown token).
-pub(crate) fn grant_from_rows(rows: &[impl Columns]) -> StoreResult<Option<TokenGrant>> {
+pub fn access_from_rows(rows: &[impl Columns]) -> StoreResult<Option<TokenAccess>> {
     let Some(first) = rows.first() else {
         return Ok(None);
     };
     let (_, record) = token_from_row(first)?;
-    let mut grant = TokenGrant {
-        owner_disabled: first.opt_flag("owner_disabled")?,
+    let owner = match first.opt_flag("owner_disabled")? {
+        Some(false) => OwnerState::Active,
+        Some(true) => OwnerState::Disabled,
+        None => OwnerState::Missing,
+    };
+    let mut access = TokenAccess {
+        owner,
         owner_roles: Vec::new(),
         bound_role: None,
         record,
     };
     if let (Some(name), Some(perms)) = (
-        grant.record.role.clone(),
+        access.record.role.clone(),
         first.opt_text("bound_permissions")?,
     ) {
-        grant.bound_role = Some(Role {
+        access.bound_role = Some(Role {
             name,
             permissions: PermissionSet::from_stored(&perms),
             description: String::new(),
@@ -133,22 +109,22 @@ pub(crate) fn grant_from_rows(rows: &[impl Columns]) -> StoreResult<Option<Token
         let Some(name) = row.opt_text("role_name")? else {
             continue;
         };
-        grant.owner_roles.push(Role {
+        access.owner_roles.push(Role {
             permissions: PermissionSet::from_stored(&row.text("role_permissions")?),
             description: String::new(),
             name,
         });
     }
-    Ok(Some(grant))
+    Ok(Some(access))
 }
 
 /// Page size plus one, to learn whether another page follows without a count.
-pub(crate) fn probe_limit(page: &PageRequest) -> u64 {
+pub fn probe_limit(page: &PageRequest) -> u64 {
     u64::from(page.limit) + 1
 }
 
 /// Cuts the probe row off and derives the next page token from the last kept item.
-pub(crate) fn finish_page<T>(
+pub fn finish_page<T>(
     mut items: Vec<T>,
     page: &PageRequest,
     key: impl Fn(&T) -> String,
@@ -164,10 +140,7 @@ pub(crate) fn finish_page<T>(
 }
 
 /// A page of tokens keyed by `seq`, with the cursor made from the last one kept.
-pub(crate) fn finish_token_page(
-    rows: Vec<(i64, TokenRecord)>,
-    page: &PageRequest,
-) -> Page<TokenRecord> {
+pub fn finish_token_page(rows: Vec<(i64, TokenRecord)>, page: &PageRequest) -> Page<TokenRecord> {
     let page = finish_page(rows, page, |(seq, _)| seq.to_string());
     Page {
         items: page.items.into_iter().map(|(_, t)| t).collect(),
@@ -176,7 +149,7 @@ pub(crate) fn finish_token_page(
 }
 
 /// Parses a token page cursor (a `seq`).
-pub(crate) fn token_cursor(page: &PageRequest) -> StoreResult<Option<i64>> {
+pub fn token_cursor(page: &PageRequest) -> StoreResult<Option<i64>> {
     page.after
         .as_deref()
         .map(|s| s.parse::<i64>().map_err(|_| StoreError::InvalidCursor))

@@ -1,0 +1,33 @@
+//! The port for token records, the check path's read, and last-used times.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::clock::Millis;
+use crate::domain::model::{Page, PageRequest, TokenAccess, TokenRecord};
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// `Conflict` if the id is taken, `NotFound { entity: User }` for an unknown subject.
+    /// Returns only after the record committed durably.
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    /// Inserts many tokens in one transaction (bulk seeding and imports): all or none.
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()>;
+    async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
+    /// A token with its owner's state and roles and its bound role, in one round trip: the
+    /// check path's only read.
+    async fn token_access(&self, id: &str) -> StoreResult<Option<TokenAccess>>;
+    /// Tokens of one subject, oldest first; the page is stable under concurrent inserts.
+    async fn list_tokens(
+        &self,
+        subject: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<TokenRecord>>;
+    /// Revokes one live token; with `owner`, only if it belongs to that user. Returns how
+    /// many rows changed (0 or 1), after a durable commit.
+    async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32>;
+    /// Revokes every live token of a user.
+    async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32>;
+    /// Writes a batch of `last_used_at` values, never moving one backwards.
+    async fn record_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()>;
+}

@@ -1,0 +1,124 @@
+//! One SQL store for every backend: the ports implemented once, generically over
+//! [`SqlBackend`], which holds only what truly differs between SQLite and Postgres.
+//!
+//! - `backend`: the trait a backend implements, and the classified [`DbError`];
+//! - `exec`: statements on a pool and write transactions that never reuse a connection in an
+//!   unknown state, generic over the sqlx database;
+//! - `roles`, `users`, `tokens`, `health`: one port each;
+//! - `rows`: rows to domain values; `schema`: every statement, one file per entity.
+//!
+//! Every call, transactions included, is bounded by the backend's deadline.
+
+pub mod backend;
+pub mod exec;
+mod health;
+mod roles;
+pub mod rows;
+pub mod schema;
+mod tokens;
+mod users;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use backend::{DbError, Fault, SqlBackend, SqlTx, Statement};
+pub use tokens::{insert_in, write_tokens};
+
+use crate::domain::ports::{StoreError, StoreResult};
+
+/// The check path's statements, rendered once at start-up: building and rendering a
+/// sea-query statement costs more than the database executing it. Each takes one
+/// parameter, the token id.
+#[derive(Debug, Clone)]
+pub struct HotStatements {
+    pub token_access: Arc<str>,
+    pub token: Arc<str>,
+}
+
+impl HotStatements {
+    pub fn render<B: SqlBackend>() -> HotStatements {
+        HotStatements {
+            token_access: B::render(&schema::tokens::select_token_access("")).sql,
+            token: B::render(&schema::tokens::select_token("")).sql,
+        }
+    }
+}
+
+/// A store over one SQL backend.
+#[derive(Debug)]
+pub struct SqlStore<B> {
+    backend: B,
+    hot: HotStatements,
+}
+
+impl<B: SqlBackend> SqlStore<B> {
+    pub fn new(backend: B) -> SqlStore<B> {
+        SqlStore {
+            backend,
+            hot: HotStatements::render::<B>(),
+        }
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Runs `call` within the backend's deadline; past it, the call is dropped (closing any
+    /// connection it held mid-transaction) and answers `Unavailable`.
+    pub async fn bounded<T>(&self, call: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        bounded(self.backend.deadline(), call).await
+    }
+
+    async fn fetch_optional(&self, st: Statement) -> StoreResult<Option<B::Row>> {
+        self.bounded(async { Ok(self.backend.fetch_optional(st).await?) })
+            .await
+    }
+
+    async fn fetch_all(&self, st: Statement) -> StoreResult<Vec<B::Row>> {
+        self.bounded(async { Ok(self.backend.fetch_all(st).await?) })
+            .await
+    }
+
+    /// One statement on its own; `on_error` turns its failure into the caller's terms.
+    async fn execute(
+        &self,
+        st: Statement,
+        on_error: impl FnOnce(DbError) -> StoreError,
+    ) -> StoreResult<u64> {
+        self.bounded(async { self.backend.execute(st).await.map_err(on_error) })
+            .await
+    }
+}
+
+/// See [`SqlStore::bounded`]; for callers holding a backend only (SQLite's group writer).
+pub async fn bounded<T>(
+    deadline: std::time::Duration,
+    call: impl Future<Output = StoreResult<T>>,
+) -> StoreResult<T> {
+    tokio::time::timeout(deadline, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::unavailable(
+                "the database did not answer within the deadline",
+            ))
+        })
+}
+
+/// Commits `tx` if `outcome` is a success, else rolls it back; a failed commit fails the
+/// call, as nothing of it may be acknowledged.
+pub async fn finish<T, X: SqlTx>(tx: X, outcome: StoreResult<T>) -> StoreResult<T> {
+    match outcome {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(e) => {
+            tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+fn to_u32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,14 @@
+//! Every statement tessera runs, written once with sea-query for all SQL dialects, one file
+//! per entity. A backend renders these with its own query builder; no SQL is written per
+//! dialect.
+
+pub mod changes;
+pub mod roles;
+pub mod tokens;
+pub mod users;
+
+use sea_query::{Expr, Query, SelectStatement};
+
+pub fn ping() -> SelectStatement {
+    Query::select().expr(Expr::val(1)).to_owned()
+}

@@ -1,0 +1,215 @@
+//! Statements on tokens, including the check path's read.
+
+use sea_query::{
+    Expr, ExprTrait, Iden, InsertStatement, Order, Query, SelectStatement, UpdateStatement,
+};
+
+use super::roles::Roles;
+use super::users::{UserRoles, Users};
+use crate::domain::clock::Millis;
+use crate::domain::model::TokenRecord;
+use crate::domain::permission_set::PermissionSet;
+use crate::domain::token_format::TokenKind;
+
+#[derive(Iden, Clone, Copy)]
+pub enum Tokens {
+    Table,
+    Seq,
+    Id,
+    Kind,
+    Name,
+    Subject,
+    Role,
+    SecretHash,
+    Scopes,
+    Cap,
+    ReadOnly,
+    IssuedAt,
+    ExpiresAt,
+    LastUsedAt,
+    RevokedAt,
+    CreatedBy,
+}
+
+const TOKEN_COLUMNS: [Tokens; 15] = [
+    Tokens::Seq,
+    Tokens::Id,
+    Tokens::Kind,
+    Tokens::Name,
+    Tokens::Subject,
+    Tokens::Role,
+    Tokens::SecretHash,
+    Tokens::Scopes,
+    Tokens::Cap,
+    Tokens::ReadOnly,
+    Tokens::IssuedAt,
+    Tokens::ExpiresAt,
+    Tokens::LastUsedAt,
+    Tokens::RevokedAt,
+    Tokens::CreatedBy,
+];
+
+pub fn insert_token(t: &TokenRecord) -> InsertStatement {
+    Query::insert()
+        .into_table(Tokens::Table)
+        .columns(TOKEN_COLUMNS.into_iter().skip(1))
+        .values_panic([
+            t.id.clone().into(),
+            t.kind.as_str().into(),
+            t.name.clone().into(),
+            t.subject.clone().into(),
+            t.role.clone().into(),
+            t.secret_hash.clone().into(),
+            t.scopes.to_stored().into(),
+            t.cap.as_ref().map(PermissionSet::to_stored).into(),
+            t.read_only.into(),
+            t.issued_at.into(),
+            t.expires_at.into(),
+            t.last_used_at.into(),
+            t.revoked_at.into(),
+            t.created_by.clone().into(),
+        ])
+        .take()
+}
+
+pub fn select_token(id: &str) -> SelectStatement {
+    Query::select()
+        .columns(TOKEN_COLUMNS)
+        .from(Tokens::Table)
+        .and_where(Expr::col(Tokens::Id).eq(id))
+        .take()
+}
+
+/// One row per role the owner holds (or one row with NULL role columns), each carrying the
+/// token, the owner's state (`owner_disabled` NULL when the owner is gone) and a PAT's bound
+/// role (`bound_permissions` NULL when there is none). Plain joins on primary keys: this is
+/// the cold check's only query.
+pub fn select_token_access(id: &str) -> SelectStatement {
+    let bound = "bound";
+    Query::select()
+        .columns(TOKEN_COLUMNS.map(|c| (Tokens::Table, c)))
+        .expr_as(Expr::col((Users::Table, Users::Disabled)), "owner_disabled")
+        .expr_as(Expr::col((Roles::Table, Roles::Name)), "role_name")
+        .expr_as(
+            Expr::col((Roles::Table, Roles::Permissions)),
+            "role_permissions",
+        )
+        .expr_as(Expr::col((bound, Roles::Permissions)), "bound_permissions")
+        .from(Tokens::Table)
+        .left_join(
+            Users::Table,
+            Expr::col((Users::Table, Users::Id)).equals((Tokens::Table, Tokens::Subject)),
+        )
+        .left_join(
+            UserRoles::Table,
+            Expr::col((UserRoles::Table, UserRoles::UserId))
+                .equals((Tokens::Table, Tokens::Subject)),
+        )
+        .left_join(
+            Roles::Table,
+            Expr::col((Roles::Table, Roles::Name)).equals((UserRoles::Table, UserRoles::RoleName)),
+        )
+        .join_as(
+            sea_query::JoinType::LeftJoin,
+            Roles::Table,
+            bound,
+            Expr::col((bound, Roles::Name)).equals((Tokens::Table, Tokens::Role)),
+        )
+        .and_where(Expr::col((Tokens::Table, Tokens::Id)).eq(id))
+        .take()
+}
+
+/// A subject's tokens in issue order, after the `seq` cursor.
+pub fn list_tokens(subject: &str, after_seq: Option<i64>, limit: u64) -> SelectStatement {
+    let mut q = Query::select();
+    q.columns(TOKEN_COLUMNS)
+        .from(Tokens::Table)
+        .and_where(Expr::col(Tokens::Subject).eq(subject))
+        .order_by(Tokens::Seq, Order::Asc)
+        .limit(limit);
+    if let Some(after) = after_seq {
+        q.and_where(Expr::col(Tokens::Seq).gt(after));
+    }
+    q
+}
+
+/// Revokes a live token (optionally only the owner's); already revoked rows are untouched
+/// so the count says what this call did.
+pub fn revoke_token(id: &str, owner: Option<&str>, now: Millis) -> UpdateStatement {
+    let mut q = Query::update();
+    q.table(Tokens::Table)
+        .value(Tokens::RevokedAt, now)
+        .and_where(Expr::col(Tokens::Id).eq(id))
+        .and_where(Expr::col(Tokens::RevokedAt).is_null());
+    if let Some(owner) = owner {
+        q.and_where(Expr::col(Tokens::Subject).eq(owner));
+    }
+    q
+}
+
+/// Revokes every live token of a subject. The rows are picked, and on Postgres locked, in
+/// id order: the usage flush locks in that order too, so the two never deadlock.
+pub fn revoke_subject(subject: &str, now: Millis) -> UpdateStatement {
+    let live = Query::select()
+        .column(Tokens::Id)
+        .from(Tokens::Table)
+        .and_where(Expr::col(Tokens::Subject).eq(subject))
+        .and_where(Expr::col(Tokens::RevokedAt).is_null())
+        .order_by(Tokens::Id, Order::Asc)
+        .lock(sea_query::LockType::Update)
+        .take();
+    Query::update()
+        .table(Tokens::Table)
+        .value(Tokens::RevokedAt, now)
+        .and_where(Expr::col(Tokens::Id).in_subquery(live))
+        .and_where(Expr::col(Tokens::RevokedAt).is_null())
+        .take()
+}
+
+/// Moves `last_used_at` forward only, so batches written out of order never rewind it.
+pub fn update_last_used(id: &str, at: Millis) -> UpdateStatement {
+    Query::update()
+        .table(Tokens::Table)
+        .value(Tokens::LastUsedAt, at)
+        .and_where(Expr::col(Tokens::Id).eq(id))
+        .and_where(
+            Expr::col(Tokens::LastUsedAt)
+                .is_null()
+                .or(Expr::col(Tokens::LastUsedAt).lt(at)),
+        )
+        .take()
+}
+
+/// Revokes the live PATs bound to a role (when it is deleted).
+pub fn revoke_role_pats(role: &str, now: Millis) -> UpdateStatement {
+    Query::update()
+        .table(Tokens::Table)
+        .value(Tokens::RevokedAt, now)
+        .and_where(Expr::col(Tokens::Kind).eq(TokenKind::Pat.as_str()))
+        .and_where(Expr::col(Tokens::Role).eq(role))
+        .and_where(Expr::col(Tokens::RevokedAt).is_null())
+        .take()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+
+    #[test]
+    fn statements_render_with_placeholders() {
+        let (sql, _) = select_token("abc").build(SqliteQueryBuilder);
+        assert!(sql.contains(r#"FROM "tokens" WHERE "id" = ?"#), "{sql}");
+        let (sql, values) = revoke_token("abc", Some("u1"), 5).build(SqliteQueryBuilder);
+        assert!(sql.contains(r#""revoked_at" IS NULL"#), "{sql}");
+        assert_eq!(values.0.len(), 3);
+    }
+
+    #[test]
+    fn revoking_a_subject_locks_in_id_order_on_postgres_only() {
+        let (pg, _) = revoke_subject("u", 1).build(PostgresQueryBuilder);
+        assert!(pg.contains(r#"ORDER BY "id" ASC FOR UPDATE"#), "{pg}");
+        let (lite, _) = revoke_subject("u", 1).build(SqliteQueryBuilder);
+        assert!(!lite.contains("FOR UPDATE"), "{lite}");
+    }
+}

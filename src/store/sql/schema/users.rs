@@ -1,0 +1,107 @@
+//! Statements on users and their role assignments.
+
+use sea_query::{
+    DeleteStatement, Expr, ExprTrait, Func, Iden, InsertStatement, Order, Query, SelectStatement,
+    UpdateStatement,
+};
+
+use crate::domain::model::User;
+
+#[derive(Iden, Clone, Copy)]
+pub enum Users {
+    Table,
+    Id,
+    Name,
+    Disabled,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum UserRoles {
+    Table,
+    UserId,
+    RoleName,
+}
+
+const USER_COLUMNS: [Users; 4] = [Users::Id, Users::Name, Users::Disabled, Users::CreatedAt];
+
+pub fn insert_user(user: &User) -> InsertStatement {
+    Query::insert()
+        .into_table(Users::Table)
+        .columns(USER_COLUMNS)
+        .values_panic([
+            user.id.clone().into(),
+            user.name.clone().into(),
+            user.disabled.into(),
+            user.created_at.into(),
+        ])
+        .take()
+}
+
+pub fn insert_user_role(user_id: &str, role: &str) -> InsertStatement {
+    Query::insert()
+        .into_table(UserRoles::Table)
+        .columns([UserRoles::UserId, UserRoles::RoleName])
+        .values_panic([user_id.into(), role.into()])
+        .take()
+}
+
+pub fn delete_user_roles(user_id: &str) -> DeleteStatement {
+    Query::delete()
+        .from_table(UserRoles::Table)
+        .and_where(Expr::col(UserRoles::UserId).eq(user_id))
+        .take()
+}
+
+pub fn update_user_disabled(id: &str, disabled: bool) -> UpdateStatement {
+    Query::update()
+        .table(Users::Table)
+        .value(Users::Disabled, disabled)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .take()
+}
+
+pub fn select_user(id: &str) -> SelectStatement {
+    Query::select()
+        .columns(USER_COLUMNS)
+        .from(Users::Table)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .take()
+}
+
+pub fn select_user_by_name(name: &str) -> SelectStatement {
+    Query::select()
+        .columns(USER_COLUMNS)
+        .from(Users::Table)
+        .and_where(Expr::col(Users::Name).eq(name))
+        .take()
+}
+
+/// Role names of the given users, as (user_id, role_name) rows.
+pub fn select_user_roles(user_ids: &[String]) -> SelectStatement {
+    Query::select()
+        .columns([UserRoles::UserId, UserRoles::RoleName])
+        .from(UserRoles::Table)
+        .and_where(Expr::col(UserRoles::UserId).is_in(user_ids.iter().cloned()))
+        .order_by(UserRoles::RoleName, Order::Asc)
+        .take()
+}
+
+pub fn list_users(after: Option<&str>, limit: u64) -> SelectStatement {
+    let mut q = Query::select();
+    q.columns(USER_COLUMNS)
+        .from(Users::Table)
+        .order_by(Users::Name, Order::Asc)
+        .limit(limit);
+    if let Some(after) = after {
+        q.and_where(Expr::col(Users::Name).gt(after));
+    }
+    q
+}
+
+pub fn count_users() -> SelectStatement {
+    Query::select()
+        .expr_as(Func::count(Expr::col(Users::Id)), "n")
+        .from(Users::Table)
+        .take()
+}

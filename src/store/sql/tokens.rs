@@ -1,0 +1,118 @@
+//! The token port for every SQL backend.
+
+use async_trait::async_trait;
+
+use super::rows::{finish_token_page, probe_limit, token_cursor, token_from_row};
+use super::schema::tokens as q;
+use super::{SqlBackend, SqlStore, SqlTx, finish, to_u32};
+use crate::domain::clock::Millis;
+use crate::domain::model::{Page, PageRequest, TokenAccess, TokenRecord};
+use crate::domain::ports::{Entity, StoreError, StoreResult, TokenStore};
+
+/// Most `last_used_at` rows written in one transaction: a large flush (hundreds of
+/// thousands of tokens) is many short transactions, so writers queue behind one chunk at a
+/// time, never behind the whole batch.
+pub const USAGE_CHUNK: usize = 128;
+
+/// Inserts one token inside `tx`; a constraint failure fails this row alone.
+pub async fn insert_in<X: SqlTx, B: SqlBackend>(
+    tx: &mut X,
+    token: &TokenRecord,
+) -> StoreResult<()> {
+    tx.execute(B::render(&q::insert_token(token)))
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            e.or_constraint(
+                || StoreError::conflict(Entity::Token, &token.id),
+                || StoreError::not_found(Entity::User, &token.subject),
+            )
+        })
+}
+
+/// Inserts `tokens` in one transaction, all or none (bounded by the caller).
+pub async fn write_tokens<B: SqlBackend>(backend: &B, tokens: &[TokenRecord]) -> StoreResult<()> {
+    let mut tx = backend.begin().await?;
+    let outcome = async {
+        for token in tokens {
+            insert_in::<_, B>(&mut tx, token).await?;
+        }
+        Ok(())
+    }
+    .await;
+    finish(tx, outcome).await
+}
+
+#[async_trait]
+impl<B: SqlBackend> TokenStore for SqlStore<B> {
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        self.bounded(self.backend.insert_token(token)).await
+    }
+
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
+        self.bounded(write_tokens(&self.backend, tokens)).await
+    }
+
+    async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        self.fetch_optional(super::Statement::keyed(&self.hot.token, id))
+            .await?
+            .as_ref()
+            .map(|row| token_from_row(row).map(|(_, t)| t))
+            .transpose()
+    }
+
+    async fn token_access(&self, id: &str) -> StoreResult<Option<TokenAccess>> {
+        self.bounded(self.backend.token_access(&self.hot.token_access, id))
+            .await
+    }
+
+    async fn list_tokens(
+        &self,
+        subject: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<TokenRecord>> {
+        let after = token_cursor(page)?;
+        let st = B::render(&q::list_tokens(subject, after, probe_limit(page)));
+        let rows = self
+            .fetch_all(st)
+            .await?
+            .iter()
+            .map(token_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(finish_token_page(rows, page))
+    }
+
+    async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32> {
+        let st = B::render(&q::revoke_token(id, owner, now));
+        self.execute(st, |e| e.into_store()).await.map(to_u32)
+    }
+
+    async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32> {
+        let st = B::render(&q::revoke_subject(subject, now));
+        self.execute(st, |e| e.into_store()).await.map(to_u32)
+    }
+
+    /// In id order, in chunks of [`USAGE_CHUNK`], each its own transaction: every writer that
+    /// locks many token rows (this and revoking a subject) takes them in id order, so two
+    /// replicas, or a flush and a revocation, never deadlock. A failed chunk fails the call;
+    /// chunks written before it stay written, which is harmless as times only move forward.
+    async fn record_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()> {
+        let mut usage: Vec<&(String, Millis)> = usage.iter().collect();
+        usage.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for chunk in usage.chunks(USAGE_CHUNK) {
+            self.bounded(async {
+                let mut tx = self.backend.begin().await?;
+                let outcome = async {
+                    for (id, at) in chunk {
+                        tx.execute(B::render(&q::update_last_used(id, *at))).await?;
+                    }
+                    Ok(())
+                }
+                .await;
+                finish(tx, outcome).await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
