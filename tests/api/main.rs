@@ -17,3 +17,4 @@ mod permissions;
 mod process;
 mod revoke;
 mod serve_process;
+mod store_contract;

@@ -17,6 +17,7 @@ mod shared {
     pub mod lifecycle;
     pub mod permissions;
     pub mod revoke;
+    pub mod store_contract;
 }
 
 #[path = "../api/counting_store.rs"]
