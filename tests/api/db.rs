@@ -29,6 +29,18 @@ struct PostgresDb {
 }
 
 impl TestDb {
+    /// A SQLite file in a fresh directory under `parent` (a small disk, say). Used by the
+    /// SQLite binary only.
+    #[allow(dead_code)]
+    pub fn sqlite_in(parent: &std::path::Path) -> TestDb {
+        let dir = tempfile::tempdir_in(parent).expect("temp dir");
+        TestDb {
+            url: format!("sqlite://{}", dir.path().join("tessera.db").display()),
+            _dir: dir,
+            postgres: None,
+        }
+    }
+
     pub async fn fresh() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         match crate::BACKEND {

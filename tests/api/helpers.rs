@@ -324,6 +324,31 @@ impl TestApp {
     }
 }
 
+/// Waits, on the health service's own Watch stream (no polling), for `want`.
+pub async fn health_becomes(
+    t: &TestApp,
+    want: tonic_health::pb::health_check_response::ServingStatus,
+) {
+    let mut stream = tonic_health::pb::health_client::HealthClient::new(t.channel.clone())
+        .watch(tonic_health::pb::HealthCheckRequest {
+            service: "tessera.v1.TokenService".into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let wait = async {
+        while let Some(update) = stream.message().await.expect("health update") {
+            if update.status == want as i32 {
+                return;
+            }
+        }
+        panic!("health stream ended before {want:?}");
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(15), wait)
+        .await
+        .unwrap_or_else(|_| panic!("health never became {want:?}"));
+}
+
 pub fn api_key(scopes: &[&str], subject: &str) -> pb::issue_request::Grant {
     api_key_with(scopes, subject, None, false)
 }
@@ -384,4 +409,10 @@ pub fn assert_code<T: std::fmt::Debug>(
 pub fn tamper(token: &str) -> String {
     let (head, last) = token.split_at(token.len() - 1);
     format!("{head}{}", if last == "x" { "y" } else { "x" })
+}
+
+/// Figures for the closing note; straight to stderr so they show without --nocapture.
+pub fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "[figures] {line}");
 }

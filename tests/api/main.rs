@@ -11,6 +11,7 @@ mod callers;
 mod counting_store;
 mod db;
 mod discovery;
+mod disk_full;
 mod helpers;
 mod lifecycle;
 mod permissions;

@@ -41,28 +41,6 @@ fn through(url: &str, addr: SocketAddr) -> String {
     format!("{scheme}://{userinfo}{addr}/{path}")
 }
 
-/// Waits, on the health service's own Watch stream (no polling), for `want`.
-async fn health_becomes(t: &TestApp, want: ServingStatus) {
-    let mut stream = HealthClient::new(t.channel.clone())
-        .watch(HealthCheckRequest {
-            service: "tessera.v1.TokenService".into(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    let wait = async {
-        while let Some(update) = stream.message().await.expect("health update") {
-            if update.status == want as i32 {
-                return;
-            }
-        }
-        panic!("health stream ended before {want:?}");
-    };
-    tokio::time::timeout(Duration::from_secs(15), wait)
-        .await
-        .unwrap_or_else(|_| panic!("health never became {want:?}"));
-}
-
 fn fast_failing() -> Setup {
     Setup {
         serve: ServeOptions {
@@ -238,10 +216,4 @@ async fn a_statement_timeout_answers_unavailable_then_recovers() {
     report(&format!(
         "statement timeout 500ms: UNAVAILABLE after {timed_out:?}, then ALLOW once released"
     ));
-}
-
-/// Figures for the closing note; straight to stderr so they show without --nocapture.
-pub fn report(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "[figures] {line}");
 }

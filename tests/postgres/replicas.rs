@@ -10,7 +10,7 @@ use tessera::proto::v1::token_service_client::TokenServiceClient;
 use tonic::transport::Channel;
 
 use crate::db::TestDb;
-use crate::faults::report;
+use crate::helpers::report;
 use crate::helpers::*;
 use crate::serve_process::{BIN, ServeProcess};
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::schema::changes as q;
 use super::{SqlBackend, SqlStore};
 use crate::domain::clock::Millis;
-use crate::domain::ports::{StoreHealth, StoreResult};
+use crate::domain::ports::{StoreError, StoreHealth, StoreResult};
 
 /// The probe row's key. One row for every replica: a probe is one small write a second.
 const PROBE_ROW: &str = "health";
@@ -28,7 +28,14 @@ impl<B: SqlBackend> StoreHealth for SqlStore<B> {
         .await
     }
 
+    /// Fails while a real write failed for want of the database in the last few seconds
+    /// (and none succeeded since), else commits the probe row.
     async fn probe_writes(&self, now: Millis) -> StoreResult<()> {
+        if let Some(age) = self.write_faults.held() {
+            return Err(StoreError::Unavailable(
+                format!("a write failed for want of the database {age:?} ago").into(),
+            ));
+        }
         let st = B::render(&q::upsert_health_probe(PROBE_ROW, now));
         self.execute(st, |e| e.into_store()).await.map(|_| ())
     }

@@ -19,7 +19,8 @@ mod tokens;
 mod users;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub use backend::{DbError, Fault, SqlBackend, SqlTx, Statement};
 pub use tokens::{insert_in, write_tokens};
@@ -49,6 +50,38 @@ impl HotStatements {
 pub struct SqlStore<B> {
     backend: B,
     hot: HotStatements,
+    write_faults: WriteFaults,
+}
+
+/// How long a real write that failed for want of the database keeps the write probe failing,
+/// unless a real write succeeds first.
+const WRITE_FAULT_HOLD: Duration = Duration::from_secs(5);
+
+/// When a real write last failed for want of the database (full, read-only, unreachable).
+/// The write probe is one small row: on a disk with only a few pages left it can commit
+/// while every token insert fails, so health must also hear what real writes met.
+#[derive(Debug, Default)]
+struct WriteFaults {
+    last: Mutex<Option<Instant>>,
+}
+
+impl WriteFaults {
+    fn record<T>(&self, outcome: &StoreResult<T>) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        match outcome {
+            Ok(_) => *last = None,
+            Err(StoreError::Unavailable(_)) => *last = Some(Instant::now()),
+            // A conflict or a missing record is the caller's, not the database's.
+            Err(_) => {}
+        }
+    }
+
+    /// The age of a failure still held against the write probe.
+    fn held(&self) -> Option<Duration> {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        last.map(|at| at.elapsed())
+            .filter(|age| *age < WRITE_FAULT_HOLD)
+    }
 }
 
 impl<B: SqlBackend> SqlStore<B> {
@@ -56,6 +89,7 @@ impl<B: SqlBackend> SqlStore<B> {
         SqlStore {
             backend,
             hot: HotStatements::render::<B>(),
+            write_faults: WriteFaults::default(),
         }
     }
 
@@ -69,6 +103,13 @@ impl<B: SqlBackend> SqlStore<B> {
         bounded(self.backend.deadline(), call).await
     }
 
+    /// A write: bounded like every call, and its outcome told to the write health.
+    async fn write<T>(&self, call: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        let outcome = self.bounded(call).await;
+        self.write_faults.record(&outcome);
+        outcome
+    }
+
     async fn fetch_optional(&self, st: Statement) -> StoreResult<Option<B::Row>> {
         self.bounded(async { Ok(self.backend.fetch_optional(st).await?) })
             .await
@@ -79,13 +120,13 @@ impl<B: SqlBackend> SqlStore<B> {
             .await
     }
 
-    /// One statement on its own; `on_error` turns its failure into the caller's terms.
+    /// One write statement on its own; `on_error` turns its failure into the caller's terms.
     async fn execute(
         &self,
         st: Statement,
         on_error: impl FnOnce(DbError) -> StoreError,
     ) -> StoreResult<u64> {
-        self.bounded(async { self.backend.execute(st).await.map_err(on_error) })
+        self.write(async { self.backend.execute(st).await.map_err(on_error) })
             .await
     }
 }

@@ -67,7 +67,7 @@ impl<B: SqlBackend> RoleStore for SqlStore<B> {
     }
 
     async fn delete_role(&self, name: &str, now: Millis) -> StoreResult<u32> {
-        self.bounded(async {
+        self.write(async {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
                 // PATs first, then the role: every writer that touches tokens and roles takes

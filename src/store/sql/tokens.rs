@@ -46,11 +46,11 @@ pub async fn write_tokens<B: SqlBackend>(backend: &B, tokens: &[TokenRecord]) ->
 #[async_trait]
 impl<B: SqlBackend> TokenStore for SqlStore<B> {
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        self.bounded(self.backend.insert_token(token)).await
+        self.write(self.backend.insert_token(token)).await
     }
 
     async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
-        self.bounded(write_tokens(&self.backend, tokens)).await
+        self.write(write_tokens(&self.backend, tokens)).await
     }
 
     async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
@@ -100,7 +100,7 @@ impl<B: SqlBackend> TokenStore for SqlStore<B> {
         let mut usage: Vec<&(String, Millis)> = usage.iter().collect();
         usage.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for chunk in usage.chunks(USAGE_CHUNK) {
-            self.bounded(async {
+            self.write(async {
                 let mut tx = self.backend.begin().await?;
                 let outcome = async {
                     for (id, at) in chunk {

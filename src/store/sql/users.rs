@@ -67,7 +67,7 @@ async fn insert_roles<X: SqlTx, B: SqlBackend>(
 #[async_trait]
 impl<B: SqlBackend> UserStore for SqlStore<B> {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        self.bounded(async {
+        self.write(async {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
                 let taken = || StoreError::conflict(Entity::User, &user.name);
@@ -83,7 +83,7 @@ impl<B: SqlBackend> UserStore for SqlStore<B> {
     }
 
     async fn set_user_roles(&self, id: &str, roles: &[String]) -> StoreResult<User> {
-        self.bounded(async {
+        self.write(async {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
                 // Lock the user row first (Postgres; SQLite's BEGIN IMMEDIATE already holds
