@@ -2,10 +2,11 @@
 //! tokens (static API keys and role-bound Personal Access Tokens).
 //!
 //! # Layout
-//! - [`domain`]: the permission algebra, the token format and hashing, and the use cases.
-//!   No gRPC or SQL here.
-//! - [`store`]: the [`store::Store`] trait and its SQLite backend; statements are written once
-//!   with sea-query.
+//! - [`domain`]: the permission algebra, the token format and hashing, the use cases, and
+//!   the ports they need ([`domain::ports`]: one store trait per entity, `StoreError`, the
+//!   change sink). No gRPC or SQL here, and nothing from `store`, `grpc` or `config`.
+//! - [`store`]: the ports in SQL, once for SQLite and Postgres ([`store::sql`]: a generic
+//!   store over a small backend trait); statements are written once with sea-query.
 //! - [`grpc`]: thin service implementations, proto ↔ domain conversion, and the one mapping
 //!   from domain errors to `tonic::Status`.
 //! - [`server`]: health, reflection and services on a listener the caller bound.

@@ -6,7 +6,8 @@
 -- the revocation hit the statement timeout above about 18,000 tokens and every other writer
 -- queued behind it. These statement triggers see the changed rows in a transition table,
 -- bump the revision once, and send one notice per token, or one '*' notice (flush
--- everything) when a statement changed more than 100 tokens.
+-- everything) when a statement changed more than 100 tokens, without comparing them: a
+-- wide UPDATE is rare, and flushing a cache is always safe.
 --
 -- Transition tables allow neither a column list nor two events per trigger, so UPDATE and
 -- DELETE have a trigger each, and the UPDATE one compares the columns a decision depends
@@ -35,7 +36,15 @@ END;
 $$;
 
 CREATE FUNCTION tessera_tokens_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    rev BIGINT;
 BEGIN
+    IF (SELECT count(*) FROM new_rows) > 100 THEN
+        UPDATE change_revision SET revision = revision + 1 WHERE id = 1
+            RETURNING revision INTO rev;
+        PERFORM pg_notify('tessera_changes', rev || ' *');
+        RETURN NULL;
+    END IF;
     PERFORM tessera_notify_tokens(ARRAY(
         SELECT o.id FROM old_rows o JOIN new_rows n ON n.seq = o.seq
         WHERE (o.id, o.kind, o.subject, o.role, o.secret_hash, o.scopes, o.cap, o.read_only,

@@ -19,3 +19,4 @@ mod process;
 mod revoke;
 mod serve_process;
 mod store_contract;
+mod usage_flush;

@@ -2,8 +2,6 @@
 //! closed with UNAVAILABLE (never ALLOW for an unknown, revoked or expired token), health
 //! turns NOT_SERVING, and the service recovers by itself when the database returns.
 
-use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,29 +15,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::db::TestDb;
 use crate::helpers::*;
-use crate::proxy::Proxy;
-
-/// Where the test database's server listens.
-async fn server_addr(url: &str) -> SocketAddr {
-    let options = sqlx::postgres::PgConnectOptions::from_str(url).expect("postgres url");
-    let host = format!("{}:{}", options.get_host(), options.get_port());
-    tokio::net::lookup_host(host)
-        .await
-        .expect("resolve")
-        .next()
-        .expect("an address")
-}
-
-/// The URL with its host and port replaced by `addr`.
-fn through(url: &str, addr: SocketAddr) -> String {
-    let (scheme, rest) = url.split_once("://").expect("scheme");
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let userinfo = authority
-        .rsplit_once('@')
-        .map(|(u, _)| format!("{u}@"))
-        .unwrap_or_default();
-    format!("{scheme}://{userinfo}{addr}/{path}")
-}
+use crate::proxy::{Proxy, server_addr, through};
 
 fn fast_failing() -> Setup {
     Setup {

@@ -34,3 +34,5 @@ mod faults;
 mod propagation;
 mod proxy;
 mod replicas;
+mod scale;
+mod silent;

@@ -23,7 +23,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 const BOUND: Duration = Duration::from_secs(1);
 
 /// `tessera bootstrap` on the database: the admin key it prints.
-fn bootstrap(url: &str) -> String {
+pub fn bootstrap(url: &str) -> String {
     let out = Command::new(BIN)
         .args(["bootstrap", "--database-url", url])
         .output()

@@ -218,7 +218,7 @@ impl SqlBackend for Postgres {
     }
 
     async fn begin(&self) -> Result<WriteTx<sqlx::Postgres>, DbError> {
-        WriteTx::begin(&self.pool, "BEGIN", classify).await
+        WriteTx::begin(&self.pool, "BEGIN", classify, None).await
     }
 
     /// Each insert commits at once: Postgres takes concurrent writers without batching.

@@ -143,7 +143,7 @@ pub trait SqlBackend: Send + Sync + 'static {
     fn insert_token(&self, token: &TokenRecord) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// The check path's read: `sql` is the pre-rendered `select_token_access`. Through the
-    /// pool unless the backend has a faster way that answers the same.
+    /// pool, within the deadline, unless the backend has a faster way that answers the same.
     fn token_access(
         &self,
         sql: &Arc<str>,
@@ -151,7 +151,8 @@ pub trait SqlBackend: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Option<TokenAccess>>> + Send {
         let st = Statement::keyed(sql, id);
         async move {
-            let rows = self.fetch_all(st).await?;
+            let rows =
+                super::bounded(self.deadline(), async { Ok(self.fetch_all(st).await?) }).await?;
             access_from_rows(&rows)
         }
     }

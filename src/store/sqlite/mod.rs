@@ -22,7 +22,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
-use super::sql::exec::{self, WriteTx};
+use super::sql::exec::{self, WriteTx, WriterTurns};
 use super::sql::rows::{Columns, column};
 use super::sql::{DbError, Fault, SqlBackend, SqlStore, Statement};
 use crate::domain::model::{TokenAccess, TokenRecord};
@@ -67,6 +67,8 @@ fn migrator() -> Migrator {
 #[derive(Debug, Clone)]
 pub struct Sqlite {
     pool: SqlitePool,
+    /// Every write of this process takes its turn here before SQLite's write lock.
+    turns: WriterTurns,
     path: Option<PathBuf>,
     inserts: writer::InsertQueue,
     /// The check path's read on the calling thread; none for an in-memory database, which
@@ -113,8 +115,10 @@ impl SqlStore<Sqlite> {
             let file = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             Arc::new(direct::DirectReader::new(&file, access_sql))
         });
+        let turns = WriterTurns::default();
         Ok(SqlStore::new(Sqlite {
-            inserts: writer::InsertQueue::start(pool.clone(), deadline()),
+            inserts: writer::InsertQueue::start(pool.clone(), turns.clone(), deadline()),
+            turns,
             pool,
             path: (!in_memory).then_some(path),
             direct,
@@ -231,11 +235,13 @@ impl SqlBackend for Sqlite {
     }
 
     async fn execute(&self, st: Statement) -> Result<u64, DbError> {
+        let _turn = self.turns.take().await;
         exec::execute(&self.pool, st, classify).await
     }
 
     async fn begin(&self) -> Result<WriteTx<sqlx::Sqlite>, DbError> {
-        WriteTx::begin(&self.pool, BEGIN, classify).await
+        let turn = self.turns.take().await;
+        WriteTx::begin(&self.pool, BEGIN, classify, Some(turn)).await
     }
 
     /// Concurrent inserts share one transaction and one fsync (see `writer`).
@@ -243,12 +249,14 @@ impl SqlBackend for Sqlite {
         self.inserts.insert(token.clone()).await
     }
 
-    /// On the calling thread when it can answer there (see `direct`), else through the pool.
+    /// On the calling thread when it can answer there (see `direct`; it never waits, so it
+    /// needs no deadline), else through the pool within the deadline.
     async fn token_access(&self, sql: &Arc<str>, id: &str) -> StoreResult<Option<TokenAccess>> {
         if let Some(answer) = self.direct.as_ref().and_then(|d| d.token_access(id)) {
             return Ok(answer);
         }
-        let rows = self.fetch_all(Statement::keyed(sql, id)).await?;
+        let st = Statement::keyed(sql, id);
+        let rows = super::sql::bounded(deadline(), async { Ok(self.fetch_all(st).await?) }).await?;
         super::sql::rows::access_from_rows(&rows)
     }
 }

@@ -10,7 +10,7 @@ use super::{BEGIN, Sqlite, classify};
 use crate::domain::error::chain;
 use crate::domain::model::TokenRecord;
 use crate::domain::ports::{StoreError, StoreResult};
-use crate::store::sql::exec::WriteTx;
+use crate::store::sql::exec::{WriteTx, WriterTurns};
 use crate::store::sql::{SqlTx, bounded, insert_in};
 
 /// Most inserts committed together.
@@ -25,9 +25,13 @@ pub(super) struct InsertQueue {
 
 impl InsertQueue {
     /// Starts the writer task; it ends when every queue handle is dropped.
-    pub(super) fn start(pool: sqlx::SqlitePool, deadline: Duration) -> InsertQueue {
+    pub(super) fn start(
+        pool: sqlx::SqlitePool,
+        turns: WriterTurns,
+        deadline: Duration,
+    ) -> InsertQueue {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_batches(pool, deadline, rx));
+        tokio::spawn(write_batches(pool, turns, deadline, rx));
         InsertQueue { jobs }
     }
 
@@ -39,10 +43,15 @@ impl InsertQueue {
     }
 }
 
-async fn write_batches(pool: sqlx::SqlitePool, deadline: Duration, mut rx: mpsc::Receiver<Job>) {
+async fn write_batches(
+    pool: sqlx::SqlitePool,
+    turns: WriterTurns,
+    deadline: Duration,
+    mut rx: mpsc::Receiver<Job>,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let outcomes = match bounded(deadline, write(&pool, &batch)).await {
+        let outcomes = match bounded(deadline, write(&pool, &turns, &batch)).await {
             Ok(outcomes) => outcomes,
             Err(e) => {
                 // Logged here with its cause ("database or disk is full"): each caller gets
@@ -60,8 +69,13 @@ async fn write_batches(pool: sqlx::SqlitePool, deadline: Duration, mut rx: mpsc:
 /// One transaction for the batch. A row that violates a constraint fails alone (SQLite undoes
 /// just that statement); any other failure, or a failed commit, fails the whole batch, since
 /// after it SQLite may have rolled back everything written so far.
-async fn write(pool: &sqlx::SqlitePool, batch: &[Job]) -> StoreResult<Vec<StoreResult<()>>> {
-    let mut tx = WriteTx::begin(pool, BEGIN, classify).await?;
+async fn write(
+    pool: &sqlx::SqlitePool,
+    turns: &WriterTurns,
+    batch: &[Job],
+) -> StoreResult<Vec<StoreResult<()>>> {
+    let turn = turns.take().await;
+    let mut tx = WriteTx::begin(pool, BEGIN, classify, Some(turn)).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for (token, _) in batch {
         match insert_in::<_, Sqlite>(&mut tx, token).await {

@@ -147,13 +147,19 @@ pub fn revoke_token(id: &str, owner: Option<&str>, now: Millis) -> UpdateStateme
     q
 }
 
-/// Revokes every live token of a subject. The rows are picked, and on Postgres locked, in
-/// id order: the usage flush locks in that order too, so the two never deadlock.
+/// Revokes every live token of a subject.
 pub fn revoke_subject(subject: &str, now: Millis) -> UpdateStatement {
+    revoke_in_id_order(Expr::col(Tokens::Subject).eq(subject), now)
+}
+
+/// Revokes the live tokens `filter` picks. The rows are picked, and on Postgres locked, in
+/// id order: every writer that locks many token rows (revocations, the usage flush) takes
+/// them in that order, so none of them can deadlock another.
+fn revoke_in_id_order(filter: sea_query::SimpleExpr, now: Millis) -> UpdateStatement {
     let live = Query::select()
         .column(Tokens::Id)
         .from(Tokens::Table)
-        .and_where(Expr::col(Tokens::Subject).eq(subject))
+        .and_where(filter)
         .and_where(Expr::col(Tokens::RevokedAt).is_null())
         .order_by(Tokens::Id, Order::Asc)
         .lock(sea_query::LockType::Update)
@@ -182,13 +188,10 @@ pub fn update_last_used(id: &str, at: Millis) -> UpdateStatement {
 
 /// Revokes the live PATs bound to a role (when it is deleted).
 pub fn revoke_role_pats(role: &str, now: Millis) -> UpdateStatement {
-    Query::update()
-        .table(Tokens::Table)
-        .value(Tokens::RevokedAt, now)
-        .and_where(Expr::col(Tokens::Kind).eq(TokenKind::Pat.as_str()))
-        .and_where(Expr::col(Tokens::Role).eq(role))
-        .and_where(Expr::col(Tokens::RevokedAt).is_null())
-        .take()
+    let bound = Expr::col(Tokens::Kind)
+        .eq(TokenKind::Pat.as_str())
+        .and(Expr::col(Tokens::Role).eq(role));
+    revoke_in_id_order(bound, now)
 }
 
 #[cfg(test)]
