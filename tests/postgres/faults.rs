@@ -187,7 +187,11 @@ async fn a_statement_timeout_answers_unavailable_then_recovers() {
     assert_eq!(never_allowed(&t, &key.token).await, Err(Code::Unavailable));
     let timed_out = started.elapsed();
     assert!(timed_out < Duration::from_secs(3), "{timed_out:?}");
+    // Health probes the check path's own read, so the lock shows there too (`SELECT 1`
+    // answered SERVING all along).
+    health_becomes(&t, ServingStatus::NotServing).await;
     locker.execute("COMMIT").await.expect("commit");
+    health_becomes(&t, ServingStatus::Serving).await;
     assert_allow(&t.check(&key.token, &["read:x"]).await);
     report(&format!(
         "statement timeout 500ms: UNAVAILABLE after {timed_out:?}, then ALLOW once released"
