@@ -58,7 +58,15 @@ END;
 $$;
 
 CREATE FUNCTION tessera_tokens_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    rev BIGINT;
 BEGIN
+    IF (SELECT count(*) FROM old_rows) > 100 THEN
+        UPDATE change_revision SET revision = revision + 1 WHERE id = 1
+            RETURNING revision INTO rev;
+        PERFORM pg_notify('tessera_changes', rev || ' *');
+        RETURN NULL;
+    END IF;
     PERFORM tessera_notify_tokens(ARRAY(SELECT id FROM old_rows));
     RETURN NULL;
 END;

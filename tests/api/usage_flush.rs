@@ -92,10 +92,11 @@ async fn a_large_usage_flush_keeps_issue_latency_near_its_baseline() {
         USED + 1,
         during.last().copied().unwrap_or_default()
     ));
-    // Generous for a shared CI machine; one transaction for the whole batch held the write
-    // lock for over a second here.
+    // Generous for a shared CI machine running other tests at once: without fair writer
+    // turns the flusher kept SQLite's lock for the whole batch (4.5 s here), as one
+    // transaction for the whole batch did before.
     assert!(
-        while_flushing < before + Duration::from_millis(250),
+        while_flushing < before + Duration::from_secs(1),
         "Issue p99 {while_flushing:?} during the flush against {before:?} alone"
     );
 }

@@ -134,18 +134,30 @@ where
         classify: Classify,
         turn: Option<WriterTurn>,
     ) -> Result<WriteTx<DB>, DbError> {
-        let mut conn = pool.acquire().await.map_err(fail(classify))?;
-        match sqlx::raw_sql(begin).execute(&mut *conn).await {
-            Ok(_) => Ok(WriteTx {
-                conn: Some(conn),
-                classify,
-                _turn: turn,
-            }),
+        let conn = pool.acquire().await.map_err(fail(classify))?;
+        // In the guard before the first await on it: cancelled during BEGIN, the guard's
+        // drop closes the connection, which may or may not be inside a transaction by then.
+        let mut tx = WriteTx {
+            conn: Some(conn),
+            classify,
+            _turn: turn,
+        };
+        let begun = sqlx::raw_sql(begin).execute(&mut **tx.conn()?).await;
+        match begun {
+            Ok(_) => Ok(tx),
             Err(e) => {
                 // Whether BEGIN took effect is unknown: the connection must not be reused.
-                drop(conn.detach());
+                tx.close().await;
                 Err(fail(classify)(e))
             }
+        }
+    }
+
+    /// Closes the connection for good, waiting for it (SQLite rolls back as it closes)
+    /// while this writer's turn is still held, so the next writer finds the lock free.
+    async fn close(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = sqlx::Connection::close_hard(conn.detach()).await;
         }
     }
 
@@ -157,18 +169,20 @@ where
 
     /// Ends the transaction with `sql`; the connection goes back to the pool only if that
     /// succeeded.
+    ///
+    /// The connection stays in the guard while the statement runs: cancelled then (the
+    /// deadline), the guard's drop closes it rather than let it back mid-transaction.
     async fn finish(&mut self, sql: &'static str) -> Result<(), DbError> {
-        let Some(mut conn) = self.conn.take() else {
-            return Err(DbError::new(
-                Fault::Internal,
-                "transaction already finished",
-            ));
-        };
-        match sqlx::raw_sql(sql).execute(&mut *conn).await {
-            Ok(_) => Ok(()),
+        let ended = sqlx::raw_sql(sql).execute(&mut **self.conn()?).await;
+        match ended {
+            Ok(_) => {
+                // Ended cleanly: back to the pool.
+                drop(self.conn.take());
+                Ok(())
+            }
             Err(e) => {
                 tracing::warn!(error = %e, statement = sql, "closing a database connection whose transaction failed to end");
-                drop(conn.detach());
+                self.close().await;
                 Err(fail(self.classify)(e))
             }
         }

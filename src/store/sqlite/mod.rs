@@ -98,9 +98,17 @@ impl SqlStore<Sqlite> {
             .busy_timeout(BUSY_TIMEOUT);
         let path = options.get_filename().to_path_buf();
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool = SqlitePoolOptions::new()
+        let mut pool_options = SqlitePoolOptions::new()
             // One connection for an in-memory database, or each would see its own.
-            .max_connections(if in_memory { 1 } else { pool_size.max(1) })
+            .max_connections(if in_memory { 1 } else { pool_size.max(1) });
+        if in_memory {
+            // Its one connection is the database: never retire it for age or idleness.
+            pool_options = pool_options
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = pool_options
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(options)
             .await

@@ -51,6 +51,12 @@ async fn write_batches(
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // A caller that gave up (its deadline passed while queued) was told UNAVAILABLE:
+        // its token must not appear later.
+        batch.retain(|(_, done)| !done.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
         let outcomes = match bounded(deadline, write(&pool, &turns, &batch)).await {
             Ok(outcomes) => outcomes,
             Err(e) => {

@@ -173,6 +173,9 @@ fn revoke_in_id_order(filter: sea_query::SimpleExpr, now: Millis) -> UpdateState
 }
 
 /// Moves `last_used_at` forward only, so batches written out of order never rewind it.
+/// One row per statement, on purpose: Postgres's token trigger (migration 0004) treats a
+/// statement changing more than 100 rows as "flush everything" without comparing columns,
+/// so a many-row usage statement would empty every replica's cache on each flush.
 pub fn update_last_used(id: &str, at: Millis) -> UpdateStatement {
     Query::update()
         .table(Tokens::Table)
