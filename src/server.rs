@@ -99,7 +99,12 @@ pub async fn run(
     let info_spans = options.info_spans;
     // Two tasks, so a slow usage flush (a silent database) never delays health.
     let health_task = tokio::spawn(keep_health(app.clone(), reporter, options.health_interval));
-    let flush_task = tokio::spawn(flush_usage(app.clone(), options.usage_flush_interval));
+    let stop_flushing = Arc::new(tokio::sync::Notify::new());
+    let flush_task = tokio::spawn(flush_usage(
+        app.clone(),
+        options.usage_flush_interval,
+        stop_flushing.clone(),
+    ));
 
     let tokens = TokenServiceServer::new(TokenApi::new(app.clone()))
         .max_decoding_message_size(crate::grpc::MAX_TOKEN_DECODE_BYTES);
@@ -165,7 +170,17 @@ pub async fn run(
     };
 
     health_task.abort();
-    flush_task.abort();
+    // Stopped between flushes rather than aborted mid-way, which would lose the batch it had
+    // taken; a flush still running after the drain timeout (a huge batch) is aborted.
+    stop_flushing.notify_one();
+    let mut flush_task = flush_task;
+    if tokio::time::timeout(drain_timeout, &mut flush_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the usage flush did not finish in time; stopping it");
+        flush_task.abort();
+    }
     if let Err(e) = app.flush_usage().await {
         tracing::warn!(error = %e, "could not write last-used times at shutdown");
     }
@@ -191,12 +206,15 @@ async fn keep_health(app: Arc<App>, reporter: HealthReporter, every: Duration) {
     }
 }
 
-/// Writes `last_used_at` batches.
-async fn flush_usage(app: Arc<App>, every: Duration) {
+/// Writes `last_used_at` batches until told to stop (between batches, never during one).
+async fn flush_usage(app: Arc<App>, every: Duration, stop: Arc<tokio::sync::Notify>) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.notified() => return,
+        }
         if let Err(e) = app.flush_usage().await {
             tracing::warn!(error = %crate::domain::error::chain(&e), "could not write last-used times; will retry");
         }
