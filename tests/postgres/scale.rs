@@ -40,17 +40,37 @@ async fn revoking_a_subject_of_50000_tokens_beats_the_default_timeout() {
         assert_allow(&b.check(secret, &["read:x"]).await);
     }
 
+    // Another user's key, revoked on B while A revokes the 50,000: it must not queue behind
+    // the big revocation (the per-row trigger held the revision row's lock throughout).
+    let other = a.create_user("yan", &["r"]).await;
+    let other_key = a.key_for(&other.id, &["read:*"]).await;
+
     let started = Instant::now();
-    let revoked = a
-        .revoke(
-            &a.admin_key,
-            pb::revoke_request::Target::Subject(user.id.clone()),
-        )
-        .await
-        .expect("revoke a 50,000-token subject");
+    let big = a.revoke(
+        &a.admin_key,
+        pb::revoke_request::Target::Subject(user.id.clone()),
+    );
+    let small = async {
+        let started = Instant::now();
+        let n = b
+            .revoke(
+                &b.admin_key,
+                pb::revoke_request::Target::TokenId(other_key.token_id.clone()),
+            )
+            .await
+            .expect("revoke another user's key meanwhile");
+        (n, started.elapsed())
+    };
+    let (revoked, (small_revoked, small_took)) = tokio::join!(big, small);
+    let revoked = revoked.expect("revoke a 50,000-token subject");
     let took = started.elapsed();
     assert_eq!(revoked as usize, SUBJECT_TOKENS);
     assert!(took < Duration::from_secs(5), "revoke took {took:?}");
+    assert_eq!(small_revoked, 1);
+    assert!(
+        small_took < Duration::from_secs(1),
+        "another revocation waited {small_took:?} behind the big one"
+    );
 
     let acknowledged = Instant::now();
     while b.check(&secrets[0], &["read:x"]).await.decision == pb::Decision::Allow as i32 {
@@ -103,8 +123,9 @@ async fn revoking_a_subject_of_50000_tokens_beats_the_default_timeout() {
         "revoked tokens still allowed on the other replica"
     );
     report(&format!(
-        "revoke of {SUBJECT_TOKENS} tokens: {took:?}; the other replica denied cached ones \
-         {propagated:?} after the acknowledgement"
+        "revoke of {SUBJECT_TOKENS} tokens: {took:?} (another user's revoke meanwhile on the \
+         other replica: {small_took:?}); the other replica denied cached ones {propagated:?} \
+         after the acknowledgement"
     ));
 }
 

@@ -92,10 +92,11 @@ impl<B: SqlBackend> TokenStore for SqlStore<B> {
         self.execute(st, |e| e.into_store()).await.map(to_u32)
     }
 
-    /// In id order, in chunks of [`USAGE_CHUNK`], each its own transaction: every writer that
-    /// locks many token rows (this and revoking a subject) takes them in id order, so two
-    /// replicas, or a flush and a revocation, never deadlock. A failed chunk fails the call;
-    /// chunks written before it stay written, which is harmless as times only move forward.
+    /// In chunks of [`USAGE_CHUNK`], each its own transaction, in id order. On Postgres each
+    /// row is skipped if another writer holds it (see `schema::tokens::update_last_used`), so
+    /// the flush never waits for a row lock and cannot deadlock with a revocation or another
+    /// replica's flush. A failed chunk fails the call; chunks written before it stay written,
+    /// which is harmless as times only move forward.
     async fn record_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()> {
         let mut usage: Vec<&(String, Millis)> = usage.iter().collect();
         usage.sort_unstable_by(|a, b| a.0.cmp(&b.0));

@@ -149,25 +149,10 @@ pub fn revoke_token(id: &str, owner: Option<&str>, now: Millis) -> UpdateStateme
 
 /// Revokes every live token of a subject.
 pub fn revoke_subject(subject: &str, now: Millis) -> UpdateStatement {
-    revoke_in_id_order(Expr::col(Tokens::Subject).eq(subject), now)
-}
-
-/// Revokes the live tokens `filter` picks. The rows are picked, and on Postgres locked, in
-/// id order: every writer that locks many token rows (revocations, the usage flush) takes
-/// them in that order, so none of them can deadlock another.
-fn revoke_in_id_order(filter: sea_query::SimpleExpr, now: Millis) -> UpdateStatement {
-    let live = Query::select()
-        .column(Tokens::Id)
-        .from(Tokens::Table)
-        .and_where(filter)
-        .and_where(Expr::col(Tokens::RevokedAt).is_null())
-        .order_by(Tokens::Id, Order::Asc)
-        .lock(sea_query::LockType::Update)
-        .take();
     Query::update()
         .table(Tokens::Table)
         .value(Tokens::RevokedAt, now)
-        .and_where(Expr::col(Tokens::Id).in_subquery(live))
+        .and_where(Expr::col(Tokens::Subject).eq(subject))
         .and_where(Expr::col(Tokens::RevokedAt).is_null())
         .take()
 }
@@ -176,25 +161,42 @@ fn revoke_in_id_order(filter: sea_query::SimpleExpr, now: Millis) -> UpdateState
 /// One row per statement, on purpose: Postgres's token trigger (migration 0004) treats a
 /// statement changing more than 100 rows as "flush everything" without comparing columns,
 /// so a many-row usage statement would empty every replica's cache on each flush.
+///
+/// On Postgres the row is taken `FOR UPDATE SKIP LOCKED`: the usage flush never waits for a
+/// row lock, so it cannot deadlock with a revocation (or another replica's flush) whatever
+/// order they lock in. A token locked at that moment keeps its older time, which only a
+/// later use moves on; a time is a hint, a revocation is not.
 pub fn update_last_used(id: &str, at: Millis) -> UpdateStatement {
-    Query::update()
-        .table(Tokens::Table)
-        .value(Tokens::LastUsedAt, at)
+    let free = Query::select()
+        .column(Tokens::Id)
+        .from(Tokens::Table)
         .and_where(Expr::col(Tokens::Id).eq(id))
         .and_where(
             Expr::col(Tokens::LastUsedAt)
                 .is_null()
                 .or(Expr::col(Tokens::LastUsedAt).lt(at)),
         )
+        .lock_with_behavior(
+            sea_query::LockType::Update,
+            sea_query::LockBehavior::SkipLocked,
+        )
+        .take();
+    Query::update()
+        .table(Tokens::Table)
+        .value(Tokens::LastUsedAt, at)
+        .and_where(Expr::col(Tokens::Id).in_subquery(free))
         .take()
 }
 
 /// Revokes the live PATs bound to a role (when it is deleted).
 pub fn revoke_role_pats(role: &str, now: Millis) -> UpdateStatement {
-    let bound = Expr::col(Tokens::Kind)
-        .eq(TokenKind::Pat.as_str())
-        .and(Expr::col(Tokens::Role).eq(role));
-    revoke_in_id_order(bound, now)
+    Query::update()
+        .table(Tokens::Table)
+        .value(Tokens::RevokedAt, now)
+        .and_where(Expr::col(Tokens::Kind).eq(TokenKind::Pat.as_str()))
+        .and_where(Expr::col(Tokens::Role).eq(role))
+        .and_where(Expr::col(Tokens::RevokedAt).is_null())
+        .take()
 }
 
 #[cfg(test)]
@@ -212,10 +214,10 @@ mod tests {
     }
 
     #[test]
-    fn revoking_a_subject_locks_in_id_order_on_postgres_only() {
-        let (pg, _) = revoke_subject("u", 1).build(PostgresQueryBuilder);
-        assert!(pg.contains(r#"ORDER BY "id" ASC FOR UPDATE"#), "{pg}");
-        let (lite, _) = revoke_subject("u", 1).build(SqliteQueryBuilder);
+    fn the_usage_flush_skips_locked_rows_on_postgres_only() {
+        let (pg, _) = update_last_used("t", 1).build(PostgresQueryBuilder);
+        assert!(pg.contains("FOR UPDATE SKIP LOCKED"), "{pg}");
+        let (lite, _) = update_last_used("t", 1).build(SqliteQueryBuilder);
         assert!(!lite.contains("FOR UPDATE"), "{lite}");
     }
 }
