@@ -82,21 +82,6 @@ fn outcome<T>(r: Result<T, tonic::Status>) -> Result<T, Code> {
     })
 }
 
-async fn create_role(t: &TestApp, name: &str) -> Result<pb::Role, tonic::Status> {
-    t.admin
-        .clone()
-        .create_role(authed(
-            &t.admin_key,
-            pb::CreateRoleRequest {
-                name: name.into(),
-                permissions: strings(&["read:*"]),
-                description: String::new(),
-            },
-        ))
-        .await
-        .map(tonic::Response::into_inner)
-}
-
 async fn role_exists(t: &TestApp, name: &str) -> bool {
     let got = t
         .admin
@@ -159,7 +144,7 @@ async fn a_full_disk_acknowledges_nothing_that_did_not_commit() {
     let mut roles = Vec::new();
     for i in 0..5 {
         let name = format!("full{i}");
-        let made = outcome(create_role(&t, &name).await).is_ok();
+        let made = outcome(t.try_create_role(&name, &["read:*"]).await).is_ok();
         roles.push((name, made));
     }
     assert!(
@@ -186,7 +171,7 @@ async fn a_full_disk_acknowledges_nothing_that_did_not_commit() {
     )
     .await
     .expect("revoke after recovery");
-    assert!(create_role(&t, "after").await.is_ok());
+    assert!(t.try_create_role("after", &["read:*"]).await.is_ok());
 
     let t = t.restart().await;
     for key in &issued {

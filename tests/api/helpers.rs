@@ -177,6 +177,17 @@ impl TestApp {
     }
 
     pub async fn create_role(&self, name: &str, permissions: &[&str]) -> pb::Role {
+        self.try_create_role(name, permissions)
+            .await
+            .expect("create role")
+    }
+
+    /// CreateRole as the admin, with its status when it fails.
+    pub async fn try_create_role(
+        &self,
+        name: &str,
+        permissions: &[&str],
+    ) -> Result<pb::Role, tonic::Status> {
         self.admin
             .clone()
             .create_role(authed(
@@ -188,8 +199,7 @@ impl TestApp {
                 },
             ))
             .await
-            .expect("create role")
-            .into_inner()
+            .map(tonic::Response::into_inner)
     }
 
     pub async fn set_role(&self, name: &str, permissions: &[&str]) {
@@ -347,6 +357,31 @@ pub async fn health_becomes(
     tokio::time::timeout(std::time::Duration::from_secs(15), wait)
         .await
         .unwrap_or_else(|_| panic!("health never became {want:?}"));
+}
+
+/// A token record for tests that call the store directly (the secret is never checked).
+pub fn token_record(
+    id: &str,
+    subject: &str,
+    kind: tessera::domain::token_format::TokenKind,
+    role: Option<&str>,
+) -> tessera::domain::model::TokenRecord {
+    tessera::domain::model::TokenRecord {
+        id: id.into(),
+        kind,
+        name: "t".into(),
+        subject: subject.into(),
+        role: role.map(str::to_owned),
+        secret_hash: vec![1; 32],
+        scopes: tessera::domain::permission_set::PermissionSet::from_stored("read:*"),
+        cap: None,
+        read_only: false,
+        issued_at: 1,
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+        created_by: None,
+    }
 }
 
 pub fn api_key(scopes: &[&str], subject: &str) -> pb::issue_request::Grant {

@@ -11,6 +11,7 @@ use tessera::domain::token_format::TokenKind;
 use tessera::store::Backend;
 
 use crate::db::{Kind, TestDb};
+use crate::helpers::token_record;
 
 /// A fresh, migrated store of each kind this binary tests, with what keeps it alive.
 async fn stores() -> Vec<(&'static str, Arc<dyn Store>, Option<TestDb>)> {
@@ -50,25 +51,6 @@ fn user(id: &str, name: &str, roles: &[&str]) -> User {
     }
 }
 
-fn token(id: &str, subject: &str, kind: TokenKind, role: Option<&str>) -> TokenRecord {
-    TokenRecord {
-        id: id.into(),
-        kind,
-        name: "t".into(),
-        subject: subject.into(),
-        role: role.map(str::to_owned),
-        secret_hash: vec![1; 32],
-        scopes: PermissionSet::from_stored("read:*"),
-        cap: None,
-        read_only: false,
-        issued_at: 1,
-        expires_at: None,
-        last_used_at: None,
-        revoked_at: None,
-        created_by: None,
-    }
-}
-
 fn page(after: Option<String>, limit: u32) -> PageRequest {
     PageRequest { after, limit }
 }
@@ -91,7 +73,7 @@ async fn usage_never_moves_backwards() {
         let ids: Vec<String> = (0..300).map(|i| format!("t{i:03}")).collect();
         let tokens: Vec<TokenRecord> = ids
             .iter()
-            .map(|id| token(id, "u1", TokenKind::ApiKey, None))
+            .map(|id| token_record(id, "u1", TokenKind::ApiKey, None))
             .collect();
         s.insert_tokens(&tokens).await.expect("tokens");
         let at = |t: i64| ids.iter().map(|id| (id.clone(), t)).collect::<Vec<_>>();
@@ -120,7 +102,7 @@ async fn deleting_a_role_revokes_its_pats_in_the_same_transaction() {
         s.create_user(&user("u1", "ann", &["r"]))
             .await
             .expect("user");
-        s.insert_token(&token("p1", "u1", TokenKind::Pat, Some("r")))
+        s.insert_token(&token_record("p1", "u1", TokenKind::Pat, Some("r")))
             .await
             .expect("pat");
         // Held by a user: refused, and the PAT revocation in the same transaction undone.
@@ -150,7 +132,7 @@ async fn revoking_is_idempotent() {
     async fn promise(s: Arc<dyn Store>) {
         s.create_user(&user("u1", "ann", &[])).await.expect("user");
         for id in ["a", "b", "c"] {
-            s.insert_token(&token(id, "u1", TokenKind::ApiKey, None))
+            s.insert_token(&token_record(id, "u1", TokenKind::ApiKey, None))
                 .await
                 .expect("token");
         }
@@ -179,9 +161,14 @@ async fn token_pages_are_stable_under_inserts() {
         s.create_user(&user("u1", "ann", &[])).await.expect("user");
         s.create_user(&user("u2", "bob", &[])).await.expect("user");
         for i in 0..5 {
-            s.insert_token(&token(&format!("a{i}"), "u1", TokenKind::ApiKey, None))
-                .await
-                .expect("token");
+            s.insert_token(&token_record(
+                &format!("a{i}"),
+                "u1",
+                TokenKind::ApiKey,
+                None,
+            ))
+            .await
+            .expect("token");
         }
         let first = s.list_tokens("u1", &page(None, 2)).await.expect("page");
         let mut seen: Vec<String> = first.items.iter().map(|t| t.id.clone()).collect();
@@ -189,12 +176,22 @@ async fn token_pages_are_stable_under_inserts() {
         // Inserted mid-listing, for this user and another: later pages show this user's
         // new tokens after the old ones, and nothing twice or missing.
         for i in 5..8 {
-            s.insert_token(&token(&format!("a{i}"), "u1", TokenKind::ApiKey, None))
-                .await
-                .expect("token");
-            s.insert_token(&token(&format!("b{i}"), "u2", TokenKind::ApiKey, None))
-                .await
-                .expect("token");
+            s.insert_token(&token_record(
+                &format!("a{i}"),
+                "u1",
+                TokenKind::ApiKey,
+                None,
+            ))
+            .await
+            .expect("token");
+            s.insert_token(&token_record(
+                &format!("b{i}"),
+                "u2",
+                TokenKind::ApiKey,
+                None,
+            ))
+            .await
+            .expect("token");
         }
         let mut next = first.next;
         while let Some(after) = next {
@@ -232,11 +229,11 @@ async fn names_and_ids_are_unique() {
             s.get_user("u2").await.expect("read").is_none(),
             "nothing half-written"
         );
-        s.insert_token(&token("t", "u1", TokenKind::ApiKey, None))
+        s.insert_token(&token_record("t", "u1", TokenKind::ApiKey, None))
             .await
             .expect("token");
         let dup = s
-            .insert_token(&token("t", "u1", TokenKind::ApiKey, None))
+            .insert_token(&token_record("t", "u1", TokenKind::ApiKey, None))
             .await;
         assert!(
             matches!(&dup, Err(StoreError::Conflict { entity: Entity::Token, key }) if key == "t"),
@@ -244,8 +241,8 @@ async fn names_and_ids_are_unique() {
         );
         // A batch with one duplicate inserts none of it.
         let batch = [
-            token("n1", "u1", TokenKind::ApiKey, None),
-            token("t", "u1", TokenKind::ApiKey, None),
+            token_record("n1", "u1", TokenKind::ApiKey, None),
+            token_record("t", "u1", TokenKind::ApiKey, None),
         ];
         assert!(s.insert_tokens(&batch).await.is_err());
         assert!(s.get_token("n1").await.expect("read").is_none());
@@ -295,7 +292,7 @@ async fn a_missing_entity_is_not_found_with_its_key() {
             "nothing half-written"
         );
         missing(
-            s.insert_token(&token("t", "usr_x", TokenKind::ApiKey, None))
+            s.insert_token(&token_record("t", "usr_x", TokenKind::ApiKey, None))
                 .await,
             Entity::User,
             "usr_x",
@@ -339,9 +336,14 @@ async fn concurrent_role_replacements_all_commit_and_never_merge() {
                 b.set_user_roles("u2", &list).await.map(|u| u.roles)
             }));
             tasks.push(tokio::spawn(async move {
-                c.insert_token(&token(&format!("t{i}"), "u2", TokenKind::ApiKey, None))
-                    .await
-                    .map(|()| Vec::new())
+                c.insert_token(&token_record(
+                    &format!("t{i}"),
+                    "u2",
+                    TokenKind::ApiKey,
+                    None,
+                ))
+                .await
+                .map(|()| Vec::new())
             }));
         }
         for task in tasks {

@@ -31,21 +31,6 @@ async fn create_user(t: &TestApp, name: &str, roles: &[&str]) -> Result<pb::User
         .map(tonic::Response::into_inner)
 }
 
-async fn create_role(t: &TestApp, name: &str) -> Result<pb::Role, tonic::Status> {
-    t.admin
-        .clone()
-        .create_role(authed(
-            &t.admin_key,
-            pb::CreateRoleRequest {
-                name: name.into(),
-                permissions: strings(&["read:*"]),
-                description: String::new(),
-            },
-        ))
-        .await
-        .map(tonic::Response::into_inner)
-}
-
 /// Exactly one of two racing creates wins; the other is told the name is taken.
 fn one_winner<T: std::fmt::Debug>(a: Result<T, tonic::Status>, b: Result<T, tonic::Status>) {
     match (a, b) {
@@ -59,7 +44,10 @@ async fn racing_creates_of_one_name_make_exactly_one() {
     let (a, b) = replicas().await;
     for i in 0..25 {
         let name = format!("race-{i}");
-        let (ra, rb) = tokio::join!(create_role(&a, &name), create_role(&b, &name));
+        let (ra, rb) = tokio::join!(
+            a.try_create_role(&name, &["read:*"]),
+            b.try_create_role(&name, &["read:*"])
+        );
         one_winner(ra, rb);
         let (ua, ub) = tokio::join!(create_user(&a, &name, &[]), create_user(&b, &name, &[]));
         one_winner(ua, ub);

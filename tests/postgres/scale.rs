@@ -129,25 +129,6 @@ async fn revoking_a_subject_of_50000_tokens_beats_the_default_timeout() {
     ));
 }
 
-fn record(id: String, subject: &str) -> TokenRecord {
-    TokenRecord {
-        id,
-        kind: TokenKind::ApiKey,
-        name: "t".into(),
-        subject: subject.into(),
-        role: None,
-        secret_hash: vec![1; 32],
-        scopes: PermissionSet::from_stored("read:*"),
-        cap: None,
-        read_only: false,
-        issued_at: 1,
-        expires_at: None,
-        last_used_at: None,
-        revoked_at: None,
-        created_by: None,
-    }
-}
-
 /// Two replicas' stores (two pools) on one database.
 async fn two_stores() -> (Arc<dyn Store>, Arc<dyn Store>, TestDb) {
     let db = TestDb::fresh().await;
@@ -175,7 +156,10 @@ async fn revoking_a_subject_never_deadlocks_with_the_other_replicas_usage_flush(
         let ids: Vec<String> = (0..1_000)
             .map(|_| format!("tsk_{}", random_base62(16).expect("random")))
             .collect();
-        let records: Vec<TokenRecord> = ids.iter().map(|id| record(id.clone(), &subject)).collect();
+        let records: Vec<TokenRecord> = ids
+            .iter()
+            .map(|id| token_record(id, &subject, TokenKind::ApiKey, None))
+            .collect();
         a.insert_tokens(&records).await.expect("tokens");
         let usage: Vec<(String, i64)> = ids.iter().map(|id| (id.clone(), 100 + round)).collect();
         let flush = {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tessera::domain::model::{TokenRecord, User};
-use tessera::domain::permission_set::PermissionSet;
 use tessera::domain::ports::StoreError;
 use tessera::domain::token_format::TokenKind;
 use tessera::proto::v1 as pb;
@@ -24,25 +23,6 @@ use crate::serve_process::ServeProcess;
 const STATEMENT_TIMEOUT: Duration = Duration::from_millis(500);
 /// The client-side deadline of every call: the statement timeout plus one second.
 const DEADLINE: Duration = Duration::from_millis(1_500);
-
-fn token(id: String, subject: &str) -> TokenRecord {
-    TokenRecord {
-        id,
-        kind: TokenKind::ApiKey,
-        name: "t".into(),
-        subject: subject.into(),
-        role: None,
-        secret_hash: vec![1; 32],
-        scopes: PermissionSet::from_stored("read:*"),
-        cap: None,
-        read_only: false,
-        issued_at: 1,
-        expires_at: None,
-        last_used_at: None,
-        revoked_at: None,
-        created_by: None,
-    }
-}
 
 #[tokio::test]
 async fn a_transaction_whose_peer_goes_silent_fails_within_the_deadline_and_writes_nothing() {
@@ -63,7 +43,9 @@ async fn a_transaction_whose_peer_goes_silent_fails_within_the_deadline_and_writ
         created_at: 1,
     };
     store.create_user(&user).await.expect("user");
-    let tokens: Vec<TokenRecord> = (0..5_000).map(|i| token(format!("t{i}"), "u1")).collect();
+    let tokens: Vec<TokenRecord> = (0..5_000)
+        .map(|i| token_record(&format!("t{i}"), "u1", TokenKind::ApiKey, None))
+        .collect();
     // Silence after the transaction has begun and sent some of its inserts.
     proxy.freeze_after(64 * 1024);
     let started = Instant::now();

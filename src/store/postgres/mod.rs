@@ -9,21 +9,18 @@
 
 mod changes;
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sea_query::PostgresQueryBuilder;
 use sea_query_sqlx::SqlxBinder;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 pub use changes::{CHANNEL, ChangeFeed, follow_changes};
 
 use super::StoreSettings;
 use super::sql::exec::{self, WriteTx};
-use super::sql::rows::{Columns, column};
 use super::sql::{DbError, Fault, SqlBackend, SqlStore, Statement, write_tokens};
 use crate::domain::model::TokenRecord;
 use crate::domain::ports::{StoreError, StoreResult};
@@ -31,32 +28,23 @@ use crate::domain::ports::{StoreError, StoreResult};
 /// Migrations compiled into the binary. sqlx takes an advisory lock while applying them, so
 /// replicas starting together do not race.
 fn migrator() -> Migrator {
-    let migration = |version: i64, name: &'static str, sql: &'static str| {
-        Migration::new(
-            version,
-            Cow::Borrowed(name),
-            MigrationType::Simple,
-            AssertSqlSafe(sql).into_sql_str(),
-            false,
-        )
-    };
-    Migrator::with_migrations(vec![
-        migration(
+    super::sql::migrator(&[
+        (
             1,
             "init",
             include_str!("../../../migrations/postgres/0001_init.sql"),
         ),
-        migration(
+        (
             2,
             "change feed",
             include_str!("../../../migrations/postgres/0002_change_feed.sql"),
         ),
-        migration(
+        (
             3,
             "health probe",
             include_str!("../../../migrations/postgres/0003_health_probe.sql"),
         ),
-        migration(
+        (
             4,
             "change feed per statement",
             include_str!("../../../migrations/postgres/0004_change_feed_per_statement.sql"),
@@ -161,30 +149,6 @@ fn classify(e: &sqlx::Error) -> Fault {
         | sqlx::Error::Protocol(_)
         | sqlx::Error::WorkerCrashed => Fault::Unavailable,
         _ => Fault::Internal,
-    }
-}
-
-impl Columns for PgRow {
-    fn text(&self, name: &str) -> StoreResult<String> {
-        column(self, name)
-    }
-    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
-        column(self, name)
-    }
-    fn int(&self, name: &str) -> StoreResult<i64> {
-        column(self, name)
-    }
-    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
-        column(self, name)
-    }
-    fn flag(&self, name: &str) -> StoreResult<bool> {
-        column(self, name)
-    }
-    fn opt_flag(&self, name: &str) -> StoreResult<Option<bool>> {
-        column(self, name)
-    }
-    fn bytes(&self, name: &str) -> StoreResult<Vec<u8>> {
-        column(self, name)
     }
 }
 

@@ -86,9 +86,14 @@ impl WriteFaults {
 
 impl<B: SqlBackend> SqlStore<B> {
     pub fn new(backend: B) -> SqlStore<B> {
+        SqlStore::with_statements(backend, HotStatements::render::<B>())
+    }
+
+    /// With statements the backend already rendered (SQLite's direct reader needs one).
+    pub fn with_statements(backend: B, hot: HotStatements) -> SqlStore<B> {
         SqlStore {
             backend,
-            hot: HotStatements::render::<B>(),
+            hot,
             write_faults: WriteFaults::default(),
         }
     }
@@ -158,6 +163,25 @@ pub async fn finish<T, X: SqlTx>(tx: X, outcome: StoreResult<T>) -> StoreResult<
             Err(e)
         }
     }
+}
+
+/// A backend's migrations, compiled into the binary (version, name, SQL), so `migrate` needs
+/// no files beside it.
+pub fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr;
+    let migrations = migrations
+        .iter()
+        .map(|&(version, name, sql)| {
+            sqlx::migrate::Migration::new(
+                version,
+                std::borrow::Cow::Borrowed(name),
+                sqlx::migrate::MigrationType::Simple,
+                sqlx::AssertSqlSafe(sql).into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    sqlx::migrate::Migrator::with_migrations(migrations)
 }
 
 fn to_u32(n: u64) -> u32 {

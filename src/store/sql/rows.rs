@@ -1,7 +1,7 @@
 //! Rows to domain values, written once for every backend.
 //!
-//! Each backend's row type implements [`Columns`] (over sqlx's typed `try_get`, see
-//! [`column`]), and the mapping from columns to roles, users, tokens and the check read lives
+//! Every sqlx row type implements [`Columns`] through one impl over sqlx's typed `try_get`
+//! (SQLite's direct reader has its own), and the mapping from columns to roles, users, tokens and the check read lives
 //! here only, so the backends cannot drift apart in how they read the same schema.
 
 use crate::domain::model::{OwnerState, Page, PageRequest, Role, TokenAccess, TokenRecord, User};
@@ -20,8 +20,41 @@ pub trait Columns {
     fn bytes(&self, name: &str) -> StoreResult<Vec<u8>>;
 }
 
-/// One typed column of a sqlx row, for each backend's [`Columns`] impl.
-pub fn column<'r, R, T>(row: &'r R, name: &str) -> StoreResult<T>
+/// Every sqlx row type (SQLite's, Postgres's) reads its columns through sqlx's typed
+/// `try_get`; a type mismatch (a hand-edited row) is an internal error.
+impl<R> Columns for R
+where
+    R: sqlx::Row,
+    for<'n> &'n str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn text(&self, name: &str) -> StoreResult<String> {
+        column(self, name)
+    }
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        column(self, name)
+    }
+    fn int(&self, name: &str) -> StoreResult<i64> {
+        column(self, name)
+    }
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        column(self, name)
+    }
+    fn flag(&self, name: &str) -> StoreResult<bool> {
+        column(self, name)
+    }
+    fn opt_flag(&self, name: &str) -> StoreResult<Option<bool>> {
+        column(self, name)
+    }
+    fn bytes(&self, name: &str) -> StoreResult<Vec<u8>> {
+        column(self, name)
+    }
+}
+
+fn column<'r, R, T>(row: &'r R, name: &str) -> StoreResult<T>
 where
     R: sqlx::Row,
     for<'n> &'n str: sqlx::ColumnIndex<R>,

@@ -7,7 +7,6 @@
 mod direct;
 mod writer;
 
-use std::borrow::Cow;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -15,15 +14,13 @@ use std::time::Duration;
 
 use sea_query::SqliteQueryBuilder;
 use sea_query_sqlx::SqlxBinder;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 use super::sql::exec::{self, WriteTx, WriterTurns};
-use super::sql::rows::{Columns, column};
 use super::sql::{DbError, Fault, SqlBackend, SqlStore, Statement};
 use crate::domain::model::{TokenAccess, TokenRecord};
 use crate::domain::ports::{StoreError, StoreResult};
@@ -40,22 +37,13 @@ const BEGIN: &str = "BEGIN IMMEDIATE";
 
 /// Migrations compiled into the binary, so `migrate` needs no files beside it.
 fn migrator() -> Migrator {
-    let migration = |version: i64, name: &'static str, sql: &'static str| {
-        Migration::new(
-            version,
-            Cow::Borrowed(name),
-            MigrationType::Simple,
-            AssertSqlSafe(sql).into_sql_str(),
-            false,
-        )
-    };
-    Migrator::with_migrations(vec![
-        migration(
+    super::sql::migrator(&[
+        (
             1,
             "init",
             include_str!("../../../migrations/sqlite/0001_init.sql"),
         ),
-        migration(
+        (
             3,
             "health probe",
             include_str!("../../../migrations/sqlite/0003_health_probe.sql"),
@@ -118,19 +106,22 @@ impl SqlStore<Sqlite> {
         // locking the reader would not share. The path is made absolute now, so a later
         // change of working directory cannot point it at another file.
         let plain_file = !in_memory && !url.contains("vfs=") && !url.contains("immutable=");
-        let access_sql = super::sql::HotStatements::render::<Sqlite>().token_access;
+        let hot = super::sql::HotStatements::render::<Sqlite>();
         let direct = plain_file.then(|| {
             let file = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            Arc::new(direct::DirectReader::new(&file, access_sql))
+            Arc::new(direct::DirectReader::new(&file, hot.token_access.clone()))
         });
         let turns = WriterTurns::default();
-        Ok(SqlStore::new(Sqlite {
-            inserts: writer::InsertQueue::start(pool.clone(), turns.clone(), deadline()),
-            turns,
-            pool,
-            path: (!in_memory).then_some(path),
-            direct,
-        }))
+        Ok(SqlStore::with_statements(
+            Sqlite {
+                inserts: writer::InsertQueue::start(pool.clone(), turns.clone(), deadline()),
+                turns,
+                pool,
+                path: (!in_memory).then_some(path),
+                direct,
+            },
+            hot,
+        ))
     }
 
     /// Applies pending migrations.
@@ -191,30 +182,6 @@ fn classify(e: &sqlx::Error) -> Fault {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => Fault::Unavailable,
         _ => Fault::Internal,
-    }
-}
-
-impl Columns for SqliteRow {
-    fn text(&self, name: &str) -> StoreResult<String> {
-        column(self, name)
-    }
-    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
-        column(self, name)
-    }
-    fn int(&self, name: &str) -> StoreResult<i64> {
-        column(self, name)
-    }
-    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
-        column(self, name)
-    }
-    fn flag(&self, name: &str) -> StoreResult<bool> {
-        column(self, name)
-    }
-    fn opt_flag(&self, name: &str) -> StoreResult<Option<bool>> {
-        column(self, name)
-    }
-    fn bytes(&self, name: &str) -> StoreResult<Vec<u8>> {
-        column(self, name)
     }
 }
 
