@@ -21,7 +21,7 @@ use sqlx::sqlite::{
 };
 
 use super::sql::exec::{self, WriteTx, WriterTurns};
-use super::sql::{DbError, Fault, SqlBackend, SqlStore, Statement};
+use super::sql::{DbError, Fault, SqlBackend, SqlStore, SqlTx, Statement};
 use crate::domain::model::{TokenAccess, TokenRecord};
 use crate::domain::ports::{StoreError, StoreResult};
 
@@ -209,9 +209,22 @@ impl SqlBackend for Sqlite {
         exec::fetch_all(&self.pool, st, classify).await
     }
 
+    /// In a transaction of its own, so that every write on SQLite starts `BEGIN IMMEDIATE`:
+    /// on a connection somehow still inside a transaction (`sqlite3_get_autocommit() == 0`)
+    /// that statement fails and the connection is closed, where a bare statement would
+    /// write into a transaction that never commits and be acknowledged all the same.
     async fn execute(&self, st: Statement) -> Result<u64, DbError> {
-        let _turn = self.turns.take().await;
-        exec::execute(&self.pool, st, classify).await
+        let mut tx = self.begin().await?;
+        match tx.execute(st).await {
+            Ok(changed) => {
+                tx.commit().await?;
+                Ok(changed)
+            }
+            Err(e) => {
+                tx.rollback().await;
+                Err(e)
+            }
+        }
     }
 
     async fn begin(&self) -> Result<WriteTx<sqlx::Sqlite>, DbError> {
@@ -246,6 +259,59 @@ mod tests {
         for sql in [&hot.token_access, &hot.token] {
             assert_eq!(sql.matches('?').count(), 1, "{sql}");
         }
+    }
+
+    /// A connection handed back to the pool inside a transaction, as sqlx's own
+    /// `Transaction` leaves one after a failed COMMIT (sqlx#3742). No write on it is
+    /// acknowledged: the next write fails, the connection is closed, and the write after
+    /// that commits on a fresh one.
+    #[tokio::test]
+    async fn a_connection_left_inside_a_transaction_acknowledges_no_write() {
+        use crate::domain::model::Role;
+        use crate::domain::permission_set::PermissionSet;
+        use crate::domain::ports::RoleStore;
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("t.db");
+        let url = format!("sqlite://{}", file.display());
+        // One connection, so the next write must take the one left inside a transaction.
+        let store = SqliteStore::connect_with_pool(&url, 1).await.expect("open");
+        store.migrate().await.expect("migrate");
+        let role = |name: &str| Role {
+            name: name.into(),
+            permissions: PermissionSet::from_stored("read:*"),
+            description: String::new(),
+        };
+        let committed = |name: &str| {
+            let outside = rusqlite::Connection::open(&file).expect("open");
+            outside
+                .query_row("SELECT count(*) FROM roles WHERE name = ?1", [name], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .expect("count")
+                == 1
+        };
+        let leak = || async {
+            let mut conn = store.backend().pool.acquire().await.expect("acquire");
+            sqlx::raw_sql("BEGIN")
+                .execute(&mut *conn)
+                .await
+                .expect("begin");
+        };
+
+        // A single statement (CreateRole) on it.
+        leak().await;
+        assert!(store.create_role(&role("first"), 1).await.is_err());
+        store.create_role(&role("second"), 1).await.expect("fresh");
+        assert!(!committed("first"));
+        assert!(committed("second"));
+
+        // A write transaction (DeleteRole) on it.
+        leak().await;
+        assert!(store.delete_role("second", 2).await.is_err());
+        assert!(committed("second"));
+        store.delete_role("second", 3).await.expect("fresh");
+        assert!(!committed("second"));
     }
 
     #[test]
