@@ -130,6 +130,21 @@ impl Pattern {
         Ok(Pattern { head, open })
     }
 
+    /// A pattern from its parts; `head` holds at most [`MAX_SEGMENTS`] segments.
+    pub(crate) fn from_parts(head: Vec<Segment>, open: bool) -> Pattern {
+        Pattern { head, open }
+    }
+
+    /// The segments before the trailing `*`, if any.
+    pub fn head(&self) -> &[Segment] {
+        &self.head
+    }
+
+    /// Whether the pattern ends in `*` (one or more further segments).
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
     /// Whether this grant satisfies a required permission (given as its text).
     ///
     /// The required side is not re-validated here: callers validate requests once at the edge.

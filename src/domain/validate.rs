@@ -106,7 +106,7 @@ pub fn grants(field: &str, items: &[String], allow_empty: bool) -> Result<Permis
             format!("at most {MAX_PERMISSIONS} permissions"),
         ));
     }
-    let mut set = PermissionSet::empty();
+    let mut patterns = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let pattern = Pattern::parse(item)
             .map_err(|e| Error::invalid(format!("{field}[{i}]"), e.to_string()))?;
@@ -116,9 +116,9 @@ pub fn grants(field: &str, items: &[String], allow_empty: bool) -> Result<Permis
                 format!("duplicate permission {item:?}"),
             ));
         }
-        set.insert(pattern);
+        patterns.push(pattern);
     }
-    Ok(set)
+    Ok(PermissionSet::from_patterns(&patterns))
 }
 
 /// Required permissions of an Authorize: 1 to 64, valid syntax (`*` is a literal here).

@@ -6,7 +6,7 @@ use super::{App, Caller, perms};
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::TokenRecord;
-use crate::domain::permission_set::PermissionSet;
+use crate::domain::permission_set::{PermissionSet, SetTooLarge};
 use crate::domain::token_format::{self, TokenKind};
 use crate::domain::validate;
 
@@ -144,9 +144,12 @@ impl App {
         // A user minting for itself is capped by the credential it used; an issuer holding
         // tessera:tokens:issue mints for another user within that user's permissions.
         let cap = for_self.then(|| caller.permissions().clone());
-        let mut effective = asked.intersect(&self.permissions_of(&user).await?);
+        let too_large = |e: SetTooLarge| Error::invalid("api_key.scopes", e.to_string());
+        let mut effective = asked
+            .intersect(&self.permissions_of(&user).await?)
+            .map_err(too_large)?;
         if let Some(cap) = &cap {
-            effective = effective.intersect(cap);
+            effective = effective.intersect(cap).map_err(too_large)?;
         }
         Ok(Plan {
             kind: TokenKind::ApiKey,
@@ -185,10 +188,12 @@ impl App {
             .get_user(caller.user_id())
             .await?
             .ok_or(Error::Unauthenticated)?;
+        let too_large = |e: SetTooLarge| Error::invalid("pat.role", e.to_string());
         let effective = bound
             .permissions
             .intersect(&self.permissions_of(&user).await?)
-            .intersect(caller.permissions());
+            .and_then(|held| held.intersect(caller.permissions()))
+            .map_err(too_large)?;
         Ok(Plan {
             kind: TokenKind::Pat,
             name,
@@ -232,7 +237,7 @@ impl App {
             .asked
             .iter()
             .filter(|p| !plan.effective.covers(p))
-            .map(ToString::to_string)
+            .map(|p| p.to_string())
             .collect();
         Ok(Issued {
             token: new.secret,

@@ -63,7 +63,10 @@ impl App {
                     (a, b) => a.or(b),
                 };
                 TokenView {
-                    scopes: own_permissions(&t, &roles).to_strings(),
+                    // Past a bound the token grants nothing (see `resolve`), so it lists none.
+                    scopes: own_permissions(&t, &roles)
+                        .map(|own| own.to_strings())
+                        .unwrap_or_default(),
                     token_id: t.id,
                     kind: t.kind,
                     name: t.name,

@@ -1,0 +1,269 @@
+//! The trie behind [`super::PermissionSet`]: one node per distinct head prefix, keyed by
+//! segment, with the `*` segment as a child of its own.
+//!
+//! Each operation follows the required permission or the other trie down its paths instead
+//! of trying members one by one, so its cost depends on the depth (at most
+//! [`MAX_SEGMENTS`](crate::domain::permission::MAX_SEGMENTS)) and on what it produces, not on
+//! the product of the sizes. A path may fork at every `*`, so a walk visits at most 2^depth
+//! nodes per level of the trie it follows.
+
+use std::collections::BTreeMap;
+
+use crate::domain::permission::{Pattern, Segment};
+
+/// One head prefix, and the members that end with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Node {
+    /// A member ends here: exactly this many segments.
+    pub closed: bool,
+    /// A member ends here followed by `*`: one or more further segments.
+    pub open: bool,
+    /// Longer prefixes whose next segment is this literal.
+    pub lits: BTreeMap<Box<str>, Node>,
+    /// Longer prefixes whose next segment is `*` (any one segment).
+    pub any: Option<Box<Node>>,
+}
+
+/// A computation went past its budget of steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct OverBudget;
+
+/// Steps an operation may still take; every node it visits or copies costs one.
+pub(super) struct Budget(pub usize);
+
+impl Budget {
+    fn spend(&mut self, steps: usize) -> Result<(), OverBudget> {
+        self.0 = self.0.checked_sub(steps).ok_or(OverBudget)?;
+        Ok(())
+    }
+}
+
+impl Node {
+    pub fn is_empty(&self) -> bool {
+        !self.closed && !self.open && self.lits.is_empty() && self.any.is_none()
+    }
+
+    /// Adds a member without looking at the others (see [`Node::minimize`]).
+    pub fn add(&mut self, pattern: &Pattern) {
+        let mut node = self;
+        for seg in pattern.head() {
+            node = match seg {
+                Segment::Lit(s) => node.lits.entry(s.clone()).or_default(),
+                Segment::Any => node.any.get_or_insert_with(Box::default),
+            };
+        }
+        if pattern.is_open() {
+            node.open = true;
+        } else {
+            node.closed = true;
+        }
+    }
+
+    /// Adds every member of `other` without looking at the others.
+    pub fn merge(&mut self, other: &Node, budget: &mut Budget) -> Result<(), OverBudget> {
+        budget.spend(1)?;
+        self.closed |= other.closed;
+        self.open |= other.open;
+        for (s, child) in &other.lits {
+            self.lits
+                .entry(s.clone())
+                .or_default()
+                .merge(child, budget)?;
+        }
+        if let Some(child) = &other.any {
+            self.any
+                .get_or_insert_with(Box::default)
+                .merge(child, budget)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a member accepts `rest`, the segments of a required permission not yet
+    /// consumed (`None`: all consumed).
+    pub fn matches(&self, rest: Option<&str>) -> bool {
+        let Some(rest) = rest else {
+            return self.closed;
+        };
+        if self.open {
+            return true;
+        }
+        let (first, after) = match rest.split_once(':') {
+            Some((first, after)) => (first, Some(after)),
+            None => (rest, None),
+        };
+        self.lits.get(first).is_some_and(|c| c.matches(after))
+            || self.any.as_ref().is_some_and(|c| c.matches(after))
+    }
+
+    /// Whether `pattern` is within a member, other than itself when `strict`.
+    ///
+    /// `head` is what is left of the pattern's head below this node; `exact` says whether
+    /// the path so far is the pattern's own (every segment taken as itself).
+    pub fn covers(&self, head: &[Segment], open: bool, exact: bool, strict: bool) -> bool {
+        let itself = |exact: bool| strict && exact;
+        let Some((seg, below)) = head.split_first() else {
+            // The whole head consumed: a member here covers the pattern if it ends the same
+            // way (open covers open; closed covers closed).
+            let here = if open { self.open } else { self.closed };
+            return here && !itself(exact);
+        };
+        // A member open here accepts anything longer than this prefix.
+        if self.open {
+            return true;
+        }
+        let via_lit = match seg {
+            Segment::Lit(s) => self
+                .lits
+                .get(s)
+                .is_some_and(|c| c.covers(below, open, exact, strict)),
+            Segment::Any => false,
+        };
+        via_lit
+            || self.any.as_ref().is_some_and(|c| {
+                let still_exact = exact && matches!(seg, Segment::Any);
+                c.covers(below, open, still_exact, strict)
+            })
+    }
+
+    /// Every member, in trie order.
+    pub fn members(&self) -> Vec<Pattern> {
+        let mut out = Vec::new();
+        self.collect(&mut Vec::new(), &mut out);
+        out
+    }
+
+    fn collect(&self, prefix: &mut Vec<Segment>, out: &mut Vec<Pattern>) {
+        if self.closed {
+            out.push(Pattern::from_parts(prefix.clone(), false));
+        }
+        if self.open {
+            out.push(Pattern::from_parts(prefix.clone(), true));
+        }
+        for (s, child) in &self.lits {
+            prefix.push(Segment::Lit(s.clone()));
+            child.collect(prefix, out);
+            prefix.pop();
+        }
+        if let Some(child) = &self.any {
+            prefix.push(Segment::Any);
+            child.collect(prefix, out);
+            prefix.pop();
+        }
+    }
+
+    /// Drops every member that another member contains, so no member is within another.
+    ///
+    /// Each member is looked up once from the root: containment is a partial order, so a
+    /// member contained in another is contained in a maximal one, which stays.
+    pub fn minimize(&mut self) {
+        let covered: Vec<Pattern> = self
+            .members()
+            .into_iter()
+            .filter(|p| self.covers(p.head(), p.is_open(), true, true))
+            .collect();
+        for p in &covered {
+            self.remove(p.head(), p.is_open());
+        }
+    }
+
+    /// Removes one member, and the nodes it leaves empty.
+    fn remove(&mut self, head: &[Segment], open: bool) {
+        let Some((seg, below)) = head.split_first() else {
+            if open {
+                self.open = false;
+            } else {
+                self.closed = false;
+            }
+            return;
+        };
+        match seg {
+            Segment::Lit(s) => {
+                if let Some(child) = self.lits.get_mut(s) {
+                    child.remove(below, open);
+                    if child.is_empty() {
+                        self.lits.remove(s);
+                    }
+                }
+            }
+            Segment::Any => {
+                if let Some(child) = &mut self.any {
+                    child.remove(below, open);
+                    if child.is_empty() {
+                        self.any = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The members accepting exactly what a member of `self` and one of `other` both accept,
+    /// with their shared prefix already taken (not yet minimal).
+    ///
+    /// A member open here accepts everything below, so the other side's deeper members are
+    /// copied whole instead of being met pair by pair.
+    pub fn meet(&self, other: &Node, budget: &mut Budget) -> Result<Node, OverBudget> {
+        budget.spend(1)?;
+        let mut out = Node {
+            closed: self.closed && other.closed,
+            open: self.open && other.open,
+            ..Node::default()
+        };
+        if out.open {
+            return Ok(out);
+        }
+        if self.open || other.open {
+            let deeper = if self.open { other } else { self };
+            for (s, child) in &deeper.lits {
+                out.lits
+                    .entry(s.clone())
+                    .or_default()
+                    .merge(child, budget)?;
+            }
+            if let Some(child) = &deeper.any {
+                out.any
+                    .get_or_insert_with(Box::default)
+                    .merge(child, budget)?;
+            }
+            return Ok(out);
+        }
+        // Literal against literal: walk the smaller map, look up in the larger.
+        let (few, many) = if self.lits.len() <= other.lits.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        for (s, a) in &few.lits {
+            if let Some(b) = many.lits.get(s) {
+                out.put_lit(s, a.meet(b, budget)?, budget)?;
+            }
+        }
+        // A literal against the other side's `*`.
+        for (from, wild) in [(self, other), (other, self)] {
+            if let Some(w) = &wild.any {
+                for (s, a) in &from.lits {
+                    out.put_lit(s, a.meet(w, budget)?, budget)?;
+                }
+            }
+        }
+        if let (Some(a), Some(b)) = (&self.any, &other.any) {
+            let met = a.meet(b, budget)?;
+            if !met.is_empty() {
+                out.any = Some(Box::new(met));
+            }
+        }
+        Ok(out)
+    }
+
+    fn put_lit(&mut self, s: &str, met: Node, budget: &mut Budget) -> Result<(), OverBudget> {
+        if met.is_empty() {
+            return Ok(());
+        }
+        match self.lits.get_mut(s) {
+            Some(existing) => existing.merge(&met, budget),
+            None => {
+                self.lits.insert(s.into(), met);
+                Ok(())
+            }
+        }
+    }
+}
