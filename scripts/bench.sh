@@ -7,6 +7,7 @@
 #   scripts/bench.sh                 # full run (about 6 minutes on 2 cores)
 #   DURATION=2s scripts/bench.sh     # shorter cells (ROUNDS=5 slices each)
 #   STARTUP_TOKENS=0 scripts/bench.sh  # skip the 1M-token start-up check
+#   ONLY=authorize_wide_cold,authorize_cold scripts/bench.sh  # some scenarios only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ STARTUP_TOKENS=${STARTUP_TOKENS:-1000000}
 CONCURRENCY=${CONCURRENCY:-1,16,64}
 CONNECTIONS=${CONNECTIONS:-4}
 ROUNDS=${ROUNDS:-5}
+ONLY=${ONLY:-}
 
 cargo build --release --quiet
 BIN=target/release/tessera
@@ -70,7 +72,8 @@ start_server cold "$db" --cache-capacity 0
 cold_addr=$SERVER_ADDR
 
 "$BIN" bench --addr "$warm_addr" --cold-addr "$cold_addr" --admin-key-file "$work/admin.key" \
-  --concurrency "$CONCURRENCY" --connections "$CONNECTIONS" --duration "$DURATION" --rounds "$ROUNDS" 2>"$work/bench.log"
+  --concurrency "$CONCURRENCY" --connections "$CONNECTIONS" --duration "$DURATION" --rounds "$ROUNDS" \
+  ${ONLY:+--only "$ONLY"} 2>"$work/bench.log"
 
 echo
 before=$(rss_kib "$warm_pid")

@@ -8,6 +8,7 @@
 mod load;
 mod scenarios;
 mod seed;
+mod wide;
 
 pub use load::Stats;
 pub use scenarios::{BenchOptions, SCENARIOS, fill, run_bench};

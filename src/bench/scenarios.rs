@@ -11,6 +11,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use super::load::{self, Samples};
+use super::wide::{self, WideToken};
 use super::{BenchError, Row};
 use crate::domain::token_format::{self, TokenKind};
 use crate::proto::v1 as pb;
@@ -40,16 +41,20 @@ struct Fixture {
     garbage: String,
     unknown: Vec<String>,
     user_id: String,
+    /// A user holding 40 roles of 250 permissions (10,000), and one holding half as many.
+    wide: Option<(WideToken, WideToken)>,
+    /// The role the churn scenario edits.
+    churn_role: Option<String>,
 }
 
-fn request<T>(auth: &MetadataValue<tonic::metadata::Ascii>, message: T) -> Request<T> {
+pub(super) fn request<T>(auth: &MetadataValue<tonic::metadata::Ascii>, message: T) -> Request<T> {
     let mut req = Request::new(message);
     req.metadata_mut().insert("authorization", auth.clone());
     req
 }
 
 /// The `authorization` value for a token.
-fn bearer(token: &str) -> Result<MetadataValue<tonic::metadata::Ascii>, BenchError> {
+pub(super) fn bearer(token: &str) -> Result<MetadataValue<tonic::metadata::Ascii>, BenchError> {
     format!("Bearer {token}")
         .parse()
         .map_err(|_| BenchError::Setup("a token is not a valid header value".to_owned()))
@@ -61,11 +66,12 @@ fn with_auth<T>(fx: &Fixture, message: T) -> Request<T> {
 
 /// Creates a role with wildcards, a user holding it, an API key for that user and a PAT the
 /// user mints for itself — the shape gateways check most.
-async fn setup(channel: Channel, admin_key: &str) -> Result<Fixture, BenchError> {
+async fn setup(channel: Channel, admin_key: &str, o: &BenchOptions) -> Result<Fixture, BenchError> {
     let auth = bearer(admin_key)?;
     let suffix = token_format::random_base62(8)?.to_lowercase();
     let role = format!("bench-{suffix}");
     let mut admin = AdminServiceClient::new(channel.clone());
+    let (tokens_channel, channel_for_churn) = (channel.clone(), channel.clone());
     let mut tokens = TokenServiceClient::new(channel);
     admin
         .create_role(request(
@@ -126,12 +132,28 @@ async fn setup(channel: Channel, admin_key: &str) -> Result<Fixture, BenchError>
     let unknown = (0..1000)
         .map(|_| token_format::generate(TokenKind::Pat).map(|t| t.secret))
         .collect::<Result<Vec<_>, _>>()?;
+    let wide = if o.selected(&WIDE) {
+        let ch = tokens_channel;
+        Some((
+            wide::wide_user(ch.clone(), &auth, &format!("wide{suffix}"), 40, 250).await?,
+            wide::wide_user(ch, &auth, &format!("half{suffix}"), 20, 250).await?,
+        ))
+    } else {
+        None
+    };
+    let churn_role = if o.selected(&["authorize_warm_churn"]) {
+        Some(wide::churn_setup(channel_for_churn, &auth, &format!("churn{suffix}")).await?)
+    } else {
+        None
+    };
     Ok(Fixture {
         auth,
         pat,
         garbage,
         unknown,
         user_id: user.id,
+        wide,
+        churn_role,
     })
 }
 
@@ -147,11 +169,17 @@ fn authorize_request(token: &str) -> pb::AuthorizeRequest {
 }
 
 async fn authorize(fx: &Fixture, ch: Channel, token: &str, expect: pb::Decision) -> bool {
+    authorize_for(fx, ch, authorize_request(token), expect).await
+}
+
+async fn authorize_for(
+    fx: &Fixture,
+    ch: Channel,
+    req: pb::AuthorizeRequest,
+    expect: pb::Decision,
+) -> bool {
     let mut client = TokenServiceClient::new(ch);
-    match client
-        .authorize(with_auth(fx, authorize_request(token)))
-        .await
-    {
+    match client.authorize(with_auth(fx, req)).await {
         Ok(r) => r.into_inner().decision == i32::from(expect),
         Err(_) => false,
     }
@@ -179,6 +207,47 @@ async fn scenario(
         "authorize_warm" | "authorize_cold" => {
             let target = if name == "authorize_cold" { cold } else { chans };
             load::run(target, c, w, d, move |ch, _| {
+                let fx = fx.clone();
+                async move { authorize(&fx, ch, &fx.pat, pb::Decision::Allow).await }
+            })
+            .await
+        }
+        "authorize_wide_warm" | "authorize_wide_cold" | "authorize_half_wide_cold" => {
+            let target = if name == "authorize_wide_warm" { chans } else { cold };
+            let half_wide = name == "authorize_half_wide_cold";
+            load::run(target, c, w, d, move |ch, _| {
+                let fx = fx.clone();
+                async move {
+                    let Some((wide, half)) = &fx.wide else { return false };
+                    let t = if half_wide { half } else { wide };
+                    let req = pb::AuthorizeRequest {
+                        token: t.pat.clone(),
+                        required_scopes: vec![t.required.clone()],
+                        r#match: pb::Match::All.into(),
+                        mutating: false,
+                    };
+                    authorize_for(&fx, ch, req, pb::Decision::Allow).await
+                }
+            })
+            .await
+        }
+        "introspect_wide_cold" => {
+            load::run(cold, c, w, d, move |ch, _| {
+                let fx = fx.clone();
+                async move {
+                    let Some((wide, _)) = &fx.wide else { return false };
+                    let req = with_auth(&fx, pb::IntrospectRequest { token: wide.pat.clone() });
+                    matches!(TokenServiceClient::new(ch).introspect(req).await, Ok(r) if r.get_ref().active)
+                }
+            })
+            .await
+        }
+        "authorize_warm_churn" => {
+            let Some(role) = fx.churn_role.clone() else {
+                return Samples::default();
+            };
+            let _churn = wide::churn(chans[0].clone(), Arc::new(fx.auth.clone()), role);
+            load::run(chans, c, w, d, move |ch, _| {
                 let fx = fx.clone();
                 async move { authorize(&fx, ch, &fx.pat, pb::Decision::Allow).await }
             })
@@ -231,7 +300,7 @@ async fn scenario(
     }
 }
 
-pub const SCENARIOS: [&str; 7] = [
+pub const SCENARIOS: [&str; 12] = [
     "health",
     "authorize_warm",
     "authorize_cold",
@@ -239,12 +308,40 @@ pub const SCENARIOS: [&str; 7] = [
     "authorize_garbage",
     "authorize_unknown",
     "issue",
+    "authorize_wide_warm",
+    "authorize_wide_cold",
+    "authorize_half_wide_cold",
+    "introspect_wide_cold",
+    "authorize_warm_churn",
+];
+
+/// The scenarios that need the wide users.
+const WIDE: [&str; 4] = [
+    "authorize_wide_warm",
+    "authorize_wide_cold",
+    "authorize_half_wide_cold",
+    "introspect_wide_cold",
+];
+
+/// The scenarios that need the server with its cache off.
+const COLD: [&str; 4] = [
+    "authorize_cold",
+    "authorize_wide_cold",
+    "authorize_half_wide_cold",
+    "introspect_wide_cold",
 ];
 
 impl BenchOptions {
     /// Slices per cell; at least one, whoever built the options.
     pub(super) fn rounds(&self) -> u32 {
         self.rounds.max(1)
+    }
+
+    /// Whether any of `names` is to run.
+    fn selected(&self, names: &[&str]) -> bool {
+        names
+            .iter()
+            .any(|n| self.only.is_empty() || self.only.iter().any(|s| s == n))
     }
 
     /// Measured time of one slice.
@@ -265,14 +362,14 @@ pub async fn run_bench(o: &BenchOptions) -> Result<Vec<Row>, BenchError> {
         Some(addr) => load::connect(addr, o.connections).await?,
         None => Vec::new(),
     };
-    let fx = Arc::new(setup(chans[0].clone(), &o.admin_key).await?);
+    let fx = Arc::new(setup(chans[0].clone(), &o.admin_key, o).await?);
     let mut rows = Vec::new();
     for &c in &o.concurrency {
         let mut all_health = Samples::default();
         let mut cells = Vec::new();
         for name in SCENARIOS.into_iter().filter(|&n| n != "health") {
             let selected = o.only.is_empty() || o.only.iter().any(|s| s == name);
-            if !selected || (name == "authorize_cold" && cold.is_empty()) {
+            if !selected || (COLD.contains(&name) && cold.is_empty()) {
                 continue;
             }
             let (mut health, mut measured) = (Samples::default(), Samples::default());

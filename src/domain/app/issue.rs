@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use super::{App, Caller, perms};
+use super::{App, Caller, effective, perms};
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::TokenRecord;
-use crate::domain::permission_set::{PermissionSet, SetTooLarge};
+use crate::domain::permission_set::PermissionSet;
 use crate::domain::token_format::{self, TokenKind};
 use crate::domain::validate;
 
@@ -144,13 +144,11 @@ impl App {
         // A user minting for itself is capped by the credential it used; an issuer holding
         // tessera:tokens:issue mints for another user within that user's permissions.
         let cap = for_self.then(|| caller.permissions().clone());
-        let too_large = |e: SetTooLarge| Error::invalid("api_key.scopes", e.to_string());
-        let mut effective = asked
-            .intersect(&self.permissions_of(&user).await?)
-            .map_err(too_large)?;
-        if let Some(cap) = &cap {
-            effective = effective.intersect(cap).map_err(too_large)?;
-        }
+        let mut chain = vec![asked.clone(), self.permissions_of(&user).await?];
+        chain.extend(cap.clone());
+        let effective = effective::meet_all(chain)
+            .await?
+            .map_err(|e| Error::invalid("api_key.scopes", e.to_string()))?;
         Ok(Plan {
             kind: TokenKind::ApiKey,
             name,
@@ -188,12 +186,14 @@ impl App {
             .get_user(caller.user_id())
             .await?
             .ok_or(Error::Unauthenticated)?;
-        let too_large = |e: SetTooLarge| Error::invalid("pat.role", e.to_string());
-        let effective = bound
-            .permissions
-            .intersect(&self.permissions_of(&user).await?)
-            .and_then(|held| held.intersect(caller.permissions()))
-            .map_err(too_large)?;
+        let chain = vec![
+            bound.permissions.clone(),
+            self.permissions_of(&user).await?,
+            caller.permissions().clone(),
+        ];
+        let effective = effective::meet_all(chain)
+            .await?
+            .map_err(|e| Error::invalid("pat.role", e.to_string()))?;
         Ok(Plan {
             kind: TokenKind::Pat,
             name,

@@ -8,6 +8,7 @@ mod auth_cache;
 mod authorize;
 mod bootstrap;
 mod caller;
+mod effective;
 mod issue;
 mod resolve;
 mod revoke;

@@ -1,59 +1,19 @@
-//! From a presented token text to an active token and its effective permissions, computed now.
-//!
-//! Effective permissions are never frozen at issue time:
-//! - PAT: the role's permissions now ∩ the owner's permissions now ∩ the creating credential's
-//!   permissions at issue (its `cap`);
-//! - API key: its fixed scopes ∩ the subject's permissions now (∩ its `cap`, if any).
-//!
-//! A user's permissions are the union of its roles'; a disabled user has none and its tokens
-//! are inactive.
+//! From a presented token text to an active token and its effective permissions, computed now
+//! (see `effective`). A disabled user has no permissions and its tokens are inactive.
 
 use std::sync::Arc;
 
-use super::App;
 use super::auth_cache::{Lookup, ResolvedToken};
+use super::{App, effective};
 use crate::domain::clock::Millis;
 use crate::domain::error::Result;
-use crate::domain::model::{OwnerState, Role, TokenRecord, User};
-use crate::domain::permission_set::{PermissionSet, SetTooLarge};
-use crate::domain::token_format::{self, TokenKind};
+use crate::domain::model::OwnerState;
+use crate::domain::permission_set::PermissionSet;
+use crate::domain::token_format;
 
 /// Longest a cache miss waits for another check's load of the same shard before loading for
 /// itself; a healthy load takes about a millisecond.
 const LOAD_LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// The union of the permissions of `roles`.
-fn union_of<'a>(roles: impl IntoIterator<Item = &'a Role>) -> PermissionSet {
-    PermissionSet::union_all(roles.into_iter().map(|r| &r.permissions))
-}
-
-/// The union of the permissions of the roles in `roles` that `user` holds.
-pub(super) fn user_permissions(user: &User, roles: &[Role]) -> PermissionSet {
-    if user.disabled {
-        return PermissionSet::empty();
-    }
-    union_of(roles.iter().filter(|r| user.roles.contains(&r.name)))
-}
-
-/// The token's own permissions before the owner's permissions are applied: fixed scopes for an API
-/// key, the bound role's permissions for a PAT; narrowed by the cap when there is one.
-pub(super) fn own_permissions(
-    record: &TokenRecord,
-    roles: &[Role],
-) -> std::result::Result<PermissionSet, SetTooLarge> {
-    let own = match record.kind {
-        TokenKind::ApiKey => record.scopes.clone(),
-        TokenKind::Pat => roles
-            .iter()
-            .find(|r| Some(&r.name) == record.role.as_ref())
-            .map(|r| r.permissions.clone())
-            .unwrap_or_default(),
-    };
-    match &record.cap {
-        Some(cap) => own.intersect(cap),
-        None => Ok(own),
-    }
-}
 
 impl App {
     /// Resolves a presented token. `Ok(None)` means inactive — malformed, unknown, wrong
@@ -121,27 +81,20 @@ impl App {
                 effective: PermissionSet::empty(),
             })));
         }
-        let owner = union_of(&access.owner_roles);
-        let bound: Vec<Role> = access.bound_role.into_iter().collect();
+        let owner = effective::union_of(effective::role_sets(&access.owner_roles)).await?;
+        let mut chain = effective::own_chain(&access.record, access.bound_role.as_ref());
+        chain.push(owner);
         // Past a bound (a role widened since issue), the token grants nothing rather than
         // make every check pay for an unbounded computation: never an ALLOW too many.
-        let effective = own_permissions(&access.record, &bound)
-            .and_then(|own| own.intersect(&owner))
-            .unwrap_or_else(|e| {
-                tracing::warn!(token_id = %access.record.id, error = %e, "a token's effective permissions pass a bound; it grants nothing");
-                PermissionSet::empty()
-            });
+        let effective = effective::meet_all(chain).await?.unwrap_or_else(|e| {
+            tracing::warn!(token_id = %access.record.id, error = %e, "a token's effective permissions pass a bound; it grants nothing");
+            PermissionSet::empty()
+        });
         Ok(Some(Arc::new(ResolvedToken {
             record: access.record,
             owner: OwnerState::Active,
             effective,
         })))
-    }
-
-    /// A user's permissions now (empty when disabled).
-    pub(super) async fn permissions_of(&self, user: &User) -> Result<PermissionSet> {
-        let roles = self.store.get_roles(&user.roles).await?;
-        Ok(user_permissions(user, &roles))
     }
 
     /// A role or user changed through this process: the next check must see it.

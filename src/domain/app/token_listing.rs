@@ -2,8 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::resolve::own_permissions;
-use super::{App, Caller, perms};
+use super::{App, Caller, effective, perms};
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Page, PageRequest};
@@ -53,20 +52,22 @@ impl App {
             .into_iter()
             .collect();
         let roles = self.store.get_roles(&role_names).await?;
-        let items = page
-            .items
-            .into_iter()
-            .map(|t| {
+        let mut items = Vec::with_capacity(page.items.len());
+        for t in page.items {
+            let bound = roles.iter().find(|r| Some(&r.name) == t.role.as_ref());
+            // Past a bound the token grants nothing (see `resolve`), so it lists none.
+            let scopes = effective::meet_all(effective::own_chain(&t, bound))
+                .await?
+                .map(|own| own.to_strings())
+                .unwrap_or_default();
+            items.push({
                 // A use noted in memory but not yet written is the most recent one.
                 let last_used_at = match (t.last_used_at, self.usage.pending(&t.id)) {
                     (Some(a), Some(b)) => Some(a.max(b)),
                     (a, b) => a.or(b),
                 };
                 TokenView {
-                    // Past a bound the token grants nothing (see `resolve`), so it lists none.
-                    scopes: own_permissions(&t, &roles)
-                        .map(|own| own.to_strings())
-                        .unwrap_or_default(),
+                    scopes,
                     token_id: t.id,
                     kind: t.kind,
                     name: t.name,
@@ -78,8 +79,8 @@ impl App {
                     last_used_at,
                     revoked_at: t.revoked_at,
                 }
-            })
-            .collect();
+            });
+        }
         Ok(Page {
             items,
             next: page.next,

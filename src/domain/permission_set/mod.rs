@@ -14,6 +14,7 @@
 //! `read:a127:*` met with `read:*:b0` … `read:*:b127` yields 16,384 permissions), so every
 //! computed set is bounded: [`MAX_PATTERNS`] members, and [`MAX_STEPS`] steps to compute it.
 
+mod memo;
 mod trie;
 
 #[cfg(test)]
@@ -22,6 +23,7 @@ mod reference;
 mod tests;
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::permission::{Pattern, PermissionSyntaxError};
 use trie::{Budget, Node};
@@ -35,6 +37,10 @@ pub const MAX_PATTERNS: usize = 16_384;
 /// core, many times what any set within [`MAX_PATTERNS`] met with a role needs.
 pub const MAX_STEPS: usize = 1 << 20;
 
+/// Members in all below which an intersection takes well under a millisecond, so it may run
+/// on an async worker.
+const QUICK_MEMBERS: usize = 4_096;
+
 /// A computed set would pass one of the bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SetTooLarge {
@@ -46,11 +52,23 @@ pub enum SetTooLarge {
 
 /// A minimal set of granted patterns: no member is contained in another. Equal sets have
 /// equal members, so they compare equal.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Immutable once built, and shared: a clone is a reference count, so a set read once (a
+/// role's 250 permissions, a user's union of 10,000) is handed to every token and cache
+/// entry that needs it without being copied, and [`memo`] can recognise it by identity.
+#[derive(Debug, Clone, Default)]
 pub struct PermissionSet {
-    root: Node,
+    root: Arc<Node>,
     len: usize,
 }
+
+impl PartialEq for PermissionSet {
+    fn eq(&self, other: &PermissionSet) -> bool {
+        Arc::ptr_eq(&self.root, &other.root) || (self.len == other.len && self.root == other.root)
+    }
+}
+
+impl Eq for PermissionSet {}
 
 impl PermissionSet {
     /// The empty set: grants nothing.
@@ -69,8 +87,11 @@ impl PermissionSet {
 
     fn minimal(mut root: Node) -> PermissionSet {
         root.minimize();
-        let len = root.members().len();
-        PermissionSet { root, len }
+        let len = root.count();
+        PermissionSet {
+            root: Arc::new(root),
+            len,
+        }
     }
 
     /// Parses each pattern, reporting the index of the first invalid one.
@@ -87,12 +108,19 @@ impl PermissionSet {
 
     /// Parses a stored, space-separated list; stored values were validated when written,
     /// so an invalid member (a hand-edited row) is dropped rather than widening anything.
+    ///
+    /// Remembered (see [`memo`]): the same text read again is the same set, not a copy.
     pub fn from_stored(text: &str) -> PermissionSet {
-        let patterns: Vec<Pattern> = text
-            .split_ascii_whitespace()
-            .filter_map(|item| Pattern::parse(item).ok())
-            .collect();
-        PermissionSet::from_patterns(&patterns)
+        if text.is_empty() {
+            return PermissionSet::empty();
+        }
+        memo::parse(text, |text| {
+            let patterns: Vec<Pattern> = text
+                .split_ascii_whitespace()
+                .filter_map(|item| Pattern::parse(item).ok())
+                .collect();
+            PermissionSet::from_patterns(&patterns)
+        })
     }
 
     /// The space-separated form the stores keep.
@@ -105,8 +133,20 @@ impl PermissionSet {
         PermissionSet::union_all([self, other])
     }
 
-    /// The union of many sets, minimised once.
+    /// The union of many sets, minimised once; remembered when large (see [`memo`]).
     pub fn union_all<'a>(sets: impl IntoIterator<Item = &'a PermissionSet>) -> PermissionSet {
+        let sets: Vec<&PermissionSet> = sets.into_iter().filter(|s| !s.is_empty()).collect();
+        match sets.as_slice() {
+            [] => PermissionSet::empty(),
+            [one] => (*one).clone(),
+            _ if sets.iter().map(|s| s.len).sum::<usize>() < memo::MIN_MEMBERS => {
+                PermissionSet::union_now(&sets)
+            }
+            _ => memo::union(&sets, PermissionSet::union_now),
+        }
+    }
+
+    fn union_now(sets: &[&PermissionSet]) -> PermissionSet {
         let mut root = Node::default();
         let mut unbounded = Budget(usize::MAX);
         for set in sets {
@@ -116,8 +156,42 @@ impl PermissionSet {
         PermissionSet::minimal(root)
     }
 
-    /// Exactly the permissions both sets grant, or which bound that would pass.
+    /// Exactly the permissions both sets grant, or which bound that would pass; remembered
+    /// when large (see [`memo`]).
     pub fn intersect(&self, other: &PermissionSet) -> Result<PermissionSet, SetTooLarge> {
+        if self.is_empty() || other.is_empty() {
+            return Ok(PermissionSet::empty());
+        }
+        if self.len + other.len < memo::MIN_MEMBERS {
+            return self.intersect_now(other);
+        }
+        memo::meet(self, other, || self.intersect_now(other))
+    }
+
+    /// [`PermissionSet::intersect`], when it answers at once: the sets are small, or their
+    /// intersection is remembered. `None`: real work, for the caller to move off the async
+    /// workers.
+    pub fn intersect_quick(
+        &self,
+        other: &PermissionSet,
+    ) -> Option<Result<PermissionSet, SetTooLarge>> {
+        if self.len + other.len < QUICK_MEMBERS {
+            return Some(self.intersect(other));
+        }
+        memo::remembered_meet(self, other)
+    }
+
+    /// [`PermissionSet::union_all`], when it answers at once (see
+    /// [`PermissionSet::intersect_quick`]).
+    pub fn union_all_quick(sets: &[PermissionSet]) -> Option<PermissionSet> {
+        if sets.iter().map(|s| s.len).sum::<usize>() < QUICK_MEMBERS {
+            return Some(PermissionSet::union_all(sets));
+        }
+        let sets: Vec<&PermissionSet> = sets.iter().filter(|s| !s.is_empty()).collect();
+        memo::remembered_union(&sets)
+    }
+
+    fn intersect_now(&self, other: &PermissionSet) -> Result<PermissionSet, SetTooLarge> {
         let met = self
             .root
             .meet(&other.root, &mut Budget(MAX_STEPS))

@@ -125,6 +125,14 @@ impl Node {
             })
     }
 
+    /// How many members there are.
+    pub fn count(&self) -> usize {
+        usize::from(self.closed)
+            + usize::from(self.open)
+            + self.lits.values().map(Node::count).sum::<usize>()
+            + self.any.as_ref().map_or(0, |c| c.count())
+    }
+
     /// Every member, in trie order.
     pub fn members(&self) -> Vec<Pattern> {
         let mut out = Vec::new();

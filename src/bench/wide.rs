@@ -1,0 +1,176 @@
+//! Scenarios for users holding many permissions, and for role churn.
+//!
+//! A wide user holds `roles` roles of `per_role` permissions each and checks with a PAT bound
+//! to one of them, minted through an API key scoped `*` (so the PAT's cap is everything the
+//! user holds): the shape of an enterprise user, where every cold check meets the bound role
+//! with the whole union. Churn edits a role held by one user in a hundred, 20 times a
+//! second, while another user's cached token is checked.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::transport::Channel;
+
+use super::BenchError;
+use super::scenarios::{bearer, request};
+use crate::proto::v1 as pb;
+use crate::proto::v1::admin_service_client::AdminServiceClient;
+use crate::proto::v1::token_service_client::TokenServiceClient;
+
+/// A wide user's PAT, and a permission its bound role grants.
+#[derive(Debug, Clone)]
+pub struct WideToken {
+    pub pat: String,
+    pub required: String,
+}
+
+/// The `p`th permission of role `r`: literal and wildcard endings in turn, none within
+/// another, so the union keeps every one of them.
+fn permission(tag: &str, r: usize, p: usize) -> String {
+    if p % 2 == 0 {
+        format!("{tag}{r}:res{p}:read")
+    } else {
+        format!("{tag}{r}:res{p}:*")
+    }
+}
+
+/// Creates the roles, the user and its PAT through the API.
+pub async fn wide_user(
+    channel: Channel,
+    admin: &MetadataAuth,
+    tag: &str,
+    roles: usize,
+    per_role: usize,
+) -> Result<WideToken, BenchError> {
+    let mut admin_api = AdminServiceClient::new(channel.clone());
+    let mut tokens = TokenServiceClient::new(channel);
+    let mut names = Vec::with_capacity(roles);
+    for r in 0..roles {
+        let name = format!("{tag}-{r}");
+        let permissions = (0..per_role).map(|p| permission(tag, r, p)).collect();
+        admin_api
+            .create_role(request(
+                admin,
+                pb::CreateRoleRequest {
+                    name: name.clone(),
+                    permissions,
+                    description: "benchmark: wide user".to_owned(),
+                },
+            ))
+            .await?;
+        names.push(name);
+    }
+    let user = admin_api
+        .create_user(request(
+            admin,
+            pb::CreateUserRequest {
+                name: tag.to_owned(),
+                roles: names.clone(),
+            },
+        ))
+        .await?
+        .into_inner();
+    let key = tokens
+        .issue(request(
+            admin,
+            pb::IssueRequest {
+                grant: Some(pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
+                    name: "bench wide".to_owned(),
+                    scopes: vec!["*".to_owned()],
+                    subject: user.id,
+                    ..Default::default()
+                })),
+            },
+        ))
+        .await?
+        .into_inner();
+    let pat = tokens
+        .issue(request(
+            &bearer(&key.token)?,
+            pb::IssueRequest {
+                grant: Some(pb::issue_request::Grant::Pat(pb::PatGrant {
+                    name: "bench wide".to_owned(),
+                    role: names[0].clone(),
+                    ..Default::default()
+                })),
+            },
+        ))
+        .await?
+        .into_inner()
+        .token;
+    Ok(WideToken {
+        pat,
+        required: permission(tag, 0, per_role - 2),
+    })
+}
+
+pub type MetadataAuth = tonic::metadata::MetadataValue<tonic::metadata::Ascii>;
+
+/// Users in the churn population; one of them holds the churned role.
+const CHURN_USERS: usize = 100;
+
+/// Creates the churned role and its one holder among [`CHURN_USERS`] users.
+pub async fn churn_setup(
+    channel: Channel,
+    admin: &MetadataAuth,
+    tag: &str,
+) -> Result<String, BenchError> {
+    let mut api = AdminServiceClient::new(channel);
+    let role = format!("{tag}-churn");
+    api.create_role(request(
+        admin,
+        pb::CreateRoleRequest {
+            name: role.clone(),
+            permissions: vec!["churn:a".to_owned()],
+            description: "benchmark: churned 20 times a second".to_owned(),
+        },
+    ))
+    .await?;
+    for u in 0..CHURN_USERS {
+        let roles = if u == 0 {
+            vec![role.clone()]
+        } else {
+            Vec::new()
+        };
+        api.create_user(request(
+            admin,
+            pb::CreateUserRequest {
+                name: format!("{tag}-churn-{u}"),
+                roles,
+            },
+        ))
+        .await?;
+    }
+    Ok(role)
+}
+
+/// Edits `role` 20 times a second until the returned handle is dropped.
+pub fn churn(channel: Channel, admin: Arc<MetadataAuth>, role: String) -> ChurnGuard {
+    let task = tokio::spawn(async move {
+        let mut api = AdminServiceClient::new(channel);
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        for i in 0u64.. {
+            tick.tick().await;
+            let permissions = vec![format!("churn:{}", if i % 2 == 0 { "a" } else { "b" })];
+            let _ = api
+                .set_role_permissions(request(
+                    &admin,
+                    pb::SetRolePermissionsRequest {
+                        name: role.clone(),
+                        permissions,
+                    },
+                ))
+                .await;
+        }
+    });
+    ChurnGuard(task)
+}
+
+/// Stops the churn when dropped.
+pub struct ChurnGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for ChurnGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
