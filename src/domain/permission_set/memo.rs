@@ -45,14 +45,14 @@ impl Hash for ById {
 
 /// One memo: its entries and how many members they hold.
 struct Map<K, V> {
-    entries: HashMap<K, V>,
+    entries: HashMap<K, V, foldhash::quality::RandomState>,
     members: usize,
 }
 
 impl<K, V> Default for Map<K, V> {
     fn default() -> Self {
         Map {
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             members: 0,
         }
     }

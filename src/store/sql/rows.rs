@@ -110,10 +110,22 @@ pub fn token_from_row(row: &impl Columns) -> StoreResult<(i64, TokenRecord)> {
     Ok((row.int("seq")?, record))
 }
 
-/// The rows of `schema::select_token_access`: one per role the owner holds, or one with NULL
-/// role columns. `None` when there are none (unknown token).
+/// The rows of `schema::select_token_access`: the token's row and one per role its owner
+/// holds, in any order. `None` when there are none (unknown token).
 pub fn access_from_rows(rows: &[impl Columns]) -> StoreResult<Option<TokenAccess>> {
-    let Some(first) = rows.first() else {
+    let mut token = None;
+    let mut owner_roles = Vec::new();
+    for row in rows {
+        match row.opt_text("role_name")? {
+            Some(name) => owner_roles.push(Role {
+                permissions: PermissionSet::from_stored(&row.text("role_permissions")?),
+                description: String::new(),
+                name,
+            }),
+            None => token = Some(row),
+        }
+    }
+    let Some(first) = token else {
         return Ok(None);
     };
     let (_, record) = token_from_row(first)?;
@@ -122,33 +134,20 @@ pub fn access_from_rows(rows: &[impl Columns]) -> StoreResult<Option<TokenAccess
         Some(true) => OwnerState::Disabled,
         None => OwnerState::Missing,
     };
-    let mut access = TokenAccess {
-        owner,
-        owner_roles: Vec::new(),
-        bound_role: None,
-        record,
-    };
-    if let (Some(name), Some(perms)) = (
-        access.record.role.clone(),
-        first.opt_text("bound_permissions")?,
-    ) {
-        access.bound_role = Some(Role {
+    let bound_role = match (record.role.clone(), first.opt_text("bound_permissions")?) {
+        (Some(name), Some(perms)) => Some(Role {
             name,
             permissions: PermissionSet::from_stored(&perms),
             description: String::new(),
-        });
-    }
-    for row in rows {
-        let Some(name) = row.opt_text("role_name")? else {
-            continue;
-        };
-        access.owner_roles.push(Role {
-            permissions: PermissionSet::from_stored(&row.text("role_permissions")?),
-            description: String::new(),
-            name,
-        });
-    }
-    Ok(Some(access))
+        }),
+        _ => None,
+    };
+    Ok(Some(TokenAccess {
+        owner,
+        owner_roles,
+        bound_role,
+        record,
+    }))
 }
 
 /// Page size plus one, to learn whether another page follows without a count.

@@ -1,7 +1,8 @@
 //! Statements on tokens, including the check path's read.
 
 use sea_query::{
-    Expr, ExprTrait, Iden, InsertStatement, Order, Query, SelectStatement, UpdateStatement,
+    CommonTableExpression, Expr, ExprTrait, Iden, InsertStatement, JoinType, Order, Query,
+    SelectStatement, UnionType, UpdateStatement, WithClause, WithQuery,
 };
 
 use super::roles::Roles;
@@ -80,43 +81,63 @@ pub fn select_token(id: &str) -> SelectStatement {
         .take()
 }
 
-/// One row per role the owner holds (or one row with NULL role columns), each carrying the
-/// token, the owner's state (`owner_disabled` NULL when the owner is gone) and a PAT's bound
-/// role (`bound_permissions` NULL when there is none). Plain joins on primary keys: this is
-/// the cold check's only query.
-pub fn select_token_access(id: &str) -> SelectStatement {
-    let bound = "bound";
-    Query::select()
-        .columns(TOKEN_COLUMNS.map(|c| (Tokens::Table, c)))
-        .expr_as(Expr::col((Users::Table, Users::Disabled)), "owner_disabled")
-        .expr_as(Expr::col((Roles::Table, Roles::Name)), "role_name")
-        .expr_as(
-            Expr::col((Roles::Table, Roles::Permissions)),
-            "role_permissions",
-        )
-        .expr_as(Expr::col((bound, Roles::Permissions)), "bound_permissions")
+/// The check path's only query. One row for the token, with its owner's state
+/// (`owner_disabled` NULL when the owner is gone) and a PAT's bound role
+/// (`bound_permissions` NULL when there is none), then one row per role the owner holds
+/// (`role_name`, `role_permissions`; every other column NULL).
+///
+/// Why not one plain join: every role row would repeat the token's columns, so a token
+/// capped at 10,000 permissions held through 40 roles copied its cap 40 times a check.
+pub fn select_token_access(id: &str) -> WithQuery {
+    let (t, bound) = ("t", "bound");
+    let token = Query::select()
+        .columns(TOKEN_COLUMNS)
         .from(Tokens::Table)
+        .and_where(Expr::col(Tokens::Id).eq(id))
+        .take();
+    let null = || Expr::cust("NULL");
+    let mut access = Query::select();
+    access
+        .columns(TOKEN_COLUMNS.map(|c| (t, c)))
+        .expr_as(Expr::col((Users::Table, Users::Disabled)), "owner_disabled")
+        .expr_as(null(), "role_name")
+        .expr_as(null(), "role_permissions")
+        .expr_as(Expr::col((bound, Roles::Permissions)), "bound_permissions")
+        .from(t)
         .left_join(
             Users::Table,
-            Expr::col((Users::Table, Users::Id)).equals((Tokens::Table, Tokens::Subject)),
-        )
-        .left_join(
-            UserRoles::Table,
-            Expr::col((UserRoles::Table, UserRoles::UserId))
-                .equals((Tokens::Table, Tokens::Subject)),
-        )
-        .left_join(
-            Roles::Table,
-            Expr::col((Roles::Table, Roles::Name)).equals((UserRoles::Table, UserRoles::RoleName)),
+            Expr::col((Users::Table, Users::Id)).equals((t, Tokens::Subject)),
         )
         .join_as(
-            sea_query::JoinType::LeftJoin,
+            JoinType::LeftJoin,
             Roles::Table,
             bound,
-            Expr::col((bound, Roles::Name)).equals((Tokens::Table, Tokens::Role)),
+            Expr::col((bound, Roles::Name)).equals((t, Tokens::Role)),
+        );
+    let mut roles = Query::select();
+    for _ in TOKEN_COLUMNS {
+        roles.expr(null());
+    }
+    roles
+        .expr(null())
+        .expr(Expr::col((Roles::Table, Roles::Name)))
+        .expr(Expr::col((Roles::Table, Roles::Permissions)))
+        .expr(null())
+        .from(t)
+        .inner_join(
+            UserRoles::Table,
+            Expr::col((UserRoles::Table, UserRoles::UserId)).equals((t, Tokens::Subject)),
         )
-        .and_where(Expr::col((Tokens::Table, Tokens::Id)).eq(id))
-        .take()
+        .inner_join(
+            Roles::Table,
+            Expr::col((Roles::Table, Roles::Name)).equals((UserRoles::Table, UserRoles::RoleName)),
+        );
+    access.union(UnionType::All, roles);
+    let cte = CommonTableExpression::new()
+        .query(token)
+        .table_name(t)
+        .to_owned();
+    access.with(WithClause::new().cte(cte).to_owned())
 }
 
 /// A subject's tokens in issue order, after the `seq` cursor.
