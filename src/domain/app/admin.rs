@@ -33,7 +33,8 @@ impl App {
             description,
         };
         self.store.create_role(&role, self.clock.now()).await?;
-        self.invalidate_all();
+        // A PAT bound to a role of this name that was deleted by hand must see it.
+        self.invalidate_role(&role.name);
         Ok(role)
     }
 
@@ -50,7 +51,7 @@ impl App {
             .store
             .set_role_permissions(name, &permissions, self.clock.now())
             .await?;
-        self.invalidate_all();
+        self.invalidate_role(name);
         Ok(role)
     }
 
@@ -73,7 +74,7 @@ impl App {
         caller.require_write(perms::ROLES_WRITE)?;
         validate::role_name("name", name)?;
         let revoked = self.store.delete_role(name, self.clock.now()).await?;
-        self.invalidate_all();
+        self.invalidate_role(name);
         Ok(revoked)
     }
 
@@ -129,7 +130,7 @@ impl App {
             .set_user_roles(id, &roles)
             .await
             .map_err(role_race)?;
-        self.invalidate_all();
+        self.invalidate_user(id);
         Ok(user)
     }
 
@@ -142,7 +143,7 @@ impl App {
         caller.require_write(perms::USERS_WRITE)?;
         require_id("id", id)?;
         let user = self.store.set_user_disabled(id, disabled).await?;
-        self.invalidate_all();
+        self.invalidate_user(id);
         Ok(user)
     }
 

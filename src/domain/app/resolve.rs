@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::auth_cache::{Lookup, ResolvedToken};
+use super::auth_cache::{Changed, Lookup, ResolvedToken};
 use super::{App, effective};
 use crate::domain::clock::Millis;
 use crate::domain::error::Result;
@@ -79,8 +79,19 @@ impl App {
                 record: access.record,
                 owner: access.owner,
                 effective: PermissionSet::empty(),
+                roles: Vec::new(),
             })));
         }
+        // A PAT's bound role by name, whether or not it exists now: a role created under
+        // that name later must reach this entry too.
+        let mut roles: Vec<String> = access
+            .owner_roles
+            .iter()
+            .map(|r| r.name.clone())
+            .chain(access.record.role.clone())
+            .collect();
+        roles.sort_unstable();
+        roles.dedup();
         let owner = effective::union_of(effective::role_sets(&access.owner_roles)).await?;
         let mut chain = effective::own_chain(&access.record, access.bound_role.as_ref());
         chain.push(owner);
@@ -94,13 +105,29 @@ impl App {
             record: access.record,
             owner: OwnerState::Active,
             effective,
+            roles,
         })))
     }
 
-    /// A role or user changed through this process: the next check must see it.
+    /// Changes may have been missed: nothing cached can be trusted.
     pub(super) fn invalidate_all(&self) {
         if let Some(cache) = &self.cache {
             cache.invalidate_all();
+        }
+    }
+
+    /// A role changed (here or elsewhere): its holders' tokens and the PATs bound to it must
+    /// be read again.
+    pub(super) fn invalidate_role(&self, name: &str) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(Changed::Role(name.into()));
+        }
+    }
+
+    /// A user changed (here or elsewhere): its tokens must be read again.
+    pub(super) fn invalidate_user(&self, id: &str) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(Changed::User(id.into()));
         }
     }
 
@@ -116,6 +143,14 @@ impl App {
 impl crate::domain::ports::ChangeSink for App {
     fn token_changed(&self, id: &str) {
         self.invalidate_token(id);
+    }
+
+    fn role_changed(&self, name: &str) {
+        self.invalidate_role(name);
+    }
+
+    fn user_changed(&self, id: &str) {
+        self.invalidate_user(id);
     }
 
     fn everything_changed(&self) {

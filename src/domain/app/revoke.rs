@@ -66,7 +66,7 @@ impl App {
                     caller.require(perms::TOKENS_REVOKE)?;
                 }
                 let revoked = self.store.revoke_subject(&subject, now).await?;
-                self.invalidate_all();
+                self.invalidate_user(&subject);
                 Ok(revoked)
             }
         }

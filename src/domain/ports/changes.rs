@@ -4,7 +4,11 @@
 pub trait ChangeSink: Send + Sync {
     /// One token's record changed or was deleted.
     fn token_changed(&self, id: &str);
-    /// Something wider changed (a role, a user's roles or state), or changes may have been
-    /// missed: nothing cached can be trusted.
+    /// A role's permissions changed, or the role was deleted.
+    fn role_changed(&self, name: &str);
+    /// A user's roles or state changed, or the user was deleted.
+    fn user_changed(&self, id: &str);
+    /// Something wider changed (many rows at once, a table truncated), or changes may have
+    /// been missed: nothing cached can be trusted.
     fn everything_changed(&self);
 }

@@ -80,10 +80,13 @@ impl FeedState {
     }
 }
 
-/// One notice: `<revision> t <token id>` or `<revision> *`.
+/// One notice: `<revision> t <token id>`, `<revision> r <role name>`,
+/// `<revision> u <user id>` or `<revision> *`.
 #[derive(Debug, PartialEq, Eq)]
 enum Notice<'a> {
     Token(i64, &'a str),
+    Role(i64, &'a str),
+    User(i64, &'a str),
     Everything(i64),
 }
 
@@ -92,6 +95,8 @@ fn parse_notice(payload: &str) -> Option<Notice<'_>> {
     let revision = parts.next()?.parse().ok()?;
     match (parts.next()?, parts.next()) {
         ("t", Some(id)) if !id.is_empty() => Some(Notice::Token(revision, id)),
+        ("r", Some(name)) if !name.is_empty() => Some(Notice::Role(revision, name)),
+        ("u", Some(id)) if !id.is_empty() => Some(Notice::User(revision, id)),
         ("*", None) => Some(Notice::Everything(revision)),
         _ => None,
     }
@@ -240,6 +245,14 @@ fn apply(payload: &str, sink: &Arc<dyn ChangeSink>, state: &SharedState) {
             sink.token_changed(id);
             state.send_modify(|s| s.heard(revision));
         }
+        Some(Notice::Role(revision, name)) => {
+            sink.role_changed(name);
+            state.send_modify(|s| s.heard(revision));
+        }
+        Some(Notice::User(revision, id)) => {
+            sink.user_changed(id);
+            state.send_modify(|s| s.heard(revision));
+        }
         Some(Notice::Everything(revision)) => {
             sink.everything_changed();
             state.send_modify(|s| s.heard(revision));
@@ -306,7 +319,19 @@ mod tests {
             Some(Notice::Token(7, "tsk_abc"))
         );
         assert_eq!(parse_notice("8 *"), Some(Notice::Everything(8)));
-        for bad in ["", "x *", "7", "7 t", "7 t ", "7 * extra", "7 q id"] {
+        assert_eq!(parse_notice("9 r admin"), Some(Notice::Role(9, "admin")));
+        assert_eq!(parse_notice("10 u usr_1"), Some(Notice::User(10, "usr_1")));
+        for bad in [
+            "",
+            "x *",
+            "7",
+            "7 t",
+            "7 t ",
+            "7 * extra",
+            "7 q id",
+            "7 r",
+            "7 u ",
+        ] {
             assert_eq!(parse_notice(bad), None, "{bad:?}");
         }
     }

@@ -49,6 +49,11 @@ fn migrator() -> Migrator {
             "change feed per statement",
             include_str!("../../../migrations/postgres/0004_change_feed_per_statement.sql"),
         ),
+        (
+            5,
+            "change feed names what changed",
+            include_str!("../../../migrations/postgres/0005_change_feed_names_what_changed.sql"),
+        ),
     ])
 }
 

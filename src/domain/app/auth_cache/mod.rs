@@ -7,9 +7,11 @@
 //!
 //! Freshness:
 //! - changes made through this process invalidate before the RPC returns: a role or user
-//!   change bumps the global generation (every entry goes stale), a single-token revocation
-//!   bumps its shard's generation. A load records the generations it started under, so a load
-//!   racing with a change is stale the moment it lands;
+//!   change goes into the change log (`change_log`) and makes stale the entries that depend
+//!   on it only: its holders' tokens and the PATs bound to it, or that user's tokens; a
+//!   single-token revocation bumps its shard's generation; a lost change feed bumps the
+//!   global generation (every entry goes stale). A load records all of these as it starts,
+//!   so a load racing with a change is stale the moment it lands;
 //! - changes made elsewhere (another replica, a direct database edit) show within the TTL;
 //! - unknown ids are remembered for a short while, so a flood of well-formed unknown tokens
 //!   reaches the store once per id, not once per request.
@@ -25,6 +27,11 @@ use std::time::Duration;
 use crate::domain::clock::Millis;
 use crate::domain::model::{OwnerState, TokenRecord};
 use crate::domain::permission_set::PermissionSet;
+
+mod change_log;
+
+use change_log::ChangeLog;
+pub use change_log::Changed;
 
 const SHARDS: usize = 64;
 
@@ -64,6 +71,9 @@ pub struct ResolvedToken {
     pub owner: OwnerState,
     /// Effective permissions, precomputed.
     pub effective: PermissionSet,
+    /// The roles `effective` was computed from (the owner's, and a PAT's bound role),
+    /// sorted: a change to one of them, or to the owner, makes the entry stale.
+    pub roles: Vec<String>,
 }
 
 /// The generations a load started under.
@@ -71,6 +81,7 @@ pub struct ResolvedToken {
 pub struct Snapshot {
     global: u64,
     shard: u64,
+    changes: u64,
 }
 
 pub enum Lookup {
@@ -84,6 +95,8 @@ struct Entry {
     token: Arc<ResolvedToken>,
     global: u64,
     shard: u64,
+    /// Role and user changes this entry is known to be valid after (see `change_log`).
+    valid_after: AtomicU64,
     loaded_at: Millis,
 }
 
@@ -104,6 +117,7 @@ struct Shard {
 pub struct AuthCache {
     shards: Box<[Shard]>,
     global: AtomicU64,
+    changes: ChangeLog,
     ttl_ms: Millis,
     negative_ttl_ms: Millis,
     per_shard: usize,
@@ -141,6 +155,7 @@ impl AuthCache {
         Some(AuthCache {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             global: AtomicU64::new(0),
+            changes: ChangeLog::default(),
             ttl_ms,
             negative_ttl_ms: millis(config.negative_ttl).min(ttl_ms),
             per_shard: config.capacity.div_ceil(SHARDS),
@@ -163,6 +178,7 @@ impl AuthCache {
         Snapshot {
             global: self.global.load(Ordering::Acquire),
             shard: self.shard(id).generation.load(Ordering::Acquire),
+            changes: self.changes.seq(),
         }
     }
 
@@ -177,6 +193,7 @@ impl AuthCache {
         if let Some(e) = maps.tokens.get(id) {
             if now < e.loaded_at.saturating_add(self.ttl_ms)
                 && self.current(e.global, e.shard, shard)
+                && self.unchanged(e)
             {
                 return Lookup::Hit(e.token.clone());
             }
@@ -190,6 +207,21 @@ impl AuthCache {
             }
         }
         Lookup::Miss
+    }
+
+    /// Whether no role or user change since the entry was last validated touches it.
+    fn unchanged(&self, e: &Entry) -> bool {
+        let seen = e.valid_after.load(Ordering::Acquire);
+        if seen == self.changes.seq() {
+            return true;
+        }
+        match self.changes.untouched_since(seen, &e.token) {
+            Some(now) => {
+                e.valid_after.fetch_max(now, Ordering::AcqRel);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Stores what a load found (`None`: no such token).
@@ -206,6 +238,7 @@ impl AuthCache {
                     token,
                     global: snap.global,
                     shard: snap.shard,
+                    valid_after: AtomicU64::new(snap.changes),
                     loaded_at: now,
                 };
                 maps.tokens.insert(id.into(), entry);
@@ -221,9 +254,14 @@ impl AuthCache {
         }
     }
 
-    /// A role or user changed: every entry is stale.
+    /// Changes may have been missed (a lost change feed): every entry is stale.
     pub fn invalidate_all(&self) {
         self.global.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A role or a user changed: the entries that depend on it are stale.
+    pub fn invalidate(&self, change: Changed) {
+        self.changes.record(change);
     }
 
     /// One token changed (revoked, or just issued): its entry and any load in flight for it

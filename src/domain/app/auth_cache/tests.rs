@@ -3,12 +3,17 @@ use super::*;
 use crate::domain::token_format::TokenKind;
 
 fn resolved(id: &str) -> Arc<ResolvedToken> {
+    owned_by(id, "u", &[])
+}
+
+/// Token `id` of user `subject`, computed from `roles`.
+fn owned_by(id: &str, subject: &str, roles: &[&str]) -> Arc<ResolvedToken> {
     Arc::new(ResolvedToken {
         record: TokenRecord {
             id: id.into(),
             kind: TokenKind::ApiKey,
             name: "n".into(),
-            subject: "u".into(),
+            subject: subject.into(),
             role: None,
             secret_hash: vec![0; 32],
             scopes: PermissionSet::empty(),
@@ -22,7 +27,71 @@ fn resolved(id: &str) -> Arc<ResolvedToken> {
         },
         owner: OwnerState::Active,
         effective: PermissionSet::empty(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
     })
+}
+
+fn put(c: &AuthCache, token: Arc<ResolvedToken>) {
+    let id = token.record.id.clone();
+    let snap = c.snapshot(&id);
+    c.put(&id, Some(token), snap, 1_000);
+}
+
+fn hit(c: &AuthCache, id: &str) -> bool {
+    matches!(c.get(id, 1_001), Lookup::Hit(_))
+}
+
+#[test]
+fn a_role_change_makes_stale_only_what_depends_on_it() {
+    let c = cache(1000);
+    put(&c, owned_by("holder", "u1", &["admin", "reader"]));
+    put(&c, owned_by("other", "u2", &["reader"]));
+    c.invalidate(Changed::Role("admin".into()));
+    assert!(!hit(&c, "holder"));
+    assert!(hit(&c, "other"));
+    // Validated once, the untouched entry stays a hit through more unrelated changes.
+    for i in 0..10 {
+        c.invalidate(Changed::Role(format!("r{i}").into_boxed_str()));
+        assert!(hit(&c, "other"));
+    }
+    c.invalidate(Changed::Role("reader".into()));
+    assert!(!hit(&c, "other"));
+}
+
+#[test]
+fn a_user_change_makes_stale_only_that_users_tokens() {
+    let c = cache(1000);
+    put(&c, owned_by("a1", "alice", &["reader"]));
+    put(&c, owned_by("a2", "alice", &[]));
+    put(&c, owned_by("b1", "bob", &["reader"]));
+    c.invalidate(Changed::User("alice".into()));
+    assert!(!hit(&c, "a1"));
+    assert!(!hit(&c, "a2"));
+    assert!(hit(&c, "b1"));
+}
+
+#[test]
+fn a_load_racing_with_a_role_change_lands_stale() {
+    let c = cache(1000);
+    let snap = c.snapshot("t");
+    c.invalidate(Changed::Role("admin".into()));
+    c.put("t", Some(owned_by("t", "u", &["admin"])), snap, 1_000);
+    assert!(!hit(&c, "t"));
+    // A token that does not depend on it is unaffected by the same race.
+    let snap = c.snapshot("s");
+    c.invalidate(Changed::Role("admin".into()));
+    c.put("s", Some(owned_by("s", "u", &["reader"])), snap, 1_000);
+    assert!(hit(&c, "s"));
+}
+
+#[test]
+fn an_entry_older_than_the_change_log_is_a_miss() {
+    let c = cache(1000);
+    put(&c, owned_by("t", "u", &["reader"]));
+    for i in 0..5_000 {
+        c.invalidate(Changed::Role(format!("r{i}").into_boxed_str()));
+    }
+    assert!(!hit(&c, "t"));
 }
 
 fn cache(capacity: usize) -> AuthCache {
