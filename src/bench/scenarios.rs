@@ -45,6 +45,8 @@ struct Fixture {
     wide: Option<(WideToken, WideToken)>,
     /// The role the churn scenario edits.
     churn_role: Option<String>,
+    /// The key that issues the 128 × 128 product.
+    product_key: Option<MetadataValue<tonic::metadata::Ascii>>,
 }
 
 pub(super) fn request<T>(auth: &MetadataValue<tonic::metadata::Ascii>, message: T) -> Request<T> {
@@ -142,7 +144,13 @@ async fn setup(channel: Channel, admin_key: &str, o: &BenchOptions) -> Result<Fi
         None
     };
     let churn_role = if o.selected(&["authorize_warm_churn"]) {
-        Some(wide::churn_setup(channel_for_churn, &auth, &format!("churn{suffix}")).await?)
+        Some(wide::churn_setup(channel_for_churn.clone(), &auth, &format!("churn{suffix}")).await?)
+    } else {
+        None
+    };
+    let product_key = if o.selected(&PRODUCT) {
+        let key = wide::product_setup(channel_for_churn, &auth, &format!("prod{suffix}")).await?;
+        Some(bearer(&key)?)
     } else {
         None
     };
@@ -154,6 +162,7 @@ async fn setup(channel: Channel, admin_key: &str, o: &BenchOptions) -> Result<Fi
         user_id: user.id,
         wide,
         churn_role,
+        product_key,
     })
 }
 
@@ -253,6 +262,28 @@ async fn scenario(
             })
             .await
         }
+        "issue_product" => {
+            load::run(chans, c, w, d, move |ch, _| {
+                let fx = fx.clone();
+                async move {
+                    let Some(key) = &fx.product_key else { return false };
+                    wide::issue_product(ch, key).await
+                }
+            })
+            .await
+        }
+        "health_under_products" => {
+            let Some(key) = fx.product_key.clone() else {
+                return Samples::default();
+            };
+            let _busy = wide::products(chans, Arc::new(key), 4);
+            load::run(chans, c, w, d, |ch, _| async move {
+                let req = HealthCheckRequest { service: String::new() };
+                matches!(HealthClient::new(ch).check(req).await,
+                    Ok(r) if r.get_ref().status() == ServingStatus::Serving)
+            })
+            .await
+        }
         "authorize_garbage" => {
             load::run(chans, c, w, d, move |ch, _| {
                 let fx = fx.clone();
@@ -300,7 +331,7 @@ async fn scenario(
     }
 }
 
-pub const SCENARIOS: [&str; 12] = [
+pub const SCENARIOS: [&str; 14] = [
     "health",
     "authorize_warm",
     "authorize_cold",
@@ -313,7 +344,12 @@ pub const SCENARIOS: [&str; 12] = [
     "authorize_half_wide_cold",
     "introspect_wide_cold",
     "authorize_warm_churn",
+    "issue_product",
+    "health_under_products",
 ];
+
+/// The scenarios that need the product key.
+const PRODUCT: [&str; 2] = ["issue_product", "health_under_products"];
 
 /// The scenarios that need the wide users.
 const WIDE: [&str; 4] = [

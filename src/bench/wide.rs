@@ -145,7 +145,7 @@ pub async fn churn_setup(
 }
 
 /// Edits `role` 20 times a second until the returned handle is dropped.
-pub fn churn(channel: Channel, admin: Arc<MetadataAuth>, role: String) -> ChurnGuard {
+pub fn churn(channel: Channel, admin: Arc<MetadataAuth>, role: String) -> Background {
     let task = tokio::spawn(async move {
         let mut api = AdminServiceClient::new(channel);
         let mut tick = tokio::time::interval(Duration::from_millis(50));
@@ -163,14 +163,94 @@ pub fn churn(channel: Channel, admin: Arc<MetadataAuth>, role: String) -> ChurnG
                 .await;
         }
     });
-    ChurnGuard(task)
+    Background(task)
 }
 
-/// Stops the churn when dropped.
-pub struct ChurnGuard(tokio::task::JoinHandle<()>);
+/// A background load (churn, products), stopped when dropped.
+pub struct Background(tokio::task::JoinHandle<()>);
 
-impl Drop for ChurnGuard {
+impl Drop for Background {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// The crafted product of the permission-scale issue: a key scoped `read:aI:*` for 128 I,
+/// through which a key scoped `read:*:bJ` for 128 J is issued (16,384 permissions). Returns
+/// the first key.
+pub async fn product_setup(
+    channel: Channel,
+    admin: &MetadataAuth,
+    tag: &str,
+) -> Result<String, BenchError> {
+    let mut api = AdminServiceClient::new(channel.clone());
+    let mut tokens = TokenServiceClient::new(channel);
+    let role = format!("{tag}-reader");
+    api.create_role(request(
+        admin,
+        pb::CreateRoleRequest {
+            name: role.clone(),
+            permissions: vec!["read:*".to_owned()],
+            description: "benchmark: products".to_owned(),
+        },
+    ))
+    .await?;
+    let user = api
+        .create_user(request(
+            admin,
+            pb::CreateUserRequest {
+                name: format!("{tag}-product"),
+                roles: vec![role],
+            },
+        ))
+        .await?
+        .into_inner();
+    let key = tokens
+        .issue(request(admin, own_key(&["read:*".to_owned()], &user.id)))
+        .await?
+        .into_inner();
+    let rows: Vec<String> = (0..128).map(|i| format!("read:a{i}:*")).collect();
+    Ok(tokens
+        .issue(request(&bearer(&key.token)?, own_key(&rows, "")))
+        .await?
+        .into_inner()
+        .token)
+}
+
+fn own_key(scopes: &[String], subject: &str) -> pb::IssueRequest {
+    pb::IssueRequest {
+        grant: Some(pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
+            name: "bench product".to_owned(),
+            scopes: scopes.to_vec(),
+            subject: subject.to_owned(),
+            ..Default::default()
+        })),
+    }
+}
+
+/// Issues the 16,384-permission product through `rows_key`; whether it was computed.
+pub async fn issue_product(channel: Channel, rows_key: &MetadataAuth) -> bool {
+    let cols: Vec<String> = (0..128).map(|j| format!("read:*:b{j}")).collect();
+    let done = TokenServiceClient::new(channel)
+        .issue(request(rows_key, own_key(&cols, "")))
+        .await;
+    matches!(done, Ok(r) if r.get_ref().scopes.len() == 16_384)
+}
+
+/// Issues products on `lanes` connections at once until dropped.
+pub fn products(
+    channels: &[Channel],
+    rows_key: Arc<MetadataAuth>,
+    lanes: usize,
+) -> Vec<Background> {
+    (0..lanes)
+        .map(|i| {
+            let (ch, key) = (channels[i % channels.len()].clone(), rows_key.clone());
+            Background(tokio::spawn(async move {
+                loop {
+                    issue_product(ch.clone(), &key).await;
+                }
+            }))
+        })
+        .collect()
 }

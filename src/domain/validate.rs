@@ -10,6 +10,11 @@ use super::permission_set::PermissionSet;
 pub const MAX_REQUIRED_SCOPES: usize = 64;
 /// Most permissions a role or an API key may list.
 pub const MAX_PERMISSIONS: usize = 256;
+/// Most roles a user may hold. With [`MAX_PERMISSIONS`] each, a user's union stays within
+/// [`crate::domain::permission_set::MAX_PATTERNS`].
+pub const MAX_ROLES_PER_USER: usize = 64;
+const _: () =
+    assert!(MAX_ROLES_PER_USER * MAX_PERMISSIONS <= crate::domain::permission_set::MAX_PATTERNS);
 /// Longest lifetime a token may be given: ten years.
 pub const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -82,6 +87,12 @@ pub fn description(field: &str, text: &str) -> Result<()> {
 
 /// A list of names: each valid, none repeated.
 pub fn role_names(field: &str, names: &[String]) -> Result<Vec<String>> {
+    if names.len() > MAX_ROLES_PER_USER {
+        return Err(Error::invalid(
+            field,
+            format!("a user holds at most {MAX_ROLES_PER_USER} roles (MAX_ROLES_PER_USER)"),
+        ));
+    }
     let mut seen: Vec<String> = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
         let item = format!("{field}[{i}]");
@@ -103,7 +114,7 @@ pub fn grants(field: &str, items: &[String], allow_empty: bool) -> Result<Permis
     if items.len() > MAX_PERMISSIONS {
         return Err(Error::invalid(
             field,
-            format!("at most {MAX_PERMISSIONS} permissions"),
+            format!("at most {MAX_PERMISSIONS} permissions (MAX_PERMISSIONS)"),
         ));
     }
     let mut patterns = Vec::with_capacity(items.len());

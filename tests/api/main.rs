@@ -17,6 +17,7 @@ mod lifecycle;
 mod permissions;
 mod process;
 mod revoke;
+mod scale;
 mod serve_process;
 mod store_contract;
 mod usage_flush;

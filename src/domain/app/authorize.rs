@@ -1,6 +1,6 @@
 //! Authorize (the per-request check) and Introspect (RFC 7662).
 
-use super::{App, Caller, perms};
+use super::{App, Caller, effective, perms};
 use crate::domain::clock::Millis;
 use crate::domain::error::Result;
 use crate::domain::token_format::TokenKind;
@@ -145,8 +145,11 @@ impl App {
     /// `None` for an inactive token, with no hint why.
     pub async fn introspect(&self, caller: &Caller, token: &str) -> Result<Option<Introspection>> {
         caller.require(perms::INTROSPECT)?;
-        Ok(self.resolve(token).await?.map(|active| Introspection {
-            scopes: active.effective.to_strings(),
+        let Some(active) = self.resolve(token).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Introspection {
+            scopes: effective::strings_of(active.effective.clone()).await?,
             token_id: active.record.id.clone(),
             kind: active.record.kind,
             subject: active.record.subject.clone(),

@@ -243,7 +243,7 @@ impl App {
             token: new.secret,
             token_id: new.id,
             kind: plan.kind,
-            scopes: plan.effective.to_strings(),
+            scopes: effective::strings_of(plan.effective).await?,
             stripped,
             expires_at: record.expires_at,
         })

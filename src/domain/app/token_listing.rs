@@ -56,10 +56,10 @@ impl App {
         for t in page.items {
             let bound = roles.iter().find(|r| Some(&r.name) == t.role.as_ref());
             // Past a bound the token grants nothing (see `resolve`), so it lists none.
-            let scopes = effective::meet_all(effective::own_chain(&t, bound))
-                .await?
-                .map(|own| own.to_strings())
-                .unwrap_or_default();
+            let scopes = match effective::meet_all(effective::own_chain(&t, bound)).await? {
+                Ok(own) => effective::strings_of(own).await?,
+                Err(_) => Vec::new(),
+            };
             items.push({
                 // A use noted in memory but not yet written is the most recent one.
                 let last_used_at = match (t.last_used_at, self.usage.pending(&t.id)) {
