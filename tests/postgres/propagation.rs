@@ -109,3 +109,36 @@ async fn hand_written_sql_reaches_every_replica_within_a_second() {
     })
     .await;
 }
+
+/// The change feed names what changed: a role edit on A makes B read again the tokens that
+/// depend on the role, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_edit_elsewhere_reads_again_only_what_depends_on_it() {
+    use pb::Decision::PermissionDenied;
+    let db = Arc::new(TestDb::fresh().await);
+    let a = spawn_app_on(db.clone(), Setup::default()).await;
+    let b = spawn_app_on(db.clone(), Setup::default()).await;
+    a.create_role("edited", &["read:*"]).await;
+    a.create_role("other", &["read:*"]).await;
+    let holder = a.create_user("ida", &["edited"]).await;
+    let bystander = a.create_user("ivo", &["other"]).await;
+    let held = a.key_for(&holder.id, &["*"]).await;
+    let untouched = a.key_for(&bystander.id, &["*"]).await;
+    b.settle().await;
+    assert_allow(&b.check(&held.token, &["read:x"]).await);
+    assert_allow(&b.check(&untouched.token, &["read:x"]).await);
+
+    let before = b.store.token_reads();
+    a.set_role("edited", &["write:*"]).await;
+    within_a_second("role edit", PermissionDenied, || {
+        b.check(&held.token, &["read:x"])
+    })
+    .await;
+    b.settle().await;
+    assert_allow(&b.check(&untouched.token, &["read:x"]).await);
+    assert_eq!(
+        b.store.token_reads(),
+        before + 1,
+        "only the holder's token was read again"
+    );
+}

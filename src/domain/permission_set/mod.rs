@@ -65,6 +65,9 @@ pub enum SetTooLarge {
 pub struct PermissionSet {
     root: Arc<Node>,
     len: usize,
+    /// Whether the set came from the memo (a stored text, or a remembered operation's
+    /// result), so that operations on it are worth remembering (see [`memo`]).
+    interned: bool,
 }
 
 impl PartialEq for PermissionSet {
@@ -96,6 +99,14 @@ impl PermissionSet {
         PermissionSet {
             root: Arc::new(root),
             len,
+            interned: false,
+        }
+    }
+
+    fn interned(self) -> PermissionSet {
+        PermissionSet {
+            interned: true,
+            ..self
         }
     }
 
@@ -144,10 +155,8 @@ impl PermissionSet {
         match sets.as_slice() {
             [] => PermissionSet::empty(),
             [one] => (*one).clone(),
-            _ if sets.iter().map(|s| s.len).sum::<usize>() < memo::MIN_MEMBERS => {
-                PermissionSet::union_now(&sets)
-            }
-            _ => memo::union(&sets, PermissionSet::union_now),
+            _ if sets.iter().all(|s| s.interned) => memo::union(&sets, PermissionSet::union_now),
+            _ => PermissionSet::union_now(&sets),
         }
     }
 
@@ -167,10 +176,10 @@ impl PermissionSet {
         if self.is_empty() || other.is_empty() {
             return Ok(PermissionSet::empty());
         }
-        if self.len + other.len < memo::MIN_MEMBERS {
-            return self.intersect_now(other);
+        if self.interned && other.interned {
+            return memo::meet(self, other, || self.intersect_now(other));
         }
-        memo::meet(self, other, || self.intersect_now(other))
+        self.intersect_now(other)
     }
 
     /// [`PermissionSet::intersect`], when it answers at once: the sets are small, or their
@@ -180,10 +189,16 @@ impl PermissionSet {
         &self,
         other: &PermissionSet,
     ) -> Option<Result<PermissionSet, SetTooLarge>> {
-        if self.len.saturating_mul(other.len) <= QUICK_PRODUCT {
+        if self.is_empty()
+            || other.is_empty()
+            || self.len.saturating_mul(other.len) <= QUICK_PRODUCT
+        {
             return Some(self.intersect(other));
         }
-        memo::remembered_meet(self, other)
+        if self.interned && other.interned {
+            return memo::remembered_meet(self, other);
+        }
+        None
     }
 
     /// [`PermissionSet::union_all`], when it answers at once (see
@@ -193,7 +208,11 @@ impl PermissionSet {
             return Some(PermissionSet::union_all(sets));
         }
         let sets: Vec<&PermissionSet> = sets.iter().filter(|s| !s.is_empty()).collect();
-        memo::remembered_union(&sets)
+        match sets.as_slice() {
+            [one] => Some((*one).clone()),
+            _ if sets.iter().all(|s| s.interned) => memo::remembered_union(&sets),
+            _ => None,
+        }
     }
 
     fn intersect_now(&self, other: &PermissionSet) -> Result<PermissionSet, SetTooLarge> {

@@ -201,3 +201,24 @@ proptest! {
         prop_assert_eq!(ti.covers(&probe), ri.covers(&probe));
     }
 }
+
+#[test]
+fn stored_texts_are_shared_and_their_operations_remembered() {
+    let a = PermissionSet::from_stored("memo:a:* memo:b");
+    let again = PermissionSet::from_stored("memo:a:* memo:b");
+    assert!(std::sync::Arc::ptr_eq(&a.root, &again.root));
+    let b = PermissionSet::from_stored("memo:*:x");
+    let (ab, ba) = (meet(&a, &b), meet(&b, &a));
+    assert!(std::sync::Arc::ptr_eq(&ab.root, &ba.root));
+    assert_eq!(ab.to_strings(), vec!["memo:a:x"]);
+    let union = PermissionSet::union_all([&a, &b]);
+    assert!(std::sync::Arc::ptr_eq(
+        &union.root,
+        &PermissionSet::union_all([&b, &a]).root
+    ));
+    // A set built from a request is new each time: what it meets is not remembered.
+    let fresh = set(&["memo:*:x"]);
+    let (f1, f2) = (meet(&a, &fresh), meet(&a, &fresh));
+    assert!(!std::sync::Arc::ptr_eq(&f1.root, &f2.root));
+    assert_eq!(f1, ab);
+}
