@@ -75,7 +75,7 @@ pub struct Pattern {
 }
 
 /// Checks the syntax shared by granted and required permissions and splits it into segments.
-fn segments(text: &str) -> Result<Vec<&str>, PermissionSyntaxError> {
+pub(crate) fn segments(text: &str) -> Result<Vec<&str>, PermissionSyntaxError> {
     if text.is_empty() {
         return Err(PermissionSyntaxError::Empty);
     }

@@ -25,7 +25,7 @@ mod tests;
 use std::fmt;
 use std::sync::Arc;
 
-use super::permission::{Pattern, PermissionSyntaxError};
+use super::permission::{self, Pattern, PermissionSyntaxError};
 use trie::{Budget, Node};
 
 /// Most members any computed set may have: a user holding the most roles
@@ -114,12 +114,12 @@ impl PermissionSet {
     pub fn parse<S: AsRef<str>>(
         items: &[S],
     ) -> Result<PermissionSet, (usize, PermissionSyntaxError)> {
-        let patterns = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| Pattern::parse(item.as_ref()).map_err(|e| (i, e)))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(PermissionSet::from_patterns(&patterns))
+        let mut root = Node::default();
+        for (i, item) in items.iter().enumerate() {
+            let parts = permission::segments(item.as_ref()).map_err(|e| (i, e))?;
+            root.add_segments(&parts);
+        }
+        Ok(PermissionSet::minimal(root))
     }
 
     /// Parses a stored, space-separated list; stored values were validated when written,
@@ -131,11 +131,13 @@ impl PermissionSet {
             return PermissionSet::empty();
         }
         memo::parse(text, |text| {
-            let patterns: Vec<Pattern> = text
-                .split_ascii_whitespace()
-                .filter_map(|item| Pattern::parse(item).ok())
-                .collect();
-            PermissionSet::from_patterns(&patterns)
+            let mut root = Node::default();
+            for item in text.split_ascii_whitespace() {
+                if let Ok(parts) = permission::segments(item) {
+                    root.add_segments(&parts);
+                }
+            }
+            PermissionSet::minimal(root)
         })
     }
 
@@ -216,6 +218,13 @@ impl PermissionSet {
     }
 
     fn intersect_now(&self, other: &PermissionSet) -> Result<PermissionSet, SetTooLarge> {
+        // A set holding `*` grants everything: the other set is the answer, shared.
+        if self.root.open {
+            return Ok(other.clone());
+        }
+        if other.root.open {
+            return Ok(self.clone());
+        }
         let met = self
             .root
             .meet(&other.root, &mut Budget(MAX_STEPS))
@@ -237,7 +246,7 @@ impl PermissionSet {
     /// Used to report which requested patterns a cap narrowed or removed.
     pub fn covers(&self, pattern: &Pattern) -> bool {
         self.root
-            .covers(pattern.head(), pattern.is_open(), true, false)
+            .covers(&trie::head_of(pattern), pattern.is_open(), true, false)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -256,8 +265,8 @@ impl PermissionSet {
 
     /// The members as strings, sorted for stable output.
     pub fn to_strings(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.iter().map(|p| p.to_string()).collect();
-        out.sort();
+        let mut out = self.root.texts();
+        out.sort_unstable();
         out
     }
 }

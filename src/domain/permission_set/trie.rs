@@ -5,7 +5,8 @@
 //! of trying members one by one, so its cost depends on the depth (at most
 //! [`MAX_SEGMENTS`](crate::domain::permission::MAX_SEGMENTS)) and on what it produces, not on
 //! the product of the sizes. A path may fork at every `*`, so a walk visits at most 2^depth
-//! nodes per level of the trie it follows.
+//! nodes per level of the trie it follows. Walks borrow segments ([`SegRef`]) rather than
+//! copy them: a key is copied only into a node that did not have it.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,36 @@ pub(super) struct Node {
     pub lits: BTreeMap<Box<str>, Node>,
     /// Longer prefixes whose next segment is `*` (any one segment).
     pub any: Option<Box<Node>>,
+}
+
+/// A segment borrowed from a pattern or from the trie's own keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SegRef<'a> {
+    Lit(&'a str),
+    Any,
+}
+
+impl<'a> From<&'a Segment> for SegRef<'a> {
+    fn from(seg: &'a Segment) -> SegRef<'a> {
+        match seg {
+            Segment::Lit(s) => SegRef::Lit(s),
+            Segment::Any => SegRef::Any,
+        }
+    }
+}
+
+impl SegRef<'_> {
+    fn owned(self) -> Segment {
+        match self {
+            SegRef::Lit(s) => Segment::Lit(s.into()),
+            SegRef::Any => Segment::Any,
+        }
+    }
+}
+
+/// A pattern's head as borrowed segments.
+pub(super) fn head_of(pattern: &Pattern) -> Vec<SegRef<'_>> {
+    pattern.head().iter().map(SegRef::from).collect()
 }
 
 /// A computation went past its budget of steps.
@@ -43,13 +74,25 @@ impl Node {
         !self.closed && !self.open && self.lits.is_empty() && self.any.is_none()
     }
 
+    /// The child for literal `s`, made when missing (only then is the key copied).
+    fn lit_child(&mut self, s: &str) -> &mut Node {
+        if !self.lits.contains_key(s) {
+            self.lits.insert(s.into(), Node::default());
+        }
+        self.lits.get_mut(s).expect("inserted above when missing")
+    }
+
+    fn any_child(&mut self) -> &mut Node {
+        self.any.get_or_insert_with(Box::default)
+    }
+
     /// Adds a member without looking at the others (see [`Node::minimize`]).
     pub fn add(&mut self, pattern: &Pattern) {
         let mut node = self;
         for seg in pattern.head() {
             node = match seg {
-                Segment::Lit(s) => node.lits.entry(s.clone()).or_default(),
-                Segment::Any => node.any.get_or_insert_with(Box::default),
+                Segment::Lit(s) => node.lit_child(s),
+                Segment::Any => node.any_child(),
             };
         }
         if pattern.is_open() {
@@ -59,21 +102,58 @@ impl Node {
         }
     }
 
+    /// Adds a granted permission given as its valid segments, without building a
+    /// [`Pattern`] first (see [`Node::add`]).
+    pub fn add_segments(&mut self, parts: &[&str]) {
+        let open = parts.last().is_some_and(|s| *s == "*");
+        let head = if open {
+            &parts[..parts.len() - 1]
+        } else {
+            parts
+        };
+        let mut node = self;
+        for seg in head {
+            node = if *seg == "*" {
+                node.any_child()
+            } else {
+                node.lit_child(seg)
+            };
+        }
+        if open {
+            node.open = true;
+        } else {
+            node.closed = true;
+        }
+    }
+
+    /// How many nodes this subtree has.
+    fn nodes(&self) -> usize {
+        1 + self.lits.values().map(Node::nodes).sum::<usize>()
+            + self.any.as_ref().map_or(0, |c| c.nodes())
+    }
+
     /// Adds every member of `other` without looking at the others.
     pub fn merge(&mut self, other: &Node, budget: &mut Budget) -> Result<(), OverBudget> {
         budget.spend(1)?;
         self.closed |= other.closed;
         self.open |= other.open;
         for (s, child) in &other.lits {
-            self.lits
-                .entry(s.clone())
-                .or_default()
-                .merge(child, budget)?;
+            match self.lits.get_mut(s) {
+                Some(mine) => mine.merge(child, budget)?,
+                None => {
+                    budget.spend(child.nodes())?;
+                    self.lits.insert(s.clone(), child.clone());
+                }
+            }
         }
         if let Some(child) = &other.any {
-            self.any
-                .get_or_insert_with(Box::default)
-                .merge(child, budget)?;
+            match &mut self.any {
+                Some(mine) => mine.merge(child, budget)?,
+                None => {
+                    budget.spend(child.nodes())?;
+                    self.any = Some(child.clone());
+                }
+            }
         }
         Ok(())
     }
@@ -95,32 +175,32 @@ impl Node {
             || self.any.as_ref().is_some_and(|c| c.matches(after))
     }
 
-    /// Whether `pattern` is within a member, other than itself when `strict`.
+    /// Whether a pattern (`head`, `open`) is within a member, other than itself when
+    /// `strict`.
     ///
     /// `head` is what is left of the pattern's head below this node; `exact` says whether
     /// the path so far is the pattern's own (every segment taken as itself).
-    pub fn covers(&self, head: &[Segment], open: bool, exact: bool, strict: bool) -> bool {
-        let itself = |exact: bool| strict && exact;
+    pub fn covers(&self, head: &[SegRef<'_>], open: bool, exact: bool, strict: bool) -> bool {
         let Some((seg, below)) = head.split_first() else {
             // The whole head consumed: a member here covers the pattern if it ends the same
             // way (open covers open; closed covers closed).
             let here = if open { self.open } else { self.closed };
-            return here && !itself(exact);
+            return here && !(strict && exact);
         };
         // A member open here accepts anything longer than this prefix.
         if self.open {
             return true;
         }
         let via_lit = match seg {
-            Segment::Lit(s) => self
+            SegRef::Lit(s) => self
                 .lits
-                .get(s)
+                .get(*s)
                 .is_some_and(|c| c.covers(below, open, exact, strict)),
-            Segment::Any => false,
+            SegRef::Any => false,
         };
         via_lit
             || self.any.as_ref().is_some_and(|c| {
-                let still_exact = exact && matches!(seg, Segment::Any);
+                let still_exact = exact && *seg == SegRef::Any;
                 c.covers(below, open, still_exact, strict)
             })
     }
@@ -133,30 +213,61 @@ impl Node {
             + self.any.as_ref().map_or(0, |c| c.count())
     }
 
+    /// Calls `f` with every member's head and ending, in trie order.
+    pub fn walk<'a>(&'a self, path: &mut Vec<SegRef<'a>>, f: &mut impl FnMut(&[SegRef<'a>], bool)) {
+        if self.closed {
+            f(path, false);
+        }
+        if self.open {
+            f(path, true);
+        }
+        for (s, child) in &self.lits {
+            path.push(SegRef::Lit(s));
+            child.walk(path, f);
+            path.pop();
+        }
+        if let Some(child) = &self.any {
+            path.push(SegRef::Any);
+            child.walk(path, f);
+            path.pop();
+        }
+    }
+
     /// Every member, in trie order.
     pub fn members(&self) -> Vec<Pattern> {
         let mut out = Vec::new();
-        self.collect(&mut Vec::new(), &mut out);
+        self.walk(&mut Vec::new(), &mut |head, open| {
+            out.push(Pattern::from_parts(
+                head.iter().map(|s| s.owned()).collect(),
+                open,
+            ));
+        });
         out
     }
 
-    fn collect(&self, prefix: &mut Vec<Segment>, out: &mut Vec<Pattern>) {
-        if self.closed {
-            out.push(Pattern::from_parts(prefix.clone(), false));
-        }
-        if self.open {
-            out.push(Pattern::from_parts(prefix.clone(), true));
-        }
-        for (s, child) in &self.lits {
-            prefix.push(Segment::Lit(s.clone()));
-            child.collect(prefix, out);
-            prefix.pop();
-        }
-        if let Some(child) = &self.any {
-            prefix.push(Segment::Any);
-            child.collect(prefix, out);
-            prefix.pop();
-        }
+    /// Every member as text, unsorted.
+    pub fn texts(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.walk(&mut Vec::new(), &mut |head, open| {
+            let mut text = String::new();
+            for seg in head {
+                if !text.is_empty() {
+                    text.push(':');
+                }
+                text.push_str(match seg {
+                    SegRef::Lit(s) => s,
+                    SegRef::Any => "*",
+                });
+            }
+            if open {
+                if !text.is_empty() {
+                    text.push(':');
+                }
+                text.push('*');
+            }
+            out.push(text);
+        });
+        out
     }
 
     /// Drops every member that another member contains, so no member is within another.
@@ -164,13 +275,15 @@ impl Node {
     /// Each member is looked up once from the root: containment is a partial order, so a
     /// member contained in another is contained in a maximal one, which stays.
     pub fn minimize(&mut self) {
-        let covered: Vec<Pattern> = self
-            .members()
-            .into_iter()
-            .filter(|p| self.covers(p.head(), p.is_open(), true, true))
-            .collect();
-        for p in &covered {
-            self.remove(p.head(), p.is_open());
+        let mut covered: Vec<(Vec<Segment>, bool)> = Vec::new();
+        let root: &Node = self;
+        root.walk(&mut Vec::new(), &mut |head, open| {
+            if root.covers(head, open, true, true) {
+                covered.push((head.iter().map(|s| s.owned()).collect(), open));
+            }
+        });
+        for (head, open) in &covered {
+            self.remove(head, *open);
         }
     }
 
@@ -221,17 +334,9 @@ impl Node {
         }
         if self.open || other.open {
             let deeper = if self.open { other } else { self };
-            for (s, child) in &deeper.lits {
-                out.lits
-                    .entry(s.clone())
-                    .or_default()
-                    .merge(child, budget)?;
-            }
-            if let Some(child) = &deeper.any {
-                out.any
-                    .get_or_insert_with(Box::default)
-                    .merge(child, budget)?;
-            }
+            budget.spend(deeper.nodes())?;
+            out.lits = deeper.lits.clone();
+            out.any = deeper.any.clone();
             return Ok(out);
         }
         // Literal against literal: walk the smaller map, look up in the larger.
