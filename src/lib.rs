@@ -2,7 +2,8 @@
 //! tokens (static API keys and role-bound Personal Access Tokens).
 //!
 //! # Layout
-//! - [`domain`]: the permission algebra, the token format and hashing, the use cases, and
+//! - [`domain`]: the permission algebra (sets in a trie, with a memo of what was read:
+//!   [`domain::permission_set`]), the token format and hashing, the use cases, and
 //!   the ports they need ([`domain::ports`]: one store trait per entity, `StoreError`, the
 //!   change sink). No gRPC or SQL here, and nothing from `store`, `grpc` or `config`.
 //! - [`store`]: the ports in SQL, once for SQLite and Postgres ([`store::sql`]: a generic
