@@ -44,6 +44,19 @@ async fn a_product_of_scopes_is_computed_within_its_bound_and_refused_past_it() 
     assert_allow(&t.check(&product.token, &["read:a127:b0"]).await);
     assert_denied(&t.check(&product.token, &["read:a128:b0"]).await);
     assert_denied(&t.check(&product.token, &["read:a1:b1:c"]).await);
+    // The owner's listing shows each key's own scopes: the product among them.
+    let started = Instant::now();
+    let listed = t.tokens_of(&rows, "").await;
+    report(&format!(
+        "ListTokens with the product among {} keys: {:?} (debug build)",
+        listed.len(),
+        started.elapsed()
+    ));
+    let shown = listed
+        .iter()
+        .find(|k| k.token_id == product.token_id)
+        .expect("listed");
+    assert_eq!(shown.scopes.len(), 16_384);
 
     let wider = rows_key(&t, "wider", "a", 129).await;
     let refused = t
