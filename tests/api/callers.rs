@@ -274,10 +274,17 @@ async fn roles_and_users_crud() {
 async fn delegated_permissions_work_without_being_admin() {
     let t = spawn_app().await;
     t.create_role("gateway", &["tessera:introspect"]).await;
-    t.create_role("issuer", &["tessera:tokens:issue"]).await;
-    t.create_role("revoker", &["tessera:tokens:revoke"]).await;
-    t.create_role("people", &["tessera:users:write", "tessera:users:read"])
+    // Issuing for others and assigning roles grant only what the caller holds itself (the
+    // escalation rule), so the issuer and HR hold the app's permissions too. Before the
+    // rule, this test had them grant permissions they did not hold: a test of the bug.
+    t.create_role("issuer", &["tessera:tokens:issue", "read:*"])
         .await;
+    t.create_role("revoker", &["tessera:tokens:revoke"]).await;
+    t.create_role(
+        "people",
+        &["tessera:users:write", "tessera:users:read", "read:*"],
+    )
+    .await;
     t.create_role("app", &["read:*"]).await;
     let gw = t.create_user("gateway", &["gateway"]).await;
     let issuer = t.create_user("issuer", &["issuer"]).await;
@@ -343,6 +350,22 @@ async fn delegated_permissions_work_without_being_admin() {
         .expect("users:write creates users")
         .into_inner();
     assert_eq!(new.roles, vec!["app"]);
+    // A role granting what HR does not hold is not HR's to assign.
+    let refused = admin
+        .set_user_roles(authed(
+            &hr_key,
+            pb::SetUserRolesRequest {
+                id: new.id.clone(),
+                roles: strings(&["app", "issuer"]),
+            },
+        ))
+        .await
+        .expect_err("issuer grants tessera:tokens:issue");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert!(
+        refused.message().contains("tessera:tokens:issue"),
+        "{refused:?}"
+    );
     admin
         .disable_user(authed(
             &hr_key,

@@ -12,6 +12,7 @@ mod counting_store;
 mod db;
 mod discovery;
 mod disk_full;
+mod escalation;
 mod helpers;
 mod lifecycle;
 mod permissions;

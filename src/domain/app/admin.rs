@@ -1,6 +1,7 @@
 //! Roles and users: who holds which permissions.
 
-use super::{App, Caller, perms};
+use super::escalation::Granting;
+use super::{App, Caller, effective, perms};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Page, PageRequest, Role, User};
 use crate::domain::ports::{Entity, StoreError};
@@ -27,6 +28,7 @@ impl App {
         validate::role_name("name", &name)?;
         let permissions = validate::grants("permissions", permissions, true)?;
         validate::description("description", &description)?;
+        caller.require_holds(&permissions, Granting::RoleContents)?;
         let role = Role {
             name,
             permissions,
@@ -47,6 +49,7 @@ impl App {
         caller.require_write(perms::ROLES_WRITE)?;
         validate::role_name("name", name)?;
         let permissions = validate::grants("permissions", permissions, true)?;
+        caller.require_holds(&permissions, Granting::RoleContents)?;
         let role = self
             .store
             .set_role_permissions(name, &permissions, self.clock.now())
@@ -78,8 +81,15 @@ impl App {
         Ok(revoked)
     }
 
-    /// Unknown roles are a malformed request: INVALID_ARGUMENT naming the entry.
-    async fn check_roles_exist(&self, field: &str, roles: &[String]) -> Result<()> {
+    /// Unknown roles are a malformed request: INVALID_ARGUMENT naming the entry. The roles
+    /// in `added` must be held by the caller (see `escalation`).
+    async fn check_roles(
+        &self,
+        caller: &Caller,
+        field: &str,
+        roles: &[String],
+        added: &[String],
+    ) -> Result<()> {
         let found = self.store.get_roles(roles).await?;
         for (i, role) in roles.iter().enumerate() {
             if !found.iter().any(|r| &r.name == role) {
@@ -89,7 +99,11 @@ impl App {
                 ));
             }
         }
-        Ok(())
+        let granted = effective::union_of(effective::role_sets(
+            found.iter().filter(|r| added.contains(&r.name)),
+        ))
+        .await?;
+        caller.require_holds(&granted, Granting::Assignment)
     }
 
     pub async fn create_user(
@@ -101,7 +115,7 @@ impl App {
         caller.require_write(perms::USERS_WRITE)?;
         validate::user_name("name", &name)?;
         let sorted = validate::role_names("roles", roles)?;
-        self.check_roles_exist("roles", roles).await?;
+        self.check_roles(caller, "roles", roles, roles).await?;
         let roles = sorted;
         let user = User {
             id: format!("usr_{}", random_base62(20)?),
@@ -123,7 +137,17 @@ impl App {
         caller.require_write(perms::USERS_WRITE)?;
         require_id("id", id)?;
         let sorted = validate::role_names("roles", roles)?;
-        self.check_roles_exist("roles", roles).await?;
+        // Removing a role grants nothing: only the roles added are checked.
+        let held = match self.store.get_user(id).await? {
+            Some(user) => user.roles,
+            None => Vec::new(),
+        };
+        let added: Vec<String> = sorted
+            .iter()
+            .filter(|r| !held.contains(r))
+            .cloned()
+            .collect();
+        self.check_roles(caller, "roles", roles, &added).await?;
         let roles = sorted;
         let user = self
             .store

@@ -141,14 +141,24 @@ impl App {
                 "user {subject:?} is disabled"
             )));
         }
-        // A user minting for itself is capped by the credential it used; an issuer holding
-        // tessera:tokens:issue mints for another user within that user's permissions.
-        let cap = for_self.then(|| caller.permissions().clone());
-        let mut chain = vec![asked.clone(), self.permissions_of(&user).await?];
-        chain.extend(cap.clone());
-        let effective = effective::meet_all(chain)
+        // Capped by the credential it was minted with, for its own user or another: an
+        // issuer holding tessera:tokens:issue mints for another user within that user's
+        // permissions and its own, never more (see `escalation`).
+        let cap = Some(caller.permissions().clone());
+        let too_large = |e: crate::domain::permission_set::SetTooLarge| {
+            Error::invalid("api_key.scopes", e.to_string())
+        };
+        let held = effective::meet_all(vec![asked.clone(), self.permissions_of(&user).await?])
             .await?
-            .map_err(|e| Error::invalid("api_key.scopes", e.to_string()))?;
+            .map_err(too_large)?;
+        if held.is_empty() && !for_self {
+            return Err(Error::FailedPrecondition(format!(
+                "user {subject:?} holds none of the requested permissions"
+            )));
+        }
+        let mut chain = vec![held];
+        chain.extend(cap.clone());
+        let effective = effective::meet_all(chain).await?.map_err(too_large)?;
         Ok(Plan {
             kind: TokenKind::ApiKey,
             name,

@@ -9,6 +9,7 @@ mod authorize;
 mod bootstrap;
 mod caller;
 mod effective;
+mod escalation;
 mod issue;
 mod resolve;
 mod revoke;
@@ -39,6 +40,10 @@ pub mod perms {
     pub const ROLES_WRITE: &str = "tessera:roles:write";
     pub const USERS_READ: &str = "tessera:users:read";
     pub const USERS_WRITE: &str = "tessera:users:write";
+    /// Lifts the escalation rule for role contents (see `escalation`).
+    pub const ROLES_ESCALATE: &str = "tessera:roles:escalate";
+    /// Lifts the escalation rule for role assignments (see `escalation`).
+    pub const USERS_BIND: &str = "tessera:users:bind";
 }
 
 /// The application: store, secret hasher, clock and the write-behind usage tracker.

@@ -1,0 +1,182 @@
+//! No escalation through tessera's own permissions: the three one-call escalations found by
+//! hand, each refused, and the verbs that lift the rule.
+
+use tessera::proto::v1 as pb;
+use tonic::Code;
+
+use crate::helpers::*;
+
+/// A user holding `permissions` through a role of its own, and a key of it scoped `*`.
+async fn holder(t: &TestApp, name: &str, permissions: &[&str]) -> (pb::User, String) {
+    t.create_role(name, permissions).await;
+    let user = t.create_user(name, &[name]).await;
+    let key = t.key_for(&user.id, &["*"]).await.token;
+    (user, key)
+}
+
+fn denied_naming(result: Result<impl std::fmt::Debug, tonic::Status>, missing: &str) {
+    let status = result.expect_err("escalation refused");
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(status.message().contains(missing), "{status:?}");
+}
+
+#[tokio::test]
+async fn an_issuer_mints_for_others_only_within_its_own_permissions() {
+    let t = spawn_app().await;
+    let (_, issuer) = holder(&t, "minter", &["tessera:tokens:issue", "read:*"]).await;
+    // For the admin user, who holds `*`: the key gets what the issuer holds, no more.
+    let minted = t
+        .issue(&issuer, api_key(&["*"], &t.admin_id))
+        .await
+        .expect("capped, not refused");
+    assert_eq!(minted.scopes, vec!["read:*", "tessera:tokens:issue"]);
+    assert_eq!(minted.stripped_scopes, vec!["*"]);
+    assert_denied(&t.check(&minted.token, &["tessera:users:write"]).await);
+    assert_denied(&t.check(&minted.token, &["write:x"]).await);
+    assert_allow(&t.check(&minted.token, &["read:x"]).await);
+
+    // Holding only tessera:tokens:issue, a key for the admin gets only that (it got `*`).
+    let (_, bare) = holder(&t, "bare-minter", &["tessera:tokens:issue"]).await;
+    let minted = t
+        .issue(&bare, api_key(&["*"], &t.admin_id))
+        .await
+        .expect("capped");
+    assert_eq!(minted.scopes, vec!["tessera:tokens:issue"]);
+    assert_denied(&t.check(&minted.token, &["tessera:roles:write"]).await);
+    // Asking only for what the issuer lacks is refused outright.
+    let refused = t.issue(&bare, api_key(&["write:*"], &t.admin_id)).await;
+    assert_code(refused, Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn role_contents_are_limited_to_what_the_caller_holds() {
+    let t = spawn_app().await;
+    let (_, writer) = holder(&t, "role-writer", &["tessera:roles:write", "read:*"]).await;
+    let mut admin = t.admin.clone();
+    let create = |name: &str, permissions: &[&str]| {
+        authed(
+            &writer,
+            pb::CreateRoleRequest {
+                name: name.into(),
+                permissions: strings(permissions),
+                description: String::new(),
+            },
+        )
+    };
+    denied_naming(admin.create_role(create("god", &["*"])).await, "*");
+    denied_naming(
+        admin
+            .create_role(create("mixed", &["read:x", "write:x"]))
+            .await,
+        "write:x",
+    );
+    admin
+        .create_role(create("readers", &["read:contacts", "read:*"]))
+        .await
+        .expect("held permissions may be granted");
+    // Editing a role (its own included) is held to the same rule.
+    denied_naming(
+        admin
+            .set_role_permissions(authed(
+                &writer,
+                pb::SetRolePermissionsRequest {
+                    name: "role-writer".into(),
+                    permissions: strings(&["tessera:roles:write", "*"]),
+                },
+            ))
+            .await,
+        "*",
+    );
+
+    // tessera:roles:escalate lifts the rule.
+    let (_, escalator) = holder(
+        &t,
+        "escalator",
+        &["tessera:roles:write", "tessera:roles:escalate"],
+    )
+    .await;
+    admin
+        .create_role(authed(
+            &escalator,
+            pb::CreateRoleRequest {
+                name: "anything".into(),
+                permissions: strings(&["*"]),
+                description: String::new(),
+            },
+        ))
+        .await
+        .expect("escalate lifts the rule");
+}
+
+#[tokio::test]
+async fn roles_are_assigned_only_by_holders_of_their_permissions() {
+    let t = spawn_app().await;
+    let (hr, hr_key) = holder(&t, "hr", &["tessera:users:write", "read:*"]).await;
+    t.create_role("reader", &["read:*"]).await;
+    let mut admin = t.admin.clone();
+    let set_roles = |id: &str, roles: &[&str]| {
+        authed(
+            &hr_key,
+            pb::SetUserRolesRequest {
+                id: id.into(),
+                roles: strings(roles),
+            },
+        )
+    };
+    // HR gives itself admin: refused, naming what admin grants.
+    denied_naming(
+        admin
+            .set_user_roles(set_roles(&hr.id, &["hr", "admin"]))
+            .await,
+        "*",
+    );
+    denied_naming(
+        admin
+            .create_user(authed(
+                &hr_key,
+                pb::CreateUserRequest {
+                    name: "puppet".into(),
+                    roles: strings(&["admin"]),
+                },
+            ))
+            .await,
+        "*",
+    );
+    // A role within what HR holds may be assigned; removing a role needs nothing.
+    let user = admin
+        .create_user(authed(
+            &hr_key,
+            pb::CreateUserRequest {
+                name: "reader-user".into(),
+                roles: strings(&["reader"]),
+            },
+        ))
+        .await
+        .expect("held")
+        .into_inner();
+    admin
+        .set_user_roles(set_roles(&user.id, &["reader"]))
+        .await
+        .expect("unchanged roles");
+    // Removing grants nothing, even a role HR could not assign.
+    let (kept, _) = holder(&t, "kept", &["write:*"]).await;
+    let stripped = admin
+        .set_user_roles(set_roles(&kept.id, &[]))
+        .await
+        .expect("removing grants nothing");
+    assert!(stripped.into_inner().roles.is_empty());
+
+    // tessera:users:bind lifts the rule.
+    let (binder, binder_key) =
+        holder(&t, "binder", &["tessera:users:write", "tessera:users:bind"]).await;
+    admin
+        .set_user_roles(authed(
+            &binder_key,
+            pb::SetUserRolesRequest {
+                id: binder.id.clone(),
+                roles: strings(&["binder", "admin"]),
+            },
+        ))
+        .await
+        .expect("bind lifts the rule");
+}
