@@ -10,6 +10,9 @@
 
 use std::fmt;
 
+/// tessera's own namespace: a first segment `*` does not match it (see [`Segment`]).
+pub const RESERVED: &str = "tessera";
+
 /// Most segments a permission may have.
 pub const MAX_SEGMENTS: usize = 8;
 /// Most bytes a permission may have.
@@ -29,6 +32,11 @@ pub enum PermissionSyntaxError {
 }
 
 /// One segment of a granted pattern.
+///
+/// tessera's own permissions (`tessera:…`) are reserved: a `*` as the *first* segment does
+/// not match `tessera`, so `*:*:write` ("write anything in our apps") never grants
+/// `tessera:users:write`. Only a pattern starting with the literal `tessera`, or the lone
+/// `*` (the superuser), grants them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Segment {
     /// Matches exactly this text (which may be a literal `*` only on the required side).
@@ -37,27 +45,37 @@ pub enum Segment {
     Any,
 }
 
+/// Whether a `*` at position `at` accepts the literal `lit`: everywhere but the reserved
+/// first segment.
+pub fn any_accepts(at: usize, lit: &str) -> bool {
+    at > 0 || lit != RESERVED
+}
+
 impl Segment {
-    /// The segment both `self` and `other` accept, if any.
-    fn meet(&self, other: &Segment) -> Option<Segment> {
+    /// The segment both `self` and `other` accept at position `at`, if any.
+    fn meet(&self, other: &Segment, at: usize) -> Option<Segment> {
         match (self, other) {
-            (Segment::Any, s) | (s, Segment::Any) => Some(s.clone()),
+            (Segment::Any, Segment::Lit(s)) | (Segment::Lit(s), Segment::Any) => {
+                any_accepts(at, s).then(|| Segment::Lit(s.clone()))
+            }
+            (Segment::Any, Segment::Any) => Some(Segment::Any),
             (Segment::Lit(a), Segment::Lit(b)) => (a == b).then(|| self.clone()),
         }
     }
 
-    /// Whether every segment `self` accepts is accepted by `other`.
-    fn within(&self, other: &Segment) -> bool {
+    /// Whether every segment `self` accepts at position `at` is accepted by `other`.
+    fn within(&self, other: &Segment, at: usize) -> bool {
         match (self, other) {
-            (_, Segment::Any) => true,
+            (Segment::Lit(s), Segment::Any) => any_accepts(at, s),
+            (Segment::Any, Segment::Any) => true,
             (Segment::Any, Segment::Lit(_)) => false,
             (Segment::Lit(a), Segment::Lit(b)) => a == b,
         }
     }
 
-    fn accepts(&self, required: &str) -> bool {
+    fn accepts(&self, required: &str, at: usize) -> bool {
         match self {
-            Segment::Any => true,
+            Segment::Any => any_accepts(at, required),
             Segment::Lit(s) => &**s == required,
         }
     }
@@ -150,9 +168,9 @@ impl Pattern {
     /// The required side is not re-validated here: callers validate requests once at the edge.
     pub fn matches(&self, required: &str) -> bool {
         let mut parts = required.split(':');
-        for seg in &self.head {
+        for (at, seg) in self.head.iter().enumerate() {
             match parts.next() {
-                Some(p) if seg.accepts(p) => {}
+                Some(p) if seg.accepts(p, at) => {}
                 _ => return false,
             }
         }
@@ -173,9 +191,14 @@ impl Pattern {
         };
         let mut head = Vec::with_capacity(len);
         for i in 0..len {
-            let sa = a.head.get(i).unwrap_or(&Segment::Any);
-            let sb = b.head.get(i).unwrap_or(&Segment::Any);
-            head.push(sa.meet(sb)?);
+            // Past a side's head, its open tail accepts any segment, the reserved one too
+            // (only the lone `*` has an open tail at the first position).
+            let seg = match (a.head.get(i), b.head.get(i)) {
+                (Some(sa), Some(sb)) => sa.meet(sb, i)?,
+                (Some(s), None) | (None, Some(s)) => s.clone(),
+                (None, None) => Segment::Any,
+            };
+            head.push(seg);
         }
         Some(Pattern {
             head,
@@ -196,7 +219,8 @@ impl Pattern {
                 .head
                 .iter()
                 .zip(&self.head)
-                .all(|(theirs, mine)| mine.within(theirs))
+                .enumerate()
+                .all(|(at, (theirs, mine))| mine.within(theirs, at))
     }
 }
 

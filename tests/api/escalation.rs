@@ -180,3 +180,29 @@ async fn roles_are_assigned_only_by_holders_of_their_permissions() {
         .await
         .expect("bind lifts the rule");
 }
+
+/// `*:*:write` ("write anything in our apps") never grants tessera's own permissions: the
+/// namespace is reserved for `tessera:…` patterns and the lone `*`.
+#[tokio::test]
+async fn tesseras_own_permissions_are_reserved() {
+    let t = spawn_app().await;
+    let (_, writer) = holder(&t, "app-writer", &["*:*:write", "*:*:read"]).await;
+    let refused = t
+        .admin
+        .clone()
+        .create_role(authed(
+            &writer,
+            pb::CreateRoleRequest {
+                name: "god".into(),
+                permissions: strings(&["*"]),
+                description: String::new(),
+            },
+        ))
+        .await;
+    assert_code(refused, Code::PermissionDenied);
+    let key = t.key_for(&t.admin_id, &["*:*:write"]).await;
+    assert_denied(&t.check(&key.token, &["tessera:users:write"]).await);
+    assert_allow(&t.check(&key.token, &["crm:users:write"]).await);
+    let own = t.key_for(&t.admin_id, &["tessera:*:write"]).await;
+    assert_allow(&t.check(&own.token, &["tessera:users:write"]).await);
+}

@@ -227,7 +227,7 @@ impl PermissionSet {
         }
         let met = self
             .root
-            .meet(&other.root, &mut Budget(MAX_STEPS))
+            .meet(&other.root, 0, &mut Budget(MAX_STEPS))
             .map_err(|_| SetTooLarge::Steps)?;
         let set = PermissionSet::minimal(met);
         if set.len > MAX_PATTERNS {
@@ -238,7 +238,7 @@ impl PermissionSet {
 
     /// Whether any member grants the required permission: one walk down its segments.
     pub fn matches(&self, required: &str) -> bool {
-        self.root.matches(Some(required))
+        self.root.matches(Some(required), 0)
     }
 
     /// Whether everything `pattern` grants is granted by this set through a single member.
@@ -246,7 +246,7 @@ impl PermissionSet {
     /// Used to report which requested patterns a cap narrowed or removed.
     pub fn covers(&self, pattern: &Pattern) -> bool {
         self.root
-            .covers(&trie::head_of(pattern), pattern.is_open(), true, false)
+            .covers(&trie::head_of(pattern), pattern.is_open(), true, false, 0)
     }
 
     pub fn is_empty(&self) -> bool {

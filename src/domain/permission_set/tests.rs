@@ -37,6 +37,35 @@ fn stored_round_trip_drops_garbage() {
     );
 }
 
+/// tessera's own permissions are granted only by `tessera:…` patterns or the lone `*`.
+#[test]
+fn the_tessera_namespace_is_reserved() {
+    let apps = set(&["*:*:write", "*:users:*", "*:*"]);
+    for own in [
+        "tessera:users:write",
+        "tessera:roles:write",
+        "tessera:introspect",
+    ] {
+        assert!(!apps.matches(own), "{own}");
+        assert!(set(&["*"]).matches(own), "{own}");
+        assert!(set(&["tessera:*"]).matches(own), "{own}");
+    }
+    assert!(apps.matches("crm:users:write"));
+    // The algebra agrees: nothing of tessera's is in what `*:…` patterns share with it.
+    assert!(meet(&apps, &set(&["tessera:*"])).is_empty());
+    assert_eq!(
+        meet(&set(&["*"]), &set(&["tessera:users:write"])).to_strings(),
+        vec!["tessera:users:write"]
+    );
+    let p = Pattern::parse("tessera:users:write").expect("valid");
+    assert!(!apps.covers(&p));
+    assert!(!p.within(&Pattern::parse("*:users:write").expect("valid")));
+    // `*:x` and `tessera:x` are both kept: neither contains the other.
+    assert_eq!(set(&["*:x", "tessera:x"]).len(), 2);
+    // Deeper `*` segments are not reserved.
+    assert!(set(&["tessera:*:write"]).matches("tessera:users:write"));
+}
+
 #[test]
 fn parse_reports_index() {
     let err = PermissionSet::parse(&["ok", "Nope"]).expect_err("invalid");
@@ -87,9 +116,10 @@ fn matching_is_independent_of_the_size() {
     assert!(!s.matches("svc10000:read"));
 }
 
-// Small alphabets so that grants and requests collide often.
+// Small alphabets so that grants and requests collide often; `tessera` is the reserved
+// first segment.
 fn segment() -> impl Strategy<Value = String> {
-    prop_oneof![Just("a"), Just("b"), Just("c"), Just("*")].prop_map(String::from)
+    prop_oneof![Just("a"), Just("b"), Just("c"), Just("*"), Just("tessera")].prop_map(String::from)
 }
 
 fn permission() -> impl Strategy<Value = String> {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::permission::{Pattern, Segment};
+use crate::domain::permission::{Pattern, Segment, any_accepts};
 
 /// One head prefix, and the members that end with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,8 +159,8 @@ impl Node {
     }
 
     /// Whether a member accepts `rest`, the segments of a required permission not yet
-    /// consumed (`None`: all consumed).
-    pub fn matches(&self, rest: Option<&str>) -> bool {
+    /// consumed (`None`: all consumed), this node being at position `at`.
+    pub fn matches(&self, rest: Option<&str>, at: usize) -> bool {
         let Some(rest) = rest else {
             return self.closed;
         };
@@ -171,16 +171,27 @@ impl Node {
             Some((first, after)) => (first, Some(after)),
             None => (rest, None),
         };
-        self.lits.get(first).is_some_and(|c| c.matches(after))
-            || self.any.as_ref().is_some_and(|c| c.matches(after))
+        self.lits
+            .get(first)
+            .is_some_and(|c| c.matches(after, at + 1))
+            || (any_accepts(at, first)
+                && self.any.as_ref().is_some_and(|c| c.matches(after, at + 1)))
     }
 
     /// Whether a pattern (`head`, `open`) is within a member, other than itself when
     /// `strict`.
     ///
-    /// `head` is what is left of the pattern's head below this node; `exact` says whether
-    /// the path so far is the pattern's own (every segment taken as itself).
-    pub fn covers(&self, head: &[SegRef<'_>], open: bool, exact: bool, strict: bool) -> bool {
+    /// `head` is what is left of the pattern's head below this node (at position `at`);
+    /// `exact` says whether the path so far is the pattern's own (every segment taken as
+    /// itself).
+    pub fn covers(
+        &self,
+        head: &[SegRef<'_>],
+        open: bool,
+        exact: bool,
+        strict: bool,
+        at: usize,
+    ) -> bool {
         let Some((seg, below)) = head.split_first() else {
             // The whole head consumed: a member here covers the pattern if it ends the same
             // way (open covers open; closed covers closed).
@@ -191,18 +202,21 @@ impl Node {
         if self.open {
             return true;
         }
-        let via_lit = match seg {
-            SegRef::Lit(s) => self
-                .lits
-                .get(*s)
-                .is_some_and(|c| c.covers(below, open, exact, strict)),
-            SegRef::Any => false,
+        let (via_lit, any_takes_it) = match seg {
+            SegRef::Lit(s) => (
+                self.lits
+                    .get(*s)
+                    .is_some_and(|c| c.covers(below, open, exact, strict, at + 1)),
+                any_accepts(at, s),
+            ),
+            SegRef::Any => (false, true),
         };
         via_lit
-            || self.any.as_ref().is_some_and(|c| {
-                let still_exact = exact && *seg == SegRef::Any;
-                c.covers(below, open, still_exact, strict)
-            })
+            || (any_takes_it
+                && self.any.as_ref().is_some_and(|c| {
+                    let still_exact = exact && *seg == SegRef::Any;
+                    c.covers(below, open, still_exact, strict, at + 1)
+                }))
     }
 
     /// How many members there are.
@@ -278,7 +292,7 @@ impl Node {
         let mut covered: Vec<(Vec<Segment>, bool)> = Vec::new();
         let root: &Node = self;
         root.walk(&mut Vec::new(), &mut |head, open| {
-            if root.covers(head, open, true, true) {
+            if root.covers(head, open, true, true, 0) {
                 covered.push((head.iter().map(|s| s.owned()).collect(), open));
             }
         });
@@ -321,8 +335,8 @@ impl Node {
     /// with their shared prefix already taken (not yet minimal).
     ///
     /// A member open here accepts everything below, so the other side's deeper members are
-    /// copied whole instead of being met pair by pair.
-    pub fn meet(&self, other: &Node, budget: &mut Budget) -> Result<Node, OverBudget> {
+    /// copied whole instead of being met pair by pair. This node is at position `at`.
+    pub fn meet(&self, other: &Node, at: usize, budget: &mut Budget) -> Result<Node, OverBudget> {
         budget.spend(1)?;
         let mut out = Node {
             closed: self.closed && other.closed,
@@ -347,19 +361,20 @@ impl Node {
         };
         for (s, a) in &few.lits {
             if let Some(b) = many.lits.get(s) {
-                out.put_lit(s, a.meet(b, budget)?, budget)?;
+                out.put_lit(s, a.meet(b, at + 1, budget)?, budget)?;
             }
         }
-        // A literal against the other side's `*`.
+        // A literal against the other side's `*` (which never takes the reserved first
+        // segment).
         for (from, wild) in [(self, other), (other, self)] {
             if let Some(w) = &wild.any {
-                for (s, a) in &from.lits {
-                    out.put_lit(s, a.meet(w, budget)?, budget)?;
+                for (s, a) in from.lits.iter().filter(|(s, _)| any_accepts(at, s)) {
+                    out.put_lit(s, a.meet(w, at + 1, budget)?, budget)?;
                 }
             }
         }
         if let (Some(a), Some(b)) = (&self.any, &other.any) {
-            let met = a.meet(b, budget)?;
+            let met = a.meet(b, at + 1, budget)?;
             if !met.is_empty() {
                 out.any = Some(Box::new(met));
             }
