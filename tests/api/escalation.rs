@@ -206,3 +206,37 @@ async fn tesseras_own_permissions_are_reserved() {
     let own = t.key_for(&t.admin_id, &["tessera:*:write"]).await;
     assert_allow(&t.check(&own.token, &["tessera:users:write"]).await);
 }
+
+/// Binding a PAT reveals nothing about roles the caller may not read: a role it does not
+/// hold answers exactly as a role that does not exist, and `stripped_scopes` names only
+/// permissions the caller holds.
+#[tokio::test]
+async fn pats_reveal_no_role_the_caller_may_not_read() {
+    let t = spawn_app().await;
+    t.create_role("secret", &["payroll:*"]).await;
+    t.create_role("wide", &["read:contacts", "write:contacts", "billing:*"])
+        .await;
+    let user = t.create_user("curious", &["wide"]).await;
+    let key = t.key_for(&user.id, &["*"]).await.token;
+    let held_elsewhere = t.pat(&key, "secret").await.expect_err("not held");
+    let missing = t.pat(&key, "nosuch").await.expect_err("no such role");
+    assert_eq!(held_elsewhere.code(), Code::InvalidArgument);
+    assert_eq!(missing.code(), Code::InvalidArgument);
+    assert_eq!(
+        held_elsewhere.message().replace("secret", "X"),
+        missing.message().replace("nosuch", "X")
+    );
+    // A narrow credential of the same user binds its own role, and learns nothing of the
+    // role's other permissions from what was stripped.
+    let narrow = t
+        .issue(&key, api_key(&["read:contacts"], ""))
+        .await
+        .expect("narrow")
+        .token;
+    let pat = t.pat(&narrow, "wide").await.expect("own role");
+    assert_eq!(pat.scopes, vec!["read:contacts"]);
+    assert!(pat.stripped_scopes.is_empty(), "{:?}", pat.stripped_scopes);
+    // The admin, who may read roles, is told what was stripped.
+    let admin_pat = t.pat(&t.admin_key, "secret").await.expect("roles:read");
+    assert_eq!(admin_pat.scopes, vec!["payroll:*"]);
+}

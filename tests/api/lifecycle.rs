@@ -180,9 +180,24 @@ async fn deleting_a_role_revokes_its_pats_for_good() {
     let t = spawn_app().await;
     t.create_role("base", &["read:*"]).await;
     t.create_role("temp", &["read:*"]).await;
-    let user = t.create_user("pia", &["base"]).await;
+    // A PAT binds only a role its user holds (or may read), so Pia holds `temp` while she
+    // mints it and gives it up before it is deleted. (Before the rule against a role
+    // oracle, she bound a role she never held.)
+    let user = t.create_user("pia", &["base", "temp"]).await;
     let key = t.key_for(&user.id, &["*"]).await;
     let pat = t.pat(&key.token, "temp").await.expect("pat");
+    assert_allow(&t.check(&pat.token, &["read:x"]).await);
+    t.admin
+        .clone()
+        .set_user_roles(authed(
+            &t.admin_key,
+            pb::SetUserRolesRequest {
+                id: user.id.clone(),
+                roles: strings(&["base"]),
+            },
+        ))
+        .await
+        .expect("give up temp");
     assert_allow(&t.check(&pat.token, &["read:x"]).await);
     t.admin
         .clone()

@@ -186,16 +186,24 @@ impl App {
         validate::token_name("pat.name", &name)?;
         validate::role_name("pat.role", &role)?;
         let ttl = validate::ttl("pat.ttl", ttl)?;
-        let bound = self
-            .store
-            .get_role(&role)
-            .await?
-            .ok_or_else(|| Error::invalid("pat.role", format!("unknown role {role:?}")))?;
         let user = self
             .store
             .get_user(caller.user_id())
             .await?
             .ok_or(Error::Unauthenticated)?;
+        // No role oracle: a role the caller neither holds nor may read gets the same answer
+        // as a role that does not exist.
+        let may_bind = user.roles.contains(&role) || caller.has(perms::ROLES_READ);
+        let bound = match may_bind {
+            true => self.store.get_role(&role).await?,
+            false => None,
+        }
+        .ok_or_else(|| {
+            Error::invalid(
+                "pat.role",
+                format!("no role {role:?} that the caller holds or may read"),
+            )
+        })?;
         let chain = vec![
             bound.permissions.clone(),
             self.permissions_of(&user).await?,
@@ -214,7 +222,20 @@ impl App {
             read_only,
             ttl,
             effective,
-            asked: bound.permissions,
+            // What `stripped_scopes` may mention: the role's permissions in full to a
+            // caller that may read roles, else only those the caller itself holds.
+            asked: if caller.has(perms::ROLES_READ) {
+                bound.permissions
+            } else {
+                PermissionSet::from_patterns(
+                    bound
+                        .permissions
+                        .iter()
+                        .filter(|p| caller.permissions().covers(p))
+                        .collect::<Vec<_>>()
+                        .iter(),
+                )
+            },
             created_by: Some(caller.token_id().to_owned()),
             expires_cap: caller.expires_at(),
         })
