@@ -14,9 +14,11 @@ mod shared {
     pub mod cache;
     pub mod callers;
     pub mod discovery;
+    pub mod escalation;
     pub mod lifecycle;
     pub mod permissions;
     pub mod revoke;
+    pub mod scale;
     pub mod store_contract;
 }
 
