@@ -258,8 +258,13 @@ async fn data_survives_a_restart() {
 async fn listings_carry_metadata_never_secrets() {
     let t = spawn_app().await;
     t.create_role("r", &["read:*"]).await;
-    let user = t.create_user("lee", &["r"]).await;
-    let key = t.key_for(&user.id, &["read:*"]).await;
+    // Listing one's own tokens takes tessera:tokens:self.
+    t.create_role("self-service", &["tessera:tokens:self"])
+        .await;
+    let user = t.create_user("lee", &["r", "self-service"]).await;
+    let key = t
+        .key_for(&user.id, &["read:*", "tessera:tokens:self"])
+        .await;
     let pat = t.pat(&key.token, "r").await.expect("pat");
     t.check(&pat.token, &["read:x"]).await;
     let listed = t.tokens_of(&key.token, "").await;

@@ -195,14 +195,26 @@ async fn read_only_tokens_never_pass_mutating_calls() {
         ))
         .await;
     assert_code(create, tonic::Code::PermissionDenied);
+    let sibling = t.key_for(&user.id, &["read:*"]).await;
     let revoke = t
+        .revoke(
+            &ro.token,
+            pb::revoke_request::Target::TokenId(sibling.token_id.clone()),
+        )
+        .await;
+    assert_code(revoke, tonic::Code::PermissionDenied);
+    assert!(t.introspect(&sibling.token).await.active);
+    // Revoking itself is not a mutation it could abuse: a credential may always end
+    // itself, read-only or not. (This test once asserted the opposite.)
+    let itself = t
         .revoke(
             &ro.token,
             pb::revoke_request::Target::TokenId(ro.token_id.clone()),
         )
-        .await;
-    assert_code(revoke, tonic::Code::PermissionDenied);
-    assert!(t.introspect(&ro.token).await.active);
+        .await
+        .expect("a token revokes itself");
+    assert_eq!(itself, 1);
+    assert!(!t.introspect(&ro.token).await.active);
 }
 
 #[tokio::test]

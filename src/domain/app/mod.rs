@@ -36,6 +36,9 @@ pub mod perms {
     pub const TOKENS_ISSUE: &str = "tessera:tokens:issue";
     pub const TOKENS_REVOKE: &str = "tessera:tokens:revoke";
     pub const TOKENS_READ: &str = "tessera:tokens:read";
+    /// Listing and revoking the caller's own user's other tokens. A narrow credential (a
+    /// CI key scoped `read:contacts`) must not be able to lock its owner out.
+    pub const TOKENS_SELF: &str = "tessera:tokens:self";
     pub const ROLES_READ: &str = "tessera:roles:read";
     pub const ROLES_WRITE: &str = "tessera:roles:write";
     pub const USERS_READ: &str = "tessera:users:read";

@@ -27,8 +27,19 @@ impl std::fmt::Debug for RevokeTarget {
 
 impl App {
     /// Returns how many tokens this call revoked, after the store committed.
+    ///
+    /// A credential may always revoke itself, read-only or not. Its owner's other tokens
+    /// need `tessera:tokens:self` (anyone's: `tessera:tokens:revoke`).
     pub async fn revoke(&self, caller: &Caller, target: RevokeTarget) -> Result<u32> {
-        caller.require_writable()?;
+        let itself = match &target {
+            RevokeTarget::TokenId(id) => id == caller.token_id(),
+            RevokeTarget::Token(text) => token_format::parse_presented(text)
+                .is_some_and(|parsed| parsed.id == caller.token_id()),
+            RevokeTarget::Subject(_) => false,
+        };
+        if !itself {
+            caller.require_writable()?;
+        }
         let now = self.clock.now();
         match target {
             RevokeTarget::Token(text) => {
@@ -53,6 +64,9 @@ impl App {
                 tracing::Span::current().record("token_id", id.as_str());
                 // Without tessera:tokens:revoke only the caller's own tokens match, so an
                 // unknown id and someone else's id both answer 0: nothing is revealed.
+                if !itself && !caller.has(perms::TOKENS_REVOKE) {
+                    caller.require(perms::TOKENS_SELF)?;
+                }
                 let owner = (!caller.has(perms::TOKENS_REVOKE)).then_some(caller.user_id());
                 let revoked = self.store.revoke_token(&id, owner, now).await?;
                 self.invalidate_token(&id);
@@ -62,7 +76,7 @@ impl App {
                 if subject.is_empty() {
                     return Err(Error::invalid("subject", "must not be empty"));
                 }
-                if subject != caller.user_id() {
+                if subject != caller.user_id() || !caller.has(perms::TOKENS_SELF) {
                     caller.require(perms::TOKENS_REVOKE)?;
                 }
                 let revoked = self.store.revoke_subject(&subject, now).await?;

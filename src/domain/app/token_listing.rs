@@ -25,7 +25,8 @@ pub struct TokenView {
 }
 
 impl App {
-    /// Tokens of `subject` (empty: the caller's own); others' need tessera:tokens:read.
+    /// Tokens of `subject` (empty: the caller's own, with tessera:tokens:self); others'
+    /// need tessera:tokens:read.
     pub async fn list_tokens(
         &self,
         caller: &Caller,
@@ -37,7 +38,9 @@ impl App {
         } else {
             subject
         };
-        if subject != caller.user_id() {
+        // The owner's tokens need tessera:tokens:self: a narrow credential does not list
+        // its siblings.
+        if subject != caller.user_id() || !caller.has(perms::TOKENS_SELF) {
             caller.require(perms::TOKENS_READ)?;
         }
         if self.store.get_user(subject).await?.is_none() {
