@@ -13,6 +13,7 @@ mod db;
 mod discovery;
 mod disk_full;
 mod escalation;
+mod escalation_property;
 mod helpers;
 mod lifecycle;
 mod permissions;
