@@ -67,6 +67,7 @@ impl From<TokenView> for pb::TokenInfo {
             expires_at: opt_timestamp(t.expires_at),
             last_used_at: opt_timestamp(t.last_used_at),
             revoked_at: opt_timestamp(t.revoked_at),
+            parent_token_id: t.parent_token_id.unwrap_or_default(),
         }
     }
 }

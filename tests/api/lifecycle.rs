@@ -281,6 +281,16 @@ async fn listings_carry_metadata_never_secrets() {
         .expect("pat listed");
     assert_eq!(info.kind, "pat");
     assert_eq!(info.role, "r");
+    // Which credential minted which: the PAT by the key, the key by the admin's key.
+    assert_eq!(info.parent_token_id, key.token_id);
+    let by_admin = listed
+        .iter()
+        .find(|i| i.token_id == key.token_id)
+        .expect("key listed");
+    assert_eq!(
+        by_admin.parent_token_id,
+        t.introspect(&t.admin_key).await.token_id
+    );
     assert_eq!(info.scopes, vec!["read:*"]);
     assert!(info.issued_at.is_some());
     assert!(info.last_used_at.is_some(), "a check shows as a use");

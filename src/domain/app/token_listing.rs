@@ -22,6 +22,8 @@ pub struct TokenView {
     pub expires_at: Option<Millis>,
     pub last_used_at: Option<Millis>,
     pub revoked_at: Option<Millis>,
+    /// The token whose credential minted this one (none for the bootstrap admin key).
+    pub parent_token_id: Option<String>,
 }
 
 impl App {
@@ -81,6 +83,7 @@ impl App {
                     expires_at: t.expires_at,
                     last_used_at,
                     revoked_at: t.revoked_at,
+                    parent_token_id: t.created_by,
                 }
             });
         }
