@@ -38,26 +38,20 @@ DROP TRIGGER roles_changed ON roles;
 DROP TRIGGER users_changed ON users;
 DROP TRIGGER user_roles_changed ON user_roles;
 
--- Transition tables allow one event per trigger, so each event has its own; an UPDATE
--- names the keys before and after (a rename changes both).
-CREATE FUNCTION tessera_roles_written() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Transition tables allow one event per trigger, so each event has its own trigger; one
+-- function serves them all, told by its arguments which notice kind and which key column:
+-- an INSERT names the new rows' keys, a DELETE the old rows', an UPDATE both (a rename
+-- changes the key).
+CREATE FUNCTION tessera_keys_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    keys TEXT[];
 BEGIN
-    PERFORM tessera_notify_keys('r', ARRAY(SELECT name FROM new_rows));
-    RETURN NULL;
-END;
-$$;
-
-CREATE FUNCTION tessera_roles_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tessera_notify_keys('r', ARRAY(
-        SELECT name FROM old_rows UNION SELECT name FROM new_rows));
-    RETURN NULL;
-END;
-$$;
-
-CREATE FUNCTION tessera_roles_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tessera_notify_keys('r', ARRAY(SELECT name FROM old_rows));
+    EXECUTE format(CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT ARRAY(SELECT DISTINCT %1$I FROM new_rows)'
+        WHEN 'DELETE' THEN 'SELECT ARRAY(SELECT DISTINCT %1$I FROM old_rows)'
+        ELSE 'SELECT ARRAY(SELECT %1$I FROM old_rows UNION SELECT %1$I FROM new_rows)'
+    END, TG_ARGV[1]) INTO keys;
+    PERFORM tessera_notify_keys(TG_ARGV[0], keys);
     RETURN NULL;
 END;
 $$;
@@ -65,65 +59,28 @@ $$;
 -- A role created under a name that was deleted by hand reaches PATs still bound to it.
 CREATE TRIGGER roles_inserted AFTER INSERT ON roles
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_roles_written();
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_keys_changed('r', 'name');
 CREATE TRIGGER roles_updated AFTER UPDATE ON roles
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_roles_updated();
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_keys_changed('r', 'name');
 CREATE TRIGGER roles_deleted AFTER DELETE ON roles
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_roles_deleted();
-
-CREATE FUNCTION tessera_users_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tessera_notify_keys('u', ARRAY(
-        SELECT id FROM old_rows UNION SELECT id FROM new_rows));
-    RETURN NULL;
-END;
-$$;
-
-CREATE FUNCTION tessera_users_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tessera_notify_keys('u', ARRAY(SELECT id FROM old_rows));
-    RETURN NULL;
-END;
-$$;
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_keys_changed('r', 'name');
 
 CREATE TRIGGER users_updated AFTER UPDATE ON users
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_users_updated();
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_keys_changed('u', 'id');
 CREATE TRIGGER users_deleted AFTER DELETE ON users
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_users_deleted();
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_keys_changed('u', 'id');
 
 -- A user's roles: every change names the user.
-CREATE FUNCTION tessera_user_roles_added() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tessera_notify_keys('u', ARRAY(SELECT DISTINCT user_id FROM new_rows));
-    RETURN NULL;
-END;
-$$;
-
-CREATE FUNCTION tessera_user_roles_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tessera_notify_keys('u', ARRAY(
-        SELECT user_id FROM old_rows UNION SELECT user_id FROM new_rows));
-    RETURN NULL;
-END;
-$$;
-
-CREATE FUNCTION tessera_user_roles_removed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tessera_notify_keys('u', ARRAY(SELECT DISTINCT user_id FROM old_rows));
-    RETURN NULL;
-END;
-$$;
-
 CREATE TRIGGER user_roles_added AFTER INSERT ON user_roles
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_user_roles_added();
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_keys_changed('u', 'user_id');
 CREATE TRIGGER user_roles_updated AFTER UPDATE ON user_roles
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_user_roles_updated();
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_keys_changed('u', 'user_id');
 CREATE TRIGGER user_roles_removed AFTER DELETE ON user_roles
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_user_roles_removed();
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_keys_changed('u', 'user_id');

@@ -10,9 +10,9 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
+use super::BenchError;
 use super::load::{self, Samples};
 use super::wide::{self, WideToken};
-use super::{BenchError, Row};
 use crate::domain::token_format::{self, TokenKind};
 use crate::proto::v1 as pb;
 use crate::proto::v1::admin_service_client::AdminServiceClient;
@@ -35,7 +35,7 @@ pub struct BenchOptions {
 }
 
 /// What the scenarios share: the caller's header and the tokens they check.
-struct Fixture {
+pub(super) struct Fixture {
     auth: MetadataValue<tonic::metadata::Ascii>,
     pat: String,
     garbage: String,
@@ -68,7 +68,11 @@ fn with_auth<T>(fx: &Fixture, message: T) -> Request<T> {
 
 /// Creates a role with wildcards, a user holding it, an API key for that user and a PAT the
 /// user mints for itself — the shape gateways check most.
-async fn setup(channel: Channel, admin_key: &str, o: &BenchOptions) -> Result<Fixture, BenchError> {
+pub(super) async fn setup(
+    channel: Channel,
+    admin_key: &str,
+    o: &BenchOptions,
+) -> Result<Fixture, BenchError> {
     let auth = bearer(admin_key)?;
     let suffix = token_format::random_base62(8)?.to_lowercase();
     let role = format!("bench-{suffix}");
@@ -194,8 +198,17 @@ async fn authorize_for(
     }
 }
 
+/// The empty call: whether the server answers SERVING.
+async fn healthy(ch: Channel) -> bool {
+    let req = HealthCheckRequest {
+        service: String::new(),
+    };
+    matches!(HealthClient::new(ch).check(req).await,
+        Ok(r) if r.get_ref().status() == ServingStatus::Serving)
+}
+
 /// Runs one slice of one named scenario at one concurrency.
-async fn scenario(
+pub(super) async fn scenario(
     name: &str,
     fx: Arc<Fixture>,
     chans: &[Channel],
@@ -206,12 +219,7 @@ async fn scenario(
     let (w, d) = (o.warmup, o.slice());
     match name {
         "health" => {
-            load::run(chans, c, w, d, |ch, _| async move {
-                let req = HealthCheckRequest { service: String::new() };
-                matches!(HealthClient::new(ch).check(req).await,
-                    Ok(r) if r.get_ref().status() == ServingStatus::Serving)
-            })
-            .await
+            load::run(chans, c, w, d, |ch, _| healthy(ch)).await
         }
         "authorize_warm" | "authorize_cold" => {
             let target = if name == "authorize_cold" { cold } else { chans };
@@ -277,12 +285,7 @@ async fn scenario(
                 return Samples::default();
             };
             let _busy = wide::products(chans, Arc::new(key), 4);
-            load::run(chans, c, w, d, |ch, _| async move {
-                let req = HealthCheckRequest { service: String::new() };
-                matches!(HealthClient::new(ch).check(req).await,
-                    Ok(r) if r.get_ref().status() == ServingStatus::Serving)
-            })
-            .await
+            load::run(chans, c, w, d, |ch, _| healthy(ch)).await
         }
         "authorize_garbage" => {
             load::run(chans, c, w, d, move |ch, _| {
@@ -360,7 +363,7 @@ const WIDE: [&str; 4] = [
 ];
 
 /// The scenarios that need the server with its cache off.
-const COLD: [&str; 4] = [
+pub(super) const COLD: [&str; 4] = [
     "authorize_cold",
     "authorize_wide_cold",
     "authorize_half_wide_cold",
@@ -374,124 +377,14 @@ impl BenchOptions {
     }
 
     /// Whether any of `names` is to run.
-    fn selected(&self, names: &[&str]) -> bool {
+    pub(super) fn selected(&self, names: &[&str]) -> bool {
         names
             .iter()
             .any(|n| self.only.is_empty() || self.only.iter().any(|s| s == n))
     }
 
     /// Measured time of one slice.
-    fn slice(&self) -> Duration {
+    pub(super) fn slice(&self) -> Duration {
         self.duration / self.rounds()
     }
-}
-
-/// Runs every selected scenario at every concurrency.
-///
-/// A scenario's cell is measured in `rounds` slices, each paired with a slice of the empty
-/// call (the two take turns to go first), and compared with those slices only: a ratio then compares two measurements taken
-/// together, not one taken minutes after the other on a machine whose speed drifts. The
-/// health row merges every empty-call slice at that concurrency.
-pub async fn run_bench(o: &BenchOptions) -> Result<Vec<Row>, BenchError> {
-    let chans = load::connect(&o.addr, o.connections).await?;
-    let cold = match &o.cold_addr {
-        Some(addr) => load::connect(addr, o.connections).await?,
-        None => Vec::new(),
-    };
-    let fx = Arc::new(setup(chans[0].clone(), &o.admin_key, o).await?);
-    let mut rows = Vec::new();
-    for &c in &o.concurrency {
-        let mut all_health = Samples::default();
-        let mut cells = Vec::new();
-        for name in SCENARIOS.into_iter().filter(|&n| n != "health") {
-            let selected = o.only.is_empty() || o.only.iter().any(|s| s == name);
-            if !selected || (COLD.contains(&name) && cold.is_empty()) {
-                continue;
-            }
-            let (mut health, mut measured) = (Samples::default(), Samples::default());
-            for round in 0..o.rounds() {
-                // Alternate which goes first, so neither always inherits the other's
-                // aftermath (an Issue slice's fsync backlog, say).
-                let order = if round % 2 == 0 {
-                    ["health", name]
-                } else {
-                    [name, "health"]
-                };
-                for run in order {
-                    let slice = scenario(run, fx.clone(), &chans, &cold, c, o).await;
-                    if run == "health" {
-                        &mut health
-                    } else {
-                        &mut measured
-                    }
-                    .merge(slice);
-                }
-            }
-            all_health.merge(health.clone());
-            cells.push((name, measured.stats(), health.stats()));
-        }
-        if cells.is_empty() {
-            // Only the empty call was asked for.
-            for _ in 0..o.rounds() {
-                all_health.merge(scenario("health", fx.clone(), &chans, &cold, c, o).await);
-            }
-        }
-        let health = all_health.stats();
-        cells.insert(0, ("health", health.clone(), health));
-        for (name, stats, baseline) in cells {
-            eprintln!(
-                "{name} c={c}: {:.0} calls/s, p50 {:.0} µs, p99 {:.0} µs",
-                stats.rps(),
-                stats.p50_us,
-                stats.p99_us
-            );
-            rows.push(Row {
-                scenario: name,
-                concurrency: c,
-                stats,
-                baseline,
-            });
-        }
-    }
-    Ok(rows)
-}
-
-/// Checks every token in `secrets` once (concurrently), so a server's cache holds them all;
-/// returns how many were allowed. Used to measure memory per cached token.
-pub async fn fill(o: &BenchOptions, secrets: Vec<String>) -> Result<u64, BenchError> {
-    let chans = load::connect(&o.addr, o.connections).await?;
-    let auth = bearer(&o.admin_key)?;
-    let secrets = Arc::new(secrets);
-    let workers = o.concurrency.iter().copied().max().unwrap_or(16).max(1);
-    let mut tasks = Vec::new();
-    for w in 0..workers {
-        let (secrets, auth, ch) = (
-            secrets.clone(),
-            auth.clone(),
-            chans[w % chans.len()].clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut client = TokenServiceClient::new(ch);
-            let mut allowed = 0u64;
-            for token in secrets.iter().skip(w).step_by(workers) {
-                let req = request(
-                    &auth,
-                    pb::AuthorizeRequest {
-                        token: token.clone(),
-                        required_scopes: vec!["contacts:read".to_owned()],
-                        ..Default::default()
-                    },
-                );
-                if matches!(client.authorize(req).await, Ok(r) if r.get_ref().decision == i32::from(pb::Decision::Allow)) {
-                    allowed += 1;
-                }
-            }
-            allowed
-        }));
-    }
-    let mut allowed = 0;
-    for t in tasks {
-        allowed += t.await.unwrap_or(0);
-    }
-    Ok(allowed)
 }

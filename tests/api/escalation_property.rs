@@ -176,6 +176,11 @@ async fn run_case(caller_grants: Vec<String>, seeded: Vec<Vec<String>>, actions:
     let mut minted: Vec<String> = Vec::new();
     for (n, a) in actions.into_iter().enumerate() {
         let pick = |i: usize| roles[i % roles.len()].clone();
+        // Distinct role names, sorted, as a request lists them.
+        let picks = |rs: &[usize]| -> Vec<String> {
+            let set: std::collections::BTreeSet<String> = rs.iter().map(|&i| pick(i)).collect();
+            set.into_iter().collect()
+        };
         match a {
             Action::CreateRole(g) => {
                 let name = format!("made{n}");
@@ -195,12 +200,7 @@ async fn run_case(caller_grants: Vec<String>, seeded: Vec<Vec<String>>, actions:
                 }
             }
             Action::CreateUser(rs) => {
-                let names: Vec<String> = rs
-                    .iter()
-                    .map(|&i| pick(i))
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
+                let names = picks(&rs);
                 if let Ok(u) = w.app.create_user(&caller, format!("made{n}"), &names).await {
                     users.push(u.id);
                     before.push(PermissionSet::empty());
@@ -208,12 +208,7 @@ async fn run_case(caller_grants: Vec<String>, seeded: Vec<Vec<String>>, actions:
             }
             Action::SetUserRoles(u, rs) => {
                 let id = users[u % users.len()].clone();
-                let names: Vec<String> = rs
-                    .iter()
-                    .map(|&i| pick(i))
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
+                let names = picks(&rs);
                 let _ = w.app.set_user_roles(&caller, &id, &names).await;
             }
             Action::Issue(u, g) => {

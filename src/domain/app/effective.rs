@@ -17,7 +17,7 @@
 use super::App;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Role, TokenRecord, User};
-use crate::domain::permission_set::{PermissionSet, SetTooLarge};
+use crate::domain::permission_set::{PermissionSet, QUICK_MEMBERS, SetTooLarge};
 use crate::domain::token_format::TokenKind;
 
 /// The union of these sets, computed off the async workers when it is real work.
@@ -55,13 +55,10 @@ pub(super) async fn meet_all(
     blocking(move || rest.iter().try_fold(acc, |acc, next| acc.intersect(next))).await
 }
 
-/// Below this many members, listing a set as sorted strings takes well under a millisecond.
-const QUICK_LISTING: usize = 4_096;
-
 /// The members as sorted strings (what Issue, Introspect and ListTokens answer with), off
 /// the async workers for a large set.
 pub(super) async fn strings_of(set: PermissionSet) -> Result<Vec<String>> {
-    if set.len() < QUICK_LISTING {
+    if set.len() < QUICK_MEMBERS {
         return Ok(set.to_strings());
     }
     blocking(move || set.to_strings()).await

@@ -37,9 +37,9 @@ pub const MAX_PATTERNS: usize = 16_384;
 /// core, many times what any set within [`MAX_PATTERNS`] met with a role needs.
 pub const MAX_STEPS: usize = 1 << 20;
 
-/// Below this many members in all, a union takes well under a millisecond, so it may run on
-/// an async worker.
-const QUICK_MEMBERS: usize = 4_096;
+/// Below this many members in all, a union or a listing takes well under a millisecond, so
+/// it may run on an async worker.
+pub const QUICK_MEMBERS: usize = 4_096;
 
 /// The same for an intersection, by the product of the sides' sizes: what an intersection
 /// produces (and costs) is bounded by that product, not by the sum (128 scopes met with 128
