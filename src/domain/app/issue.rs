@@ -227,14 +227,12 @@ impl App {
             asked: if caller.has(perms::ROLES_READ) {
                 bound.permissions
             } else {
-                PermissionSet::from_patterns(
-                    bound
-                        .permissions
-                        .iter()
-                        .filter(|p| caller.permissions().covers(p))
-                        .collect::<Vec<_>>()
-                        .iter(),
-                )
+                let held: Vec<_> = bound
+                    .permissions
+                    .iter()
+                    .filter(|p| caller.permissions().covers(p))
+                    .collect();
+                PermissionSet::from_patterns(&held)
             },
             created_by: Some(caller.token_id().to_owned()),
             expires_cap: caller.expires_at(),
