@@ -240,3 +240,146 @@ async fn pats_reveal_no_role_the_caller_may_not_read() {
     let admin_pat = t.pat(&t.admin_key, "secret").await.expect("roles:read");
     assert_eq!(admin_pat.scopes, vec!["payroll:*"]);
 }
+
+/// Each of tessera's own permissions works on its own, for a holder that is no admin, within
+/// what that holder holds.
+#[tokio::test]
+async fn delegated_permissions_work_without_being_admin() {
+    let t = spawn_app().await;
+    t.create_role("gateway", &["tessera:introspect"]).await;
+    // Issuing for others and assigning roles grant only what the caller holds itself (the
+    // escalation rule), so the issuer and HR hold the app's permissions too. Before the
+    // rule, this test had them grant permissions they did not hold: a test of the bug.
+    t.create_role("issuer", &["tessera:tokens:issue", "read:*"])
+        .await;
+    t.create_role("revoker", &["tessera:tokens:revoke"]).await;
+    t.create_role(
+        "people",
+        &["tessera:users:write", "tessera:users:read", "read:*"],
+    )
+    .await;
+    t.create_role("app", &["read:*"]).await;
+    let gw = t.create_user("gateway", &["gateway"]).await;
+    let issuer = t.create_user("issuer", &["issuer"]).await;
+    let revoker = t.create_user("revoker", &["revoker"]).await;
+    let hr = t.create_user("hr", &["people"]).await;
+    let worker = t.create_user("worker", &["app"]).await;
+    let gw_key = t.key_for(&gw.id, &["*"]).await.token;
+    let issuer_key = t.key_for(&issuer.id, &["*"]).await.token;
+    let revoker_key = t.key_for(&revoker.id, &["*"]).await.token;
+    let hr_key = t.key_for(&hr.id, &["*"]).await.token;
+
+    // The issuer mints a key for the worker, within the worker's permissions.
+    let minted = t
+        .issue(
+            &issuer_key,
+            api_key(&["read:contacts", "write:contacts"], &worker.id),
+        )
+        .await
+        .expect("tokens:issue mints for another user");
+    assert_eq!(minted.scopes, vec!["read:contacts"]);
+
+    // The gateway may check tokens, though it holds nothing else.
+    let r = t
+        .tokens
+        .clone()
+        .authorize(authed(
+            &gw_key,
+            pb::AuthorizeRequest {
+                token: minted.token.clone(),
+                required_scopes: strings(&["read:contacts"]),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("introspect permission")
+        .into_inner();
+    assert_allow(&r);
+    let intro = t
+        .tokens
+        .clone()
+        .introspect(authed(
+            &gw_key,
+            pb::IntrospectRequest {
+                token: minted.token.clone(),
+            },
+        ))
+        .await
+        .expect("introspect")
+        .into_inner();
+    assert_eq!(intro.subject, worker.id);
+
+    // HR creates a user and disables the worker; the worker's key stops working.
+    let mut admin = t.admin.clone();
+    let new = admin
+        .create_user(authed(
+            &hr_key,
+            pb::CreateUserRequest {
+                name: "newbie".into(),
+                roles: strings(&["app"]),
+            },
+        ))
+        .await
+        .expect("users:write creates users")
+        .into_inner();
+    assert_eq!(new.roles, vec!["app"]);
+    // A role granting what HR does not hold is not HR's to assign.
+    let refused = admin
+        .set_user_roles(authed(
+            &hr_key,
+            pb::SetUserRolesRequest {
+                id: new.id.clone(),
+                roles: strings(&["app", "issuer"]),
+            },
+        ))
+        .await
+        .expect_err("issuer grants tessera:tokens:issue");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert!(
+        refused.message().contains("tessera:tokens:issue"),
+        "{refused:?}"
+    );
+    admin
+        .disable_user(authed(
+            &hr_key,
+            pb::DisableUserRequest {
+                id: worker.id.clone(),
+            },
+        ))
+        .await
+        .expect("users:write disables");
+    assert_unauthenticated(&t.check(&minted.token, &["read:contacts"]).await);
+    admin
+        .enable_user(authed(
+            &hr_key,
+            pb::EnableUserRequest {
+                id: worker.id.clone(),
+            },
+        ))
+        .await
+        .expect("users:write enables");
+    assert_allow(&t.check(&minted.token, &["read:contacts"]).await);
+
+    // The revoker revokes another user's token by id and all tokens of a subject.
+    let revoked = t
+        .revoke(
+            &revoker_key,
+            pb::revoke_request::Target::TokenId(minted.token_id.clone()),
+        )
+        .await
+        .expect("tokens:revoke");
+    assert_eq!(revoked, 1);
+    assert_unauthenticated(&t.check(&minted.token, &["read:contacts"]).await);
+    let revoked = t
+        .revoke(
+            &revoker_key,
+            pb::revoke_request::Target::Subject(hr.id.clone()),
+        )
+        .await
+        .expect("tokens:revoke by subject");
+    assert_eq!(revoked, 1);
+    let gone = admin
+        .list_users(authed(&hr_key, pb::ListUsersRequest::default()))
+        .await;
+    assert_code(gone, Code::Unauthenticated);
+}
