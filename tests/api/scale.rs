@@ -193,8 +193,8 @@ async fn a_role_change_reads_again_only_the_tokens_that_depend_on_it() {
     assert_allow(&t.check(&bound.token, &["write:x"]).await);
     assert_eq!(
         t.store.token_reads(),
-        before + 2,
-        "the holder and the bound PAT"
+        before + 3,
+        "the holder, the bound PAT and the key that minted it (its owner holds the role)"
     );
 
     // A user change: only that user's tokens.

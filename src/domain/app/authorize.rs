@@ -109,7 +109,7 @@ impl App {
             decision: Decision::Allow,
             reason: "",
             kind: Some(record.kind),
-            expires_at: record.expires_at,
+            expires_at: active.expires_at,
             token_id: record.id.clone(),
             subject: record.subject.clone(),
             missing: Vec::new(),
@@ -156,7 +156,7 @@ impl App {
             read_only: active.record.read_only,
             role: active.record.role.clone(),
             issued_at: active.record.issued_at,
-            expires_at: active.record.expires_at,
+            expires_at: active.expires_at,
         }))
     }
 }

@@ -31,9 +31,15 @@ impl Caller {
         self.credential.record.read_only
     }
 
-    /// When the credential expires; tokens it mints for its own user expire no later.
+    /// When the credential expires (the earliest along its chain); tokens it mints expire
+    /// no later.
     pub fn expires_at(&self) -> Option<Millis> {
-        self.credential.record.expires_at
+        self.credential.expires_at
+    }
+
+    /// How many credentials above this one minted it (see `lineage`).
+    pub fn depth(&self) -> usize {
+        self.credential.depth()
     }
 
     pub fn has(&self, permission: &str) -> bool {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{App, Caller, effective, perms};
+use super::{App, Caller, effective, lineage, perms};
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::TokenRecord;
@@ -63,8 +63,8 @@ struct Plan {
     asked: PermissionSet,
     /// The issuing credential's token id (none for bootstrap).
     created_by: Option<String>,
-    /// The issuing credential's own expiry, when it caps this token's: a short-lived
-    /// credential cannot mint a longer-lived one for itself.
+    /// The issuing credential's own expiry (the earliest along its chain): a child never
+    /// outlives its parent (see `lineage`).
     expires_cap: Option<Millis>,
 }
 
@@ -79,6 +79,7 @@ fn expiry(now: Millis, ttl: Option<Duration>, cap: Option<Millis>) -> Option<Mil
 impl App {
     pub async fn issue(&self, caller: &Caller, grant: TokenSpec) -> Result<Issued> {
         caller.require_writable()?;
+        lineage::require_room_below(caller.depth())?;
         let plan = match grant {
             TokenSpec::ApiKey {
                 name,
@@ -171,7 +172,7 @@ impl App {
             effective,
             asked,
             created_by: Some(caller.token_id().to_owned()),
-            expires_cap: if for_self { caller.expires_at() } else { None },
+            expires_cap: caller.expires_at(),
         })
     }
 

@@ -11,6 +11,7 @@ mod caller;
 mod effective;
 mod escalation;
 mod issue;
+mod lineage;
 mod resolve;
 mod revoke;
 mod token_listing;

@@ -1,15 +1,30 @@
 //! From a presented token text to an active token and its effective permissions, computed now
-//! (see `effective`). A disabled user has no permissions and its tokens are inactive.
+//! (see `effective`), capped by its parent's (see `lineage`). A disabled user has no
+//! permissions and its tokens are inactive.
 
 use std::sync::Arc;
 
+use super::App;
 use super::auth_cache::{Changed, Lookup, ResolvedToken};
-use super::{App, effective};
+use super::lineage::{Found, MAX_DEPTH};
 use crate::domain::clock::Millis;
 use crate::domain::error::Result;
-use crate::domain::model::OwnerState;
-use crate::domain::permission_set::PermissionSet;
 use crate::domain::token_format;
+
+/// A cache answer as a lookup's result; `None` on a miss.
+fn cached(lookup: Lookup) -> Option<Found> {
+    match lookup {
+        Lookup::Hit(found) => Some(Found {
+            token: Some(found),
+            complete: true,
+        }),
+        Lookup::Unknown => Some(Found {
+            token: None,
+            complete: true,
+        }),
+        Lookup::Miss => None,
+    }
+}
 
 /// Longest a cache miss waits for another check's load of the same shard before loading for
 /// itself; a healthy load takes about a millisecond.
@@ -24,13 +39,12 @@ impl App {
             return Ok(None);
         };
         let now = self.clock.now();
-        let Some(resolved) = self.lookup(parsed.id, now).await? else {
+        let Some(resolved) = self.lookup(parsed.id, now, MAX_DEPTH).await?.token else {
             return Ok(None);
         };
         let record = &resolved.record;
-        if resolved.owner != OwnerState::Active
+        if !resolved.is_active(now)
             || record.kind != parsed.kind
-            || !record.is_live(now)
             || !self.hasher.verify(parsed.text, &record.secret_hash)
         {
             return Ok(None);
@@ -40,73 +54,36 @@ impl App {
     }
 
     /// The token with this id, from the cache when it holds a current entry, else from the
-    /// store (and then cached). `None`: no such token.
-    async fn lookup(&self, id: &str, now: Millis) -> Result<Option<Arc<ResolvedToken>>> {
+    /// store (and then cached). `budget`: how many more parents the walk up may take (see
+    /// `lineage`); the presented token's own lookup has [`MAX_DEPTH`].
+    pub(super) async fn lookup(&self, id: &str, now: Millis, budget: usize) -> Result<Found> {
         let Some(cache) = &self.cache else {
-            return self.load(id).await;
+            return self.load(id, now, budget).await;
         };
-        match cache.get(id, now) {
-            Lookup::Hit(found) => return Ok(Some(found)),
-            Lookup::Unknown => return Ok(None),
-            Lookup::Miss => {}
+        if let Some(found) = cached(cache.get(id, now)) {
+            return Ok(found);
         }
         // One load per shard at a time: checks that miss together (a hot entry reaching its
         // TTL) wait for one store read instead of each making one. The wait is bounded: when
         // loads are slow (a store timing out), each check makes its own read rather than
-        // queueing behind every other miss in its shard.
-        let _loading = tokio::time::timeout(LOAD_LOCK_WAIT, cache.load_lock(id))
-            .await
-            .ok();
-        match cache.get(id, now) {
-            Lookup::Hit(found) => return Ok(Some(found)),
-            Lookup::Unknown => return Ok(None),
-            Lookup::Miss => {}
+        // queueing behind every other miss in its shard. A parent's lookup, made inside
+        // its child's load, takes no lock: it may fall in the shard its child holds.
+        let _loading = match budget == MAX_DEPTH {
+            true => tokio::time::timeout(LOAD_LOCK_WAIT, cache.load_lock(id))
+                .await
+                .ok(),
+            false => None,
+        };
+        if let Some(found) = cached(cache.get(id, now)) {
+            return Ok(found);
         }
         let snap = cache.snapshot(id);
-        let loaded = self.load(id).await?;
-        cache.put(id, loaded.clone(), snap, now);
-        Ok(loaded)
-    }
-
-    /// Reads a token with its owner and roles (one store round trip) and computes its
-    /// effective permissions. `None`: no such token.
-    async fn load(&self, id: &str) -> Result<Option<Arc<ResolvedToken>>> {
-        let Some(access) = self.store.token_access(id).await? else {
-            return Ok(None);
-        };
-        if access.owner != OwnerState::Active {
-            return Ok(Some(Arc::new(ResolvedToken {
-                record: access.record,
-                owner: access.owner,
-                effective: PermissionSet::empty(),
-                roles: Vec::new(),
-            })));
+        let found = self.load(id, now, budget).await?;
+        if found.complete {
+            let read_at = found.token.as_ref().map_or(now, |t| t.read_at);
+            cache.put(id, found.token.clone(), snap, read_at);
         }
-        // A PAT's bound role by name, whether or not it exists now: a role created under
-        // that name later must reach this entry too.
-        let mut roles: Vec<String> = access
-            .owner_roles
-            .iter()
-            .map(|r| r.name.clone())
-            .chain(access.record.role.clone())
-            .collect();
-        roles.sort_unstable();
-        roles.dedup();
-        let owner = effective::union_of(effective::role_sets(&access.owner_roles)).await?;
-        let mut chain = effective::own_chain(&access.record, access.bound_role.as_ref());
-        chain.push(owner);
-        // Past a bound (a role widened since issue), the token grants nothing rather than
-        // make every check pay for an unbounded computation: never an ALLOW too many.
-        let effective = effective::meet_all(chain).await?.unwrap_or_else(|e| {
-            tracing::warn!(token_id = %access.record.id, error = %e, "a token's effective permissions pass a bound; it grants nothing");
-            PermissionSet::empty()
-        });
-        Ok(Some(Arc::new(ResolvedToken {
-            record: access.record,
-            owner: OwnerState::Active,
-            effective,
-            roles,
-        })))
+        Ok(found)
     }
 
     /// Changes may have been missed: nothing cached can be trusted.
@@ -131,10 +108,19 @@ impl App {
         }
     }
 
-    /// One token changed through this process.
+    /// One token was just issued through this process: forget a remembered "unknown".
     pub(super) fn invalidate_token(&self, id: &str) {
         if let Some(cache) = &self.cache {
             cache.invalidate_token(id);
+        }
+    }
+
+    /// A token was revoked or edited (here or elsewhere): it and every token derived from
+    /// it must be read again.
+    pub(super) fn invalidate_lineage(&self, id: &str) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate_token(id);
+            cache.invalidate(Changed::Token(id.into()));
         }
     }
 }
@@ -142,7 +128,7 @@ impl App {
 /// Changes committed elsewhere, reported by the store's change feed.
 impl crate::domain::ports::ChangeSink for App {
     fn token_changed(&self, id: &str) {
-        self.invalidate_token(id);
+        self.invalidate_lineage(id);
     }
 
     fn role_changed(&self, name: &str) {

@@ -53,7 +53,7 @@ impl App {
                 match self.store.get_token(parsed.id).await? {
                     Some(rec) if self.hasher.verify(parsed.text, &rec.secret_hash) => {
                         let revoked = self.store.revoke_token(&rec.id, None, now).await?;
-                        self.invalidate_token(&rec.id);
+                        self.invalidate_lineage(&rec.id);
                         Ok(revoked)
                     }
                     _ => Ok(0),
@@ -69,7 +69,7 @@ impl App {
                 }
                 let owner = (!caller.has(perms::TOKENS_REVOKE)).then_some(caller.user_id());
                 let revoked = self.store.revoke_token(&id, owner, now).await?;
-                self.invalidate_token(&id);
+                self.invalidate_lineage(&id);
                 Ok(revoked)
             }
             RevokeTarget::Subject(subject) => {

@@ -24,17 +24,18 @@ pub enum Changed {
     Role(Box<str>),
     /// A user's roles or state changed, or its tokens were revoked together.
     User(Box<str>),
+    /// A token was revoked or edited: tokens derived from it depend on it.
+    Token(Box<str>),
 }
 
 impl Changed {
+    /// Whether the change touches the token or any credential up its chain.
     fn touches(&self, token: &ResolvedToken) -> bool {
-        match self {
-            Changed::User(id) => **id == *token.record.subject,
-            Changed::Role(name) => token
-                .roles
-                .binary_search_by(|r| r.as_str().cmp(name))
-                .is_ok(),
-        }
+        std::iter::successors(Some(token), |t| t.parent.as_deref()).any(|t| match self {
+            Changed::User(id) => **id == *t.record.subject,
+            Changed::Role(name) => t.roles.binary_search_by(|r| r.as_str().cmp(name)).is_ok(),
+            Changed::Token(id) => **id == *t.record.id,
+        })
     }
 }
 

@@ -69,11 +69,37 @@ pub struct ResolvedToken {
     pub record: TokenRecord,
     /// Anything but `Active` makes the token inactive.
     pub owner: OwnerState,
-    /// Effective permissions, precomputed.
+    /// Effective permissions, precomputed: capped by the parent's effective permissions.
     pub effective: PermissionSet,
     /// The roles `effective` was computed from (the owner's, and a PAT's bound role),
     /// sorted: a change to one of them, or to the owner, makes the entry stale.
     pub roles: Vec<String>,
+    /// The credential that minted this one, as resolved when this entry was: a change to
+    /// anything it depends on makes this entry stale too (see `lineage`).
+    pub parent: Option<Arc<ResolvedToken>>,
+    /// False when the parent is missing or inactive, or the chain is deeper than allowed:
+    /// a derived token never outlives its source.
+    pub source_active: bool,
+    /// The earliest expiry along the chain.
+    pub expires_at: Option<Millis>,
+    /// When the oldest store read this rests on was made: the entry is trusted until
+    /// `--cache-ttl` after it, so a cached parent never stretches the TTL.
+    pub read_at: Millis,
+}
+
+impl ResolvedToken {
+    /// Whether the token allows use at `now`: live, owner active, source active.
+    pub fn is_active(&self, now: Millis) -> bool {
+        self.owner == OwnerState::Active
+            && self.source_active
+            && self.record.revoked_at.is_none()
+            && self.expires_at.is_none_or(|exp| now < exp)
+    }
+
+    /// How many credentials minted this one, up the chain.
+    pub fn depth(&self) -> usize {
+        std::iter::successors(self.parent.as_deref(), |p| p.parent.as_deref()).count()
+    }
 }
 
 /// The generations a load started under.
@@ -265,7 +291,7 @@ impl AuthCache {
     }
 
     /// One token changed (revoked, or just issued): its entry and any load in flight for it
-    /// are stale.
+    /// are stale. Its descendants are reached through `Changed::Token`.
     pub fn invalidate_token(&self, id: &str) {
         let shard = self.shard(id);
         shard.generation.fetch_add(1, Ordering::AcqRel);

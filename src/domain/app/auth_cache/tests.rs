@@ -8,6 +8,16 @@ fn resolved(id: &str) -> Arc<ResolvedToken> {
 
 /// Token `id` of user `subject`, computed from `roles`.
 fn owned_by(id: &str, subject: &str, roles: &[&str]) -> Arc<ResolvedToken> {
+    derived(id, subject, roles, None)
+}
+
+/// Token `id` of user `subject`, computed from `roles` and minted by `parent`.
+fn derived(
+    id: &str,
+    subject: &str,
+    roles: &[&str],
+    parent: Option<Arc<ResolvedToken>>,
+) -> Arc<ResolvedToken> {
     Arc::new(ResolvedToken {
         record: TokenRecord {
             id: id.into(),
@@ -28,6 +38,10 @@ fn owned_by(id: &str, subject: &str, roles: &[&str]) -> Arc<ResolvedToken> {
         owner: OwnerState::Active,
         effective: PermissionSet::empty(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
+        parent,
+        source_active: true,
+        expires_at: None,
+        read_at: 0,
     })
 }
 
@@ -68,6 +82,30 @@ fn a_user_change_makes_stale_only_that_users_tokens() {
     assert!(!hit(&c, "a1"));
     assert!(!hit(&c, "a2"));
     assert!(hit(&c, "b1"));
+}
+
+#[test]
+fn a_change_to_any_credential_up_the_chain_makes_the_child_stale() {
+    let c = cache(1000);
+    let root = owned_by("root", "admin", &["admin"]);
+    let minter = derived("minter", "svc", &["minting"], Some(root.clone()));
+    put(&c, derived("child", "bob", &["reader"], Some(minter.clone())));
+    put(&c, owned_by("other", "bob", &["reader"]));
+    for change in [
+        Changed::Token("root".into()),
+        Changed::Token("minter".into()),
+        Changed::User("admin".into()),
+        Changed::Role("minting".into()),
+    ] {
+        c.invalidate(change.clone());
+        assert!(!hit(&c, "child"), "{change:?}");
+        assert!(hit(&c, "other"), "{change:?}");
+        put(&c, derived("child", "bob", &["reader"], Some(minter.clone())));
+    }
+    // Unrelated tokens and users leave the chain alone.
+    c.invalidate(Changed::Token("elsewhere".into()));
+    c.invalidate(Changed::User("carol".into()));
+    assert!(hit(&c, "child"));
 }
 
 #[test]
