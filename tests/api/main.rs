@@ -16,6 +16,7 @@ mod escalation;
 mod escalation_property;
 mod helpers;
 mod lifecycle;
+mod lineage;
 mod permissions;
 mod process;
 mod revoke;

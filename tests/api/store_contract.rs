@@ -14,7 +14,7 @@ use crate::db::{Kind, TestDb};
 use crate::helpers::token_record;
 
 /// A fresh, migrated store of each kind this binary tests, with what keeps it alive.
-async fn stores() -> Vec<(&'static str, Arc<dyn Store>, Option<TestDb>)> {
+pub async fn stores() -> Vec<(&'static str, Arc<dyn Store>, Option<TestDb>)> {
     let mut out = Vec::new();
     match crate::BACKEND {
         Kind::Sqlite => {

@@ -16,6 +16,7 @@ mod shared {
     pub mod discovery;
     pub mod escalation;
     pub mod lifecycle;
+    pub mod lineage;
     pub mod permissions;
     pub mod revoke;
     pub mod scale;

@@ -72,8 +72,9 @@ async fn decide(
     decision(&r)
 }
 
-async fn revoke(client: &mut TokenServiceClient<Channel>, admin: &str, id: &str) {
-    let revoked = client
+/// Revokes token `id` and what it minted; how many tokens that revoked.
+async fn revoke(client: &mut TokenServiceClient<Channel>, admin: &str, id: &str) -> u32 {
+    client
         .revoke(authed(
             admin,
             pb::RevokeRequest {
@@ -83,8 +84,7 @@ async fn revoke(client: &mut TokenServiceClient<Channel>, admin: &str, id: &str)
         .await
         .expect("revoke")
         .into_inner()
-        .revoked;
-    assert_eq!(revoked, 1);
+        .revoked
 }
 
 /// Ends every change-listener connection on the database (both replicas'), as a network
@@ -179,7 +179,7 @@ async fn revocation_lags(kill_every: Option<usize>) -> Vec<Duration> {
         if kill_every.is_some_and(|n| round % n == 0) {
             killed += kill_listeners(&db.url).await;
         }
-        revoke(&mut on_a, &admin, &token.token_id).await;
+        assert_eq!(revoke(&mut on_a, &admin, &token.token_id).await, 1);
         lags.push(until_denied(&mut on_b, &admin, &token.token).await);
     }
     if kill_every.is_some() {
@@ -228,7 +228,7 @@ async fn an_acknowledged_revocation_survives_the_replica_that_made_it() {
         mut on_b,
     } = two_replicas().await;
     let token = issued_on_a_cached_on_b(&mut on_a, &mut on_b, &admin).await;
-    revoke(&mut on_a, &admin, &token.token_id).await;
+    assert_eq!(revoke(&mut on_a, &admin, &token.token_id).await, 1);
     a.kill();
     let stored = crate::db::open(&db.url)
         .await
@@ -247,4 +247,35 @@ async fn an_acknowledged_revocation_survives_the_replica_that_made_it() {
     until_denied(&mut on_b, &admin, &token.token).await;
     b.stop("-TERM").await;
     c.stop("-TERM").await;
+}
+
+/// Derived tokens follow their source across replicas: revoking a parent on A ends, on B,
+/// the grandchild B holds in its cache, within the same bound as any revocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_parent_on_one_replica_ends_its_descendants_on_the_other() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Replicas {
+        db: _db,
+        admin,
+        a,
+        b,
+        mut on_a,
+        mut on_b,
+    } = two_replicas().await;
+    let parent = issue(&mut on_a, &admin).await;
+    let child = issue(&mut on_a, &parent.token).await;
+    let grandchild = issue(&mut on_a, &child.token).await;
+    assert_eq!(
+        decide(&mut on_b, &admin, &grandchild.token).await,
+        pb::Decision::Allow,
+        "B holds the grandchild, and its parents, in its cache"
+    );
+    assert_eq!(revoke(&mut on_a, &admin, &parent.token_id).await, 3);
+    let lag = until_denied(&mut on_b, &admin, &grandchild.token).await;
+    report(&format!(
+        "a grandchild denied on the other replica after {lag:?}"
+    ));
+    assert!(lag < BOUND, "{lag:?}");
+    a.stop("-TERM").await;
+    b.stop("-TERM").await;
 }

@@ -89,7 +89,10 @@ fn a_change_to_any_credential_up_the_chain_makes_the_child_stale() {
     let c = cache(1000);
     let root = owned_by("root", "admin", &["admin"]);
     let minter = derived("minter", "svc", &["minting"], Some(root.clone()));
-    put(&c, derived("child", "bob", &["reader"], Some(minter.clone())));
+    put(
+        &c,
+        derived("child", "bob", &["reader"], Some(minter.clone())),
+    );
     put(&c, owned_by("other", "bob", &["reader"]));
     for change in [
         Changed::Token("root".into()),
@@ -100,7 +103,10 @@ fn a_change_to_any_credential_up_the_chain_makes_the_child_stale() {
         c.invalidate(change.clone());
         assert!(!hit(&c, "child"), "{change:?}");
         assert!(hit(&c, "other"), "{change:?}");
-        put(&c, derived("child", "bob", &["reader"], Some(minter.clone())));
+        put(
+            &c,
+            derived("child", "bob", &["reader"], Some(minter.clone())),
+        );
     }
     // Unrelated tokens and users leave the chain alone.
     c.invalidate(Changed::Token("elsewhere".into()));

@@ -172,7 +172,10 @@ pub fn revoke_subject(subject: &str, now: Millis) -> WithQuery {
 }
 
 fn roots() -> SelectStatement {
-    Query::select().column(Tokens::Id).from(Tokens::Table).take()
+    Query::select()
+        .column(Tokens::Id)
+        .from(Tokens::Table)
+        .take()
 }
 
 /// Revokes the live tokens among `roots` and their descendants, in one statement: derived
