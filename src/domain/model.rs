@@ -7,6 +7,9 @@ use super::token_format::TokenKind;
 /// A named set of permissions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
+    /// Server-made, never reused: PATs bind to it, so a role deleted and re-created under
+    /// the same name is a different role and revives no PAT of the old one.
+    pub id: String,
     pub name: String,
     pub permissions: PermissionSet,
     pub description: String,
@@ -35,8 +38,10 @@ pub struct TokenRecord {
     pub name: String,
     /// The user id the token acts as.
     pub subject: String,
-    /// The bound role, for PATs.
+    /// The bound role's name, for PATs (shown in listings; the binding is `role_id`).
     pub role: Option<String>,
+    /// The bound role's id, for PATs: what its permissions come from.
+    pub role_id: Option<String>,
     /// HMAC-SHA256 or SHA-256 of the whole token text.
     pub secret_hash: Vec<u8>,
     /// An API key's fixed scopes; empty for PATs (their scopes come from the role).
@@ -90,7 +95,7 @@ pub struct TokenAccess {
     pub owner: OwnerState,
     /// The roles the owner holds, with their permissions now.
     pub owner_roles: Vec<Role>,
-    /// A PAT's bound role, when it exists (whether or not the owner holds it).
+    /// A PAT's bound role (by id), when it exists (whether or not the owner holds it).
     pub bound_role: Option<Role>,
 }
 

@@ -359,7 +359,8 @@ pub async fn health_becomes(
         .unwrap_or_else(|_| panic!("health never became {want:?}"));
 }
 
-/// A token record for tests that call the store directly (the secret is never checked).
+/// A token record for tests that call the store directly (the secret is never checked); a
+/// PAT is bound to the role with id `id-<role>`.
 pub fn token_record(
     id: &str,
     subject: &str,
@@ -372,6 +373,7 @@ pub fn token_record(
         name: "t".into(),
         subject: subject.into(),
         role: role.map(str::to_owned),
+        role_id: role.map(|r| format!("id-{r}")),
         secret_hash: vec![1; 32],
         scopes: tessera::domain::permission_set::PermissionSet::from_stored("read:*"),
         cap: None,

@@ -5,6 +5,7 @@
 /// The backend every `spawn_app()` in this binary uses.
 const BACKEND: db::Kind = db::Kind::Sqlite;
 
+mod acting_as;
 mod bad_input;
 mod cache;
 mod callers;
@@ -20,6 +21,7 @@ mod lineage;
 mod permissions;
 mod process;
 mod revoke;
+mod role_identity;
 mod scale;
 mod serve_process;
 mod store_contract;

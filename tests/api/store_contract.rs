@@ -33,8 +33,10 @@ pub async fn stores() -> Vec<(&'static str, Arc<dyn Store>, Option<TestDb>)> {
     out
 }
 
+/// Role `name`, whose id (in these tests) is `id-<name>`, as `token_record`'s PATs expect.
 fn role(name: &str, permissions: &str) -> Role {
     Role {
+        id: format!("id-{name}"),
         name: name.into(),
         permissions: PermissionSet::from_stored(permissions),
         description: String::new(),

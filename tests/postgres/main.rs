@@ -10,6 +10,7 @@ const BACKEND: db::Kind = db::Kind::Postgres;
 
 #[path = "../api"]
 mod shared {
+    pub mod acting_as;
     pub mod bad_input;
     pub mod cache;
     pub mod callers;
@@ -19,6 +20,7 @@ mod shared {
     pub mod lineage;
     pub mod permissions;
     pub mod revoke;
+    pub mod role_identity;
     pub mod scale;
     pub mod store_contract;
 }

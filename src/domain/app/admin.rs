@@ -30,6 +30,7 @@ impl App {
         validate::description("description", &description)?;
         caller.require_holds(&permissions, Granting::RoleContents)?;
         let role = Role {
+            id: new_role_id()?,
             name,
             permissions,
             description,
@@ -187,6 +188,11 @@ impl App {
         caller.require(perms::USERS_READ)?;
         Ok(self.store.list_users(page).await?)
     }
+}
+
+/// A fresh role id: random, so never one a deleted role had.
+pub(super) fn new_role_id() -> Result<String> {
+    Ok(format!("rol_{}", random_base62(20)?))
 }
 
 fn require_id(field: &str, id: &str) -> Result<()> {

@@ -38,6 +38,7 @@ impl App {
             let all = PermissionSet::parse(&["*"])
                 .map_err(|_| Error::Internal("the `*` permission failed to parse".into()))?;
             let role = Role {
+                id: super::admin::new_role_id()?,
                 name: ADMIN.to_owned(),
                 permissions: all,
                 description: "every permission; created by bootstrap".to_owned(),

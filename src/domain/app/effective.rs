@@ -81,7 +81,7 @@ pub(super) fn own_chain(record: &TokenRecord, bound: Option<&Role>) -> Vec<Permi
     let own = match record.kind {
         TokenKind::ApiKey => record.scopes.clone(),
         TokenKind::Pat => bound
-            .filter(|r| Some(&r.name) == record.role.as_ref())
+            .filter(|r| Some(&r.id) == record.role_id.as_ref())
             .map(|r| r.permissions.clone())
             .unwrap_or_default(),
     };

@@ -6,7 +6,7 @@
 //! `tessera:users:bind` for assignments). Vault's child tokens follow the same rule. Holding
 //! `tessera:roles:write` or `tessera:users:write` alone is then never a path to more.
 
-use super::{Caller, perms};
+use super::{App, Caller, effective, perms};
 use crate::domain::error::{Error, Result};
 use crate::domain::permission_set::PermissionSet;
 
@@ -20,13 +20,24 @@ pub(super) enum Granting {
     RoleContents,
     /// Role assignments (CreateUser, SetUserRoles): `tessera:users:bind`.
     Assignment,
+    /// Acting as another user (see [`App::require_may_act_as`]): `tessera:users:bind`.
+    ActingAs,
 }
 
 impl Granting {
     fn verb(self) -> &'static str {
         match self {
             Granting::RoleContents => perms::ROLES_ESCALATE,
-            Granting::Assignment => perms::USERS_BIND,
+            Granting::Assignment | Granting::ActingAs => perms::USERS_BIND,
+        }
+    }
+
+    fn refusal(self) -> &'static str {
+        match self {
+            Granting::RoleContents | Granting::Assignment => {
+                "caller would grant permissions it does not hold"
+            }
+            Granting::ActingAs => "caller would act as a user holding permissions it does not",
         }
     }
 }
@@ -54,8 +65,34 @@ impl Caller {
             listed.push_str(&format!(" and {more} more"));
         }
         Err(Error::denied(format!(
-            "caller would grant permissions it does not hold: {listed} (holding {} lifts this)",
+            "{}: {listed} (holding {} lifts this)",
+            how.refusal(),
             how.verb()
         )))
+    }
+}
+
+impl App {
+    /// PERMISSION_DENIED, naming what is missing, unless `caller` may act as user
+    /// `user_id`: it holds every permission that user holds, or `tessera:users:bind`.
+    ///
+    /// The one check for every call that would let the caller act as another user: setting
+    /// its password, resetting its second factor, minting a session or key that *is* that
+    /// user (the logins issue). Disabling a user, enabling it and revoking its tokens are
+    /// not of this kind and need only their own permission. The user's roles count even
+    /// while it is disabled: enabling it later must not hand over more than was checked.
+    pub async fn require_may_act_as(&self, caller: &Caller, user_id: &str) -> Result<()> {
+        let Some(user) = self.store.get_user(user_id).await? else {
+            return Err(Error::NotFound(format!("user {user_id:?}")));
+        };
+        if user_id == caller.user_id() || caller.has(perms::USERS_BIND) {
+            return Ok(());
+        }
+        let roles = self.store.get_roles(&user.roles).await?;
+        let held = effective::union_of(effective::role_sets(
+            roles.iter().filter(|r| user.roles.contains(&r.name)),
+        ))
+        .await?;
+        caller.require_holds(&held, Granting::ActingAs)
     }
 }

@@ -27,6 +27,7 @@ use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{OwnerState, TokenAccess};
 use crate::domain::permission_set::PermissionSet;
+use crate::domain::token_format::TokenKind;
 
 /// Most credentials above any token: a root (the bootstrap key, a seeded key, later a
 /// login session's PAT) and up to 8 generations of tokens minted from it below.
@@ -62,6 +63,11 @@ impl App {
         };
         if access.owner != OwnerState::Active {
             return Ok(complete(inactive(access, None, true, now)));
+        }
+        // A PAT whose role is gone (deleted, or deleted while the PAT was being issued)
+        // can never grant again: a role re-created under that name is another role.
+        if access.record.kind == TokenKind::Pat && access.bound_role.is_none() {
+            return Ok(complete(inactive(access, None, false, now)));
         }
         let parent = match access.record.created_by.clone() {
             None => None,

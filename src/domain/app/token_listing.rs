@@ -59,7 +59,7 @@ impl App {
         let roles = self.store.get_roles(&role_names).await?;
         let mut items = Vec::with_capacity(page.items.len());
         for t in page.items {
-            let bound = roles.iter().find(|r| Some(&r.name) == t.role.as_ref());
+            let bound = roles.iter().find(|r| Some(&r.id) == t.role_id.as_ref());
             // Past a bound the token grants nothing (see `resolve`), so it lists none.
             let scopes = match effective::meet_all(effective::own_chain(&t, bound)).await? {
                 Ok(own) => effective::strings_of(own).await?,

@@ -54,6 +54,18 @@ fn migrator() -> Migrator {
             "change feed names what changed",
             include_str!("../../../migrations/postgres/0005_change_feed_names_what_changed.sql"),
         ),
+        (
+            6,
+            "derived tokens follow their source",
+            include_str!(
+                "../../../migrations/postgres/0006_derived_tokens_follow_their_source.sql"
+            ),
+        ),
+        (
+            7,
+            "pats bind role identity",
+            include_str!("../../../migrations/postgres/0007_pats_bind_role_identity.sql"),
+        ),
     ])
 }
 
@@ -199,6 +211,11 @@ impl SqlBackend for Postgres {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_migration_is_compiled_in() {
+        super::super::sql::assert_every_migration_is_compiled_in("postgres", &migrator());
+    }
 
     #[test]
     fn hot_statements_take_exactly_the_token_id() {

@@ -184,6 +184,29 @@ pub fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> sqlx::migra
     sqlx::migrate::Migrator::with_migrations(migrations)
 }
 
+/// Fails unless every file in `migrations/<dialect>/` is compiled into `migrator` under
+/// its number: a file added but not listed would silently never run.
+#[cfg(test)]
+pub fn assert_every_migration_is_compiled_in(dialect: &str, migrator: &sqlx::migrate::Migrator) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dialect);
+    let mut on_disk: Vec<i64> = std::fs::read_dir(&dir)
+        .expect("migrations directory")
+        .map(|entry| {
+            let name = entry.expect("entry").file_name();
+            let name = name.to_string_lossy();
+            name.split('_')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("numbered file")
+        })
+        .collect();
+    on_disk.sort_unstable();
+    let compiled: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+    assert_eq!(on_disk, compiled, "{dialect}: files on disk vs compiled in");
+}
+
 fn to_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }

@@ -66,6 +66,7 @@ where
 
 pub fn role_from_row(row: &impl Columns) -> StoreResult<Role> {
     Ok(Role {
+        id: row.text("id")?,
         name: row.text("name")?,
         description: row.text("description")?,
         permissions: PermissionSet::from_stored(&row.text("permissions")?),
@@ -94,6 +95,7 @@ pub fn token_from_row(row: &impl Columns) -> StoreResult<(i64, TokenRecord)> {
         name: row.text("name")?,
         subject: row.text("subject")?,
         role: row.opt_text("role")?,
+        role_id: row.opt_text("role_id")?,
         secret_hash: row.bytes("secret_hash")?,
         scopes: PermissionSet::from_stored(&row.text("scopes")?),
         cap: row
@@ -118,6 +120,7 @@ pub fn access_from_rows(rows: &[impl Columns]) -> StoreResult<Option<TokenAccess
     for row in rows {
         match row.opt_text("role_name")? {
             Some(name) => owner_roles.push(Role {
+                id: row.text("held_role_id")?,
                 permissions: PermissionSet::from_stored(&row.text("role_permissions")?),
                 description: String::new(),
                 name,
@@ -134,8 +137,13 @@ pub fn access_from_rows(rows: &[impl Columns]) -> StoreResult<Option<TokenAccess
         Some(true) => OwnerState::Disabled,
         None => OwnerState::Missing,
     };
-    let bound_role = match (record.role.clone(), first.opt_text("bound_permissions")?) {
-        (Some(name), Some(perms)) => Some(Role {
+    let bound_role = match (
+        record.role_id.clone(),
+        record.role.clone(),
+        first.opt_text("bound_permissions")?,
+    ) {
+        (Some(id), Some(name), Some(perms)) => Some(Role {
+            id,
             name,
             permissions: PermissionSet::from_stored(&perms),
             description: String::new(),

@@ -13,8 +13,10 @@ fn perms(text: &str) -> PermissionSet {
     PermissionSet::from_stored(text)
 }
 
+/// Role `name`, whose id (in these tests) is `id-<name>`.
 fn role(name: &str, permissions: &str) -> Role {
     Role {
+        id: format!("id-{name}"),
         name: name.into(),
         permissions: perms(permissions),
         description: String::new(),
@@ -28,6 +30,7 @@ fn pat(id: &str, subject: &str, role: &str) -> TokenRecord {
         name: "ci".into(),
         subject: subject.into(),
         role: Some(role.into()),
+        role_id: Some(format!("id-{role}")),
         secret_hash: vec![7; 32],
         scopes: PermissionSet::empty(),
         cap: Some(perms("read:*")),

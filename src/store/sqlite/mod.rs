@@ -48,6 +48,16 @@ fn migrator() -> Migrator {
             "health probe",
             include_str!("../../../migrations/sqlite/0003_health_probe.sql"),
         ),
+        (
+            6,
+            "derived tokens follow their source",
+            include_str!("../../../migrations/sqlite/0006_derived_tokens_follow_their_source.sql"),
+        ),
+        (
+            7,
+            "pats bind role identity",
+            include_str!("../../../migrations/sqlite/0007_pats_bind_role_identity.sql"),
+        ),
     ])
 }
 
@@ -254,6 +264,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_migration_is_compiled_in() {
+        super::super::sql::assert_every_migration_is_compiled_in("sqlite", &migrator());
+    }
+
+    #[test]
     fn hot_statements_take_exactly_the_token_id() {
         let hot = super::super::sql::HotStatements::render::<Sqlite>();
         for sql in [&hot.token_access, &hot.token] {
@@ -278,6 +293,7 @@ mod tests {
         let store = SqliteStore::connect_with_pool(&url, 1).await.expect("open");
         store.migrate().await.expect("migrate");
         let role = |name: &str| Role {
+            id: format!("id-{name}"),
             name: name.into(),
             permissions: PermissionSet::from_stored("read:*"),
             description: String::new(),

@@ -77,8 +77,8 @@ pub struct ResolvedToken {
     /// The credential that minted this one, as resolved when this entry was: a change to
     /// anything it depends on makes this entry stale too (see `lineage`).
     pub parent: Option<Arc<ResolvedToken>>,
-    /// False when the parent is missing or inactive, or the chain is deeper than allowed:
-    /// a derived token never outlives its source.
+    /// False when the parent is missing or inactive, the chain is deeper than allowed, or a
+    /// PAT's bound role is gone: a token never outlives where its permissions come from.
     pub source_active: bool,
     /// The earliest expiry along the chain.
     pub expires_at: Option<Millis>,

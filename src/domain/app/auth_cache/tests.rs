@@ -25,6 +25,7 @@ fn derived(
             name: "n".into(),
             subject: subject.into(),
             role: None,
+            role_id: None,
             secret_hash: vec![0; 32],
             scopes: PermissionSet::empty(),
             cap: None,

@@ -12,6 +12,7 @@ use crate::domain::permission_set::PermissionSet;
 #[derive(Iden, Clone, Copy)]
 pub enum Roles {
     Table,
+    Id,
     Name,
     Description,
     Permissions,
@@ -19,12 +20,18 @@ pub enum Roles {
     UpdatedAt,
 }
 
-pub const ROLE_COLUMNS: [Roles; 3] = [Roles::Name, Roles::Description, Roles::Permissions];
+pub const ROLE_COLUMNS: [Roles; 4] = [
+    Roles::Id,
+    Roles::Name,
+    Roles::Description,
+    Roles::Permissions,
+];
 
 pub fn insert_role(role: &Role, now: Millis) -> InsertStatement {
     Query::insert()
         .into_table(Roles::Table)
         .columns([
+            Roles::Id,
             Roles::Name,
             Roles::Description,
             Roles::Permissions,
@@ -32,6 +39,7 @@ pub fn insert_role(role: &Role, now: Millis) -> InsertStatement {
             Roles::UpdatedAt,
         ])
         .values_panic([
+            role.id.clone().into(),
             role.name.clone().into(),
             role.description.clone().into(),
             role.permissions.to_stored().into(),

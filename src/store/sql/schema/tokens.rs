@@ -21,6 +21,7 @@ pub enum Tokens {
     Name,
     Subject,
     Role,
+    RoleId,
     SecretHash,
     Scopes,
     Cap,
@@ -32,13 +33,14 @@ pub enum Tokens {
     CreatedBy,
 }
 
-const TOKEN_COLUMNS: [Tokens; 15] = [
+const TOKEN_COLUMNS: [Tokens; 16] = [
     Tokens::Seq,
     Tokens::Id,
     Tokens::Kind,
     Tokens::Name,
     Tokens::Subject,
     Tokens::Role,
+    Tokens::RoleId,
     Tokens::SecretHash,
     Tokens::Scopes,
     Tokens::Cap,
@@ -60,6 +62,7 @@ pub fn insert_token(t: &TokenRecord) -> InsertStatement {
             t.name.clone().into(),
             t.subject.clone().into(),
             t.role.clone().into(),
+            t.role_id.clone().into(),
             t.secret_hash.clone().into(),
             t.scopes.to_stored().into(),
             t.cap.as_ref().map(PermissionSet::to_stored).into(),
@@ -82,9 +85,9 @@ pub fn select_token(id: &str) -> SelectStatement {
 }
 
 /// The check path's only query. One row for the token, with its owner's state
-/// (`owner_disabled` NULL when the owner is gone) and a PAT's bound role
+/// (`owner_disabled` NULL when the owner is gone) and a PAT's bound role, joined by id
 /// (`bound_permissions` NULL when there is none), then one row per role the owner holds
-/// (`role_name`, `role_permissions`; every other column NULL).
+/// (`role_name`, `held_role_id`, `role_permissions`; every other column NULL).
 ///
 /// Why not one plain join: every role row would repeat the token's columns, so a token
 /// capped at 10,000 permissions held through 40 roles copied its cap 40 times a check.
@@ -101,6 +104,7 @@ pub fn select_token_access(id: &str) -> WithQuery {
         .columns(TOKEN_COLUMNS.map(|c| (t, c)))
         .expr_as(Expr::col((Users::Table, Users::Disabled)), "owner_disabled")
         .expr_as(null(), "role_name")
+        .expr_as(null(), "held_role_id")
         .expr_as(null(), "role_permissions")
         .expr_as(Expr::col((bound, Roles::Permissions)), "bound_permissions")
         .from(t)
@@ -112,7 +116,7 @@ pub fn select_token_access(id: &str) -> WithQuery {
             JoinType::LeftJoin,
             Roles::Table,
             bound,
-            Expr::col((bound, Roles::Name)).equals((t, Tokens::Role)),
+            Expr::col((bound, Roles::Id)).equals((t, Tokens::RoleId)),
         );
     let mut roles = Query::select();
     for _ in TOKEN_COLUMNS {
@@ -121,6 +125,7 @@ pub fn select_token_access(id: &str) -> WithQuery {
     roles
         .expr(null())
         .expr(Expr::col((Roles::Table, Roles::Name)))
+        .expr(Expr::col((Roles::Table, Roles::Id)))
         .expr(Expr::col((Roles::Table, Roles::Permissions)))
         .expr(null())
         .from(t)
@@ -245,11 +250,17 @@ pub fn update_last_used(id: &str, at: Millis) -> UpdateStatement {
         .take()
 }
 
-/// Revokes the PATs bound to a role (when it is deleted) and every token derived from them.
+/// Revokes the PATs bound to a role (when it is deleted, by name, inside the deleting
+/// transaction) and every token derived from them.
 pub fn revoke_role_pats(role: &str, now: Millis) -> WithQuery {
+    let id = Query::select()
+        .column(Roles::Id)
+        .from(Roles::Table)
+        .and_where(Expr::col(Roles::Name).eq(role))
+        .take();
     let mut root = roots();
     root.and_where(Expr::col(Tokens::Kind).eq(TokenKind::Pat.as_str()))
-        .and_where(Expr::col(Tokens::Role).eq(role));
+        .and_where(Expr::col(Tokens::RoleId).in_subquery(id));
     revoke_lineage(root, now)
 }
 
