@@ -189,6 +189,10 @@ fn roots() -> SelectStatement {
 /// UNION, not UNION ALL: a row seen twice is not walked again, so a cycle made by hand
 /// ends the walk instead of looping. Already revoked rows are untouched, so the count
 /// says what this call did.
+///
+/// On Postgres the rows are locked in id order first (`ORDER BY id FOR UPDATE`), so two
+/// cascades over overlapping trees (a subject's tokens and one of their parents, revoked
+/// at once) queue instead of deadlocking; the usage flush skips locked rows anyway.
 fn revoke_lineage(roots: SelectStatement, now: Millis) -> WithQuery {
     let tree = "lineage";
     let mut walk = roots;
@@ -208,12 +212,20 @@ fn revoke_lineage(roots: SelectStatement, now: Millis) -> WithQuery {
         .column(Tokens::Id)
         .table_name(tree)
         .to_owned();
-    Query::update()
-        .table(Tokens::Table)
-        .value(Tokens::RevokedAt, now)
+    let live = Query::select()
+        .column(Tokens::Id)
+        .from(Tokens::Table)
         .and_where(
             Expr::col(Tokens::Id).in_subquery(Query::select().column(Tokens::Id).from(tree).take()),
         )
+        .and_where(Expr::col(Tokens::RevokedAt).is_null())
+        .order_by(Tokens::Id, Order::Asc)
+        .lock(sea_query::LockType::Update)
+        .take();
+    Query::update()
+        .table(Tokens::Table)
+        .value(Tokens::RevokedAt, now)
+        .and_where(Expr::col(Tokens::Id).in_subquery(live))
         .and_where(Expr::col(Tokens::RevokedAt).is_null())
         .take()
         .with(WithClause::new().recursive(true).cte(cte).to_owned())
@@ -275,6 +287,8 @@ mod tests {
         assert!(sql.contains(r#"FROM "tokens" WHERE "id" = ?"#), "{sql}");
         let (sql, values) = revoke_token("abc", Some("u1"), 5).build(SqliteQueryBuilder);
         assert!(sql.starts_with("WITH RECURSIVE"), "{sql}");
+        let (pg, _) = revoke_token("abc", None, 5).build(PostgresQueryBuilder);
+        assert!(pg.contains(r#"ORDER BY "id" ASC FOR UPDATE"#), "{pg}");
         assert!(sql.contains(r#""revoked_at" IS NULL"#), "{sql}");
         assert_eq!(values.0.len(), 3);
     }
