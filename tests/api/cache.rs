@@ -164,3 +164,31 @@ async fn with_the_cache_off_every_check_reads_the_store() {
     assert_eq!(t.store.token_reads(), before + 15);
     assert_eq!(t.app.cached_tokens(), 0);
 }
+
+/// A revocation that changed no row invalidates nothing: 256 random ids (any caller could
+/// send them) and an unknown subject used to bump every shard and empty the cache.
+#[tokio::test]
+async fn revoking_what_does_not_exist_invalidates_nothing() {
+    use tessera::proto::v1::revoke_request::Target;
+    let t = spawn_app().await;
+    let mut keys = Vec::new();
+    for _ in 0..64 {
+        keys.push(t.key_for(&t.admin_id, &["read:*"]).await.token);
+    }
+    t.settle().await;
+    for key in &keys {
+        assert_allow(&t.check(key, &["read:x"]).await);
+    }
+    let before = t.store.token_reads();
+    for _ in 0..256 {
+        let id = tessera::domain::token_format::random_base62(22).expect("random");
+        let revoked = t.revoke(&t.admin_key, Target::TokenId(id)).await;
+        assert_eq!(revoked.expect("revoke"), 0);
+    }
+    let nobody = t.revoke(&t.admin_key, Target::Subject("usr_nobody".into()));
+    assert_eq!(nobody.await.expect("revoke subject"), 0);
+    for key in &keys {
+        assert_allow(&t.check(key, &["read:x"]).await);
+    }
+    assert_eq!(t.store.token_reads(), before, "every entry stayed warm");
+}

@@ -26,7 +26,8 @@ impl std::fmt::Debug for RevokeTarget {
 }
 
 impl App {
-    /// Returns how many tokens this call revoked, after the store committed.
+    /// Returns how many tokens this call revoked, after the store committed. A call that
+    /// changed no row invalidates nothing: revoking random ids must not empty the cache.
     ///
     /// A credential may always revoke itself, read-only or not. Its owner's other tokens
     /// need `tessera:tokens:self` (anyone's: `tessera:tokens:revoke`).
@@ -53,7 +54,9 @@ impl App {
                 match self.store.get_token(parsed.id).await? {
                     Some(rec) if self.hasher.verify(parsed.text, &rec.secret_hash) => {
                         let revoked = self.store.revoke_token(&rec.id, None, now).await?;
-                        self.invalidate_lineage(&rec.id);
+                        if revoked > 0 {
+                            self.invalidate_lineage(&rec.id);
+                        }
                         Ok(revoked)
                     }
                     _ => Ok(0),
@@ -69,7 +72,9 @@ impl App {
                 }
                 let owner = (!caller.has(perms::TOKENS_REVOKE)).then_some(caller.user_id());
                 let revoked = self.store.revoke_token(&id, owner, now).await?;
-                self.invalidate_lineage(&id);
+                if revoked > 0 {
+                    self.invalidate_lineage(&id);
+                }
                 Ok(revoked)
             }
             RevokeTarget::Subject(subject) => {
@@ -80,7 +85,9 @@ impl App {
                     caller.require(perms::TOKENS_REVOKE)?;
                 }
                 let revoked = self.store.revoke_subject(&subject, now).await?;
-                self.invalidate_user(&subject);
+                if revoked > 0 {
+                    self.invalidate_user(&subject);
+                }
                 Ok(revoked)
             }
         }
