@@ -25,6 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Messages that carry a token secret get a redacting Debug (in src/proto.rs), so no
         // `{:?}` anywhere can print one.
         .skip_debug(SECRET_BEARING)
+        // Malformed request bodies answer INVALID_ARGUMENT (see `proto::codec`).
+        .codec_path("crate::proto::codec::StrictCodec")
         .build_client(true)
         .build_server(true)
         .compile_fds(compiler.file_descriptor_set())?;

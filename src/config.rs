@@ -174,6 +174,10 @@ pub struct ServeArgs {
     /// How often `last_used_at` values are written in one batch, e.g. `5s`, `500ms`.
     #[arg(long, env = "TESSERA_USAGE_FLUSH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub usage_flush_interval: Duration,
+    /// Most active tokens (neither revoked nor expired) one user may hold; Issue beyond it
+    /// answers RESOURCE_EXHAUSTED naming this flag.
+    #[arg(long, env = "TESSERA_MAX_TOKENS_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tokens_per_user: u32,
 }
 
 /// Parses `250ms`, `5s`, `2m` or a bare number of seconds.

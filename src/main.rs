@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Parser;
 use tessera::config::{Cli, Command, HashArgs, ServeArgs, StoreArgs, TOKEN_HMAC_KEY_ENV};
-use tessera::domain::app::{App, CacheConfig};
+use tessera::domain::app::{App, CacheConfig, Limits};
 use tessera::domain::clock::SystemClock;
 use tessera::domain::ports::Store;
 use tessera::domain::secret_hash::SecretHasher;
@@ -28,7 +28,12 @@ fn main() -> anyhow::Result<()> {
             Command::Bench(args) => bench(args).await,
             Command::BenchSeed(args) => {
                 let backend = open_store(&args.store).await?;
-                let app = build_app(backend.store(), &args.hashing, &CacheConfig::default())?;
+                let app = build_app(
+                    backend.store(),
+                    &args.hashing,
+                    &CacheConfig::default(),
+                    Limits::default(),
+                )?;
                 let started = std::time::Instant::now();
                 let key = tessera::bench::seed(&app, args.tokens, args.secrets_out.as_deref()).await?;
                 tracing::info!(tokens = args.tokens, seconds = started.elapsed().as_secs_f64(), "store seeded");
@@ -37,7 +42,12 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Bootstrap(args) => {
                 let backend = open_store(&args.store).await?;
-                let app = build_app(backend.store(), &args.hashing, &CacheConfig::default())?;
+                let app = build_app(
+                    backend.store(),
+                    &args.hashing,
+                    &CacheConfig::default(),
+                    Limits::default(),
+                )?;
                 let done = app.bootstrap().await.context("bootstrap")?;
                 tracing::info!(user_id = %done.user_id, token_id = %done.token_id, "admin key issued");
                 println!("{}", done.key);
@@ -88,14 +98,12 @@ fn build_app(
     store: Arc<dyn Store>,
     hashing: &HashArgs,
     cache: &CacheConfig,
+    limits: Limits,
 ) -> anyhow::Result<Arc<App>> {
     let hasher = SecretHasher::new(hmac_key(hashing)?.as_deref());
-    Ok(Arc::new(App::with_cache(
-        store,
-        hasher,
-        Arc::new(SystemClock),
-        cache,
-    )))
+    Ok(Arc::new(
+        App::with_cache(store, hasher, Arc::new(SystemClock), cache).with_limits(limits),
+    ))
 }
 
 /// Where `serve` writes the first admin key: beside the database file.
@@ -145,7 +153,10 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         negative_ttl: args.cache_ttl,
         ..CacheConfig::default()
     };
-    let app = build_app(backend.store(), &args.hashing, &cache)?;
+    let limits = Limits {
+        max_tokens_per_user: args.max_tokens_per_user,
+    };
+    let app = build_app(backend.store(), &args.hashing, &cache, limits)?;
     // Replicas on one Postgres hear each other's changes; the feed stops when dropped.
     let _feed = backend.follow_changes(app.clone());
     // Only a single-file SQLite store bootstraps itself: it has one replica and a place for

@@ -119,3 +119,59 @@ mod redacted_debug {
         }
     }
 }
+
+/// The codec of every tessera service: prost's, except that a request body that does not
+/// decode is the caller's fault, so it answers INVALID_ARGUMENT instead of the INTERNAL
+/// tonic-prost gives (which would page an operator for a client's bug, and says "retry
+/// elsewhere" to clients that treat INTERNAL as ours). Chosen in build.rs (`codec_path`).
+pub mod codec {
+    use tonic::Status;
+    use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder};
+    use tonic_prost::{ProstCodec, ProstDecoder};
+
+    #[derive(Debug, Clone)]
+    pub struct StrictCodec<T, U>(ProstCodec<T, U>);
+
+    impl<T, U> Default for StrictCodec<T, U> {
+        fn default() -> Self {
+            StrictCodec(ProstCodec::new())
+        }
+    }
+
+    impl<T, U> Codec for StrictCodec<T, U>
+    where
+        T: prost::Message + Send + 'static,
+        U: prost::Message + Default + Send + 'static,
+    {
+        type Encode = T;
+        type Decode = U;
+        type Encoder = <ProstCodec<T, U> as Codec>::Encoder;
+        type Decoder = StrictDecoder<U>;
+
+        fn encoder(&mut self) -> Self::Encoder {
+            self.0.encoder()
+        }
+
+        fn decoder(&mut self) -> Self::Decoder {
+            StrictDecoder(self.0.decoder())
+        }
+    }
+
+    #[derive(Debug, Clone, Default)]
+    pub struct StrictDecoder<U>(ProstDecoder<U>);
+
+    impl<U: prost::Message + Default> Decoder for StrictDecoder<U> {
+        type Item = U;
+        type Error = Status;
+
+        fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
+            self.0.decode(buf).map_err(|e| {
+                Status::invalid_argument(format!("malformed request message: {}", e.message()))
+            })
+        }
+
+        fn buffer_settings(&self) -> BufferSettings {
+            self.0.buffer_settings()
+        }
+    }
+}

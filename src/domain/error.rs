@@ -19,6 +19,10 @@ pub enum Error {
     AlreadyExists(String),
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A quota or a limit on load: retrying the same call will not help until something
+    /// is freed (a token revoked, load gone).
+    #[error("{0}")]
+    ResourceExhausted(String),
     /// The store cannot be reached; retrying later may work.
     #[error("service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -48,6 +52,10 @@ impl From<StoreError> for Error {
                 Error::AlreadyExists(format!("{entity} {key:?}"))
             }
             e @ StoreError::InUse { .. } => Error::FailedPrecondition(e.to_string()),
+            StoreError::OverQuota { key, limit, .. } => Error::ResourceExhausted(format!(
+                "user {key:?} holds {limit} active tokens, the most --max-tokens-per-user \
+                 allows; revoke some, or let them expire, first"
+            )),
             StoreError::InvalidCursor => {
                 Error::invalid("page_token", "not a page token from this listing")
             }

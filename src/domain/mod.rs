@@ -8,6 +8,7 @@ pub mod permission;
 pub mod permission_set;
 pub mod ports;
 pub mod secret_hash;
+pub mod text;
 pub mod token_format;
 pub mod usage;
 pub mod validate;

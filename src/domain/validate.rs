@@ -15,6 +15,9 @@ pub const MAX_PERMISSIONS: usize = 256;
 pub const MAX_ROLES_PER_USER: usize = 64;
 const _: () =
     assert!(MAX_ROLES_PER_USER * MAX_PERMISSIONS <= crate::domain::permission_set::MAX_PATTERNS);
+/// Shortest lifetime a token may be given: a token that expires before it can be used is
+/// a mistake, not a credential.
+pub const MIN_TTL: Duration = Duration::from_secs(1);
 /// Longest lifetime a token may be given: ten years.
 pub const MAX_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -63,26 +66,20 @@ pub fn user_name(field: &str, name: &str) -> Result<()> {
     }
 }
 
-/// Token names are labels: 1 to 128 characters, no control characters.
-pub fn token_name(field: &str, name: &str) -> Result<()> {
-    let ok = !name.trim().is_empty() && name.len() <= 128 && !name.chars().any(char::is_control);
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            field,
-            "a token name is 1 to 128 characters without control characters",
-        ))
+/// Token names are labels: 1 to 128 bytes in NFC, not blank, with none of the characters
+/// `text` refuses. Returns the name as stored.
+pub fn token_name(field: &str, name: &str) -> Result<String> {
+    let name = super::text::clean(field, name, 128, "a token name")?;
+    if name.trim().is_empty() {
+        return Err(Error::invalid(field, "a token name must not be blank"));
     }
+    Ok(name)
 }
 
-/// Descriptions: free text up to 1024 bytes.
-pub fn description(field: &str, text: &str) -> Result<()> {
-    if text.len() <= 1024 {
-        Ok(())
-    } else {
-        Err(Error::invalid(field, "at most 1024 bytes"))
-    }
+/// Descriptions: free text up to 1024 bytes in NFC, with none of the characters `text`
+/// refuses. Returns the description as stored.
+pub fn description(field: &str, text: &str) -> Result<String> {
+    super::text::clean(field, text, 1024, "a description")
 }
 
 /// A list of names: each valid, none repeated.
@@ -154,7 +151,7 @@ pub fn required(field: &str, items: &[String]) -> Result<()> {
 pub fn ttl(field: &str, ttl: Option<Duration>) -> Result<Option<Duration>> {
     match ttl {
         None => Ok(None),
-        Some(d) if d.is_zero() => Err(Error::invalid(field, "must be positive")),
+        Some(d) if d < MIN_TTL => Err(Error::invalid(field, "at least 1 second")),
         Some(d) if d > MAX_TTL => Err(Error::invalid(field, "at most ten years")),
         Some(d) => Ok(Some(d)),
     }

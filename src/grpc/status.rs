@@ -18,6 +18,7 @@ impl From<Error> for Status {
             Error::NotFound(m) => Status::not_found(format!("{m} not found")),
             Error::AlreadyExists(m) => Status::already_exists(format!("{m} already exists")),
             Error::FailedPrecondition(m) => Status::failed_precondition(m.clone()),
+            Error::ResourceExhausted(m) => Status::resource_exhausted(m.clone()),
             Error::Unavailable(source) => {
                 tracing::warn!(error = %chain(source.as_ref()), "store unavailable");
                 Status::unavailable("store unavailable, retry later")

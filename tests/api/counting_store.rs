@@ -96,6 +96,9 @@ impl TokenStore for CountingStore {
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
         self.inner.insert_token(token).await
     }
+    async fn insert_token_within(&self, token: &TokenRecord, max_active: u32) -> StoreResult<()> {
+        self.inner.insert_token_within(token, max_active).await
+    }
     async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
         self.inner.insert_tokens(tokens).await
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tessera::domain::app::{App, CacheConfig};
+use tessera::domain::app::{App, CacheConfig, Limits};
 use tessera::store::{Backend, ChangeFeed, StoreSettings};
 
 use crate::counting_store::CountingStore;
@@ -27,6 +27,7 @@ pub struct Setup {
     /// Reach the database through this URL instead of its own (a proxy in front of it).
     pub via: Option<String>,
     pub settings: StoreSettings,
+    pub limits: Limits,
 }
 
 impl Default for Setup {
@@ -36,6 +37,7 @@ impl Default for Setup {
             serve: ServeOptions::default(),
             via: None,
             settings: crate::db::settings(),
+            limits: Limits::default(),
         }
     }
 }
@@ -99,12 +101,15 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -
     let backend = crate::db::open_with(&url, &setup.settings).await;
     let store = Arc::new(CountingStore::new(backend.store()));
     let clock = ManualClock::new();
-    let app = Arc::new(App::with_cache(
-        store.clone(),
-        SecretHasher::new(None),
-        clock.clone(),
-        &cache,
-    ));
+    let app = Arc::new(
+        App::with_cache(
+            store.clone(),
+            SecretHasher::new(None),
+            clock.clone(),
+            &cache,
+        )
+        .with_limits(setup.limits.clone()),
+    );
     let feed = backend.follow_changes(app.clone());
     let (admin_key, admin_id) = match admin {
         Some(a) => a,

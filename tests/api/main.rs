@@ -16,6 +16,7 @@ mod disk_full;
 mod escalation;
 mod escalation_property;
 mod helpers;
+mod input_hygiene;
 mod lifecycle;
 mod lineage;
 mod permissions;

@@ -16,6 +16,7 @@ mod shared {
     pub mod callers;
     pub mod discovery;
     pub mod escalation;
+    pub mod input_hygiene;
     pub mod lifecycle;
     pub mod lineage;
     pub mod permissions;

@@ -27,7 +27,7 @@ impl App {
         caller.require_write(perms::ROLES_WRITE)?;
         validate::role_name("name", &name)?;
         let permissions = validate::grants("permissions", permissions, true)?;
-        validate::description("description", &description)?;
+        let description = validate::description("description", &description)?;
         caller.require_holds(&permissions, Granting::RoleContents)?;
         let role = Role {
             id: new_role_id()?,

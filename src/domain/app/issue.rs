@@ -111,7 +111,7 @@ impl App {
                 ))
             });
         }
-        self.mint(plan).await
+        self.mint(plan, Some(self.limits.max_tokens_per_user)).await
     }
 
     async fn plan_api_key(
@@ -123,7 +123,7 @@ impl App {
         ttl: Option<Duration>,
         subject: String,
     ) -> Result<Plan> {
-        validate::token_name("api_key.name", &name)?;
+        let name = validate::token_name("api_key.name", &name)?;
         let asked = validate::grants("api_key.scopes", scopes, false)?;
         let ttl = validate::ttl("api_key.ttl", ttl)?;
         let for_self = subject.is_empty() || subject == caller.user_id();
@@ -186,7 +186,7 @@ impl App {
         read_only: bool,
         ttl: Option<Duration>,
     ) -> Result<Plan> {
-        validate::token_name("pat.name", &name)?;
+        let name = validate::token_name("pat.name", &name)?;
         validate::role_name("pat.role", &role)?;
         let ttl = validate::ttl("pat.ttl", ttl)?;
         let user = self
@@ -243,8 +243,9 @@ impl App {
         })
     }
 
-    /// Generates the secret and stores only its hash.
-    async fn mint(&self, plan: Plan) -> Result<Issued> {
+    /// Generates the secret and stores only its hash; within `max_active` tokens of the
+    /// subject when given.
+    async fn mint(&self, plan: Plan, max_active: Option<u32>) -> Result<Issued> {
         let now = self.clock.now();
         let new = token_format::generate(plan.kind)?;
         let record = TokenRecord {
@@ -264,7 +265,10 @@ impl App {
             revoked_at: None,
             created_by: plan.created_by,
         };
-        self.store.insert_token(&record).await?;
+        match max_active {
+            Some(limit) => self.store.insert_token_within(&record, limit).await?,
+            None => self.store.insert_token(&record).await?,
+        }
         // Forget a remembered "unknown" for this id (ids are random, but be exact).
         self.invalidate_token(&record.id);
         let stripped = plan
@@ -338,6 +342,6 @@ impl App {
             created_by: None,
             expires_cap: None,
         };
-        self.mint(plan).await
+        self.mint(plan, None).await
     }
 }

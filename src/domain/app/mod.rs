@@ -50,6 +50,23 @@ pub mod perms {
     pub const USERS_BIND: &str = "tessera:users:bind";
 }
 
+/// Bounds on what one caller may accumulate.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most active tokens (neither revoked nor expired) one user may hold: Issue beyond it
+    /// answers RESOURCE_EXHAUSTED (`--max-tokens-per-user`). Bootstrap and bulk seeding
+    /// from the command line are not counted against it.
+    pub max_tokens_per_user: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_tokens_per_user: 1000,
+        }
+    }
+}
+
 /// The application: store, secret hasher, clock and the write-behind usage tracker.
 pub struct App {
     store: Arc<dyn Store>,
@@ -58,6 +75,7 @@ pub struct App {
     usage: UsageTracker,
     /// In front of the store on the check path; `None` when turned off.
     cache: Option<auth_cache::AuthCache>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for App {
@@ -87,7 +105,14 @@ impl App {
             clock,
             usage: UsageTracker::default(),
             cache: auth_cache::AuthCache::new(cache),
+            limits: Limits::default(),
         }
+    }
+
+    /// The same application with other limits.
+    pub fn with_limits(mut self, limits: Limits) -> App {
+        self.limits = limits;
+        self
     }
 
     /// How many tokens the cache holds (0 when it is off), for measurements.

@@ -39,6 +39,13 @@ pub enum StoreError {
     /// The record is still referenced (a role held by a user), so it cannot go.
     #[error("{entity} {key:?} is still in use")]
     InUse { entity: Entity, key: String },
+    /// The insert would give user `key` more than `limit` active tokens; nothing written.
+    #[error("{entity} {key:?} holds {limit} active tokens, the most allowed")]
+    OverQuota {
+        entity: Entity,
+        key: String,
+        limit: u32,
+    },
     /// A page token this store did not make.
     #[error("invalid page token")]
     InvalidCursor,

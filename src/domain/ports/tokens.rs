@@ -11,6 +11,11 @@ pub trait TokenStore: Send + Sync {
     /// `Conflict` if the id is taken, `NotFound { entity: User }` for an unknown subject.
     /// Returns only after the record committed durably.
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    /// As `insert_token`, unless the subject already holds `max_active` active tokens
+    /// (neither revoked nor expired at the token's `issued_at`): then `OverQuota` and
+    /// nothing is written. The count and the insert are one transaction, and concurrent
+    /// inserts for one user are counted one at a time, so the quota is never overshot.
+    async fn insert_token_within(&self, token: &TokenRecord, max_active: u32) -> StoreResult<()>;
     /// Inserts many tokens in one transaction (bulk seeding and imports): all or none.
     async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()>;
     async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
@@ -23,10 +28,10 @@ pub trait TokenStore: Send + Sync {
         subject: &str,
         page: &PageRequest,
     ) -> StoreResult<Page<TokenRecord>>;
-    /// Revokes one live token; with `owner`, only if it belongs to that user. Returns how
-    /// many rows changed (0 or 1), after a durable commit.
+    /// Revokes a token (with `owner`, only if it belongs to that user) and every token
+    /// derived from it. Returns how many rows changed, after a durable commit.
     async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32>;
-    /// Revokes every live token of a user.
+    /// Revokes every live token of a user, and every token derived from them.
     async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32>;
     /// Writes a batch of `last_used_at` values, never moving one backwards.
     async fn record_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()>;

@@ -66,6 +66,18 @@ fn migrator() -> Migrator {
             "pats bind role identity",
             include_str!("../../../migrations/postgres/0007_pats_bind_role_identity.sql"),
         ),
+        (
+            8,
+            "user names unique regardless of case",
+            include_str!(
+                "../../../migrations/postgres/0008_user_names_unique_regardless_of_case.sql"
+            ),
+        ),
+        (
+            9,
+            "active tokens by subject",
+            include_str!("../../../migrations/postgres/0009_active_tokens_by_subject.sql"),
+        ),
     ])
 }
 
@@ -203,8 +215,8 @@ impl SqlBackend for Postgres {
     }
 
     /// Each insert commits at once: Postgres takes concurrent writers without batching.
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        write_tokens(self, std::slice::from_ref(token)).await
+    async fn insert_token(&self, token: &TokenRecord, max_active: Option<u32>) -> StoreResult<()> {
+        write_tokens(self, std::slice::from_ref(token), max_active).await
     }
 }
 

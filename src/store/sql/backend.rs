@@ -140,7 +140,12 @@ pub trait SqlBackend: Send + Sync + 'static {
 
     /// How one token insert reaches the database (SQLite batches concurrent inserts into
     /// one group commit; Postgres writes each at once). Returns after a durable commit.
-    fn insert_token(&self, token: &TokenRecord) -> impl Future<Output = StoreResult<()>> + Send;
+    /// `max_active`: see `TokenStore::insert_token_within`.
+    fn insert_token(
+        &self,
+        token: &TokenRecord,
+        max_active: Option<u32>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// The check path's read: `sql` is the pre-rendered `select_token_access`. Through the
     /// pool, within the deadline, unless the backend has a faster way that answers the same.

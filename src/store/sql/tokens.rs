@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 
-use super::rows::{finish_token_page, probe_limit, token_cursor, token_from_row};
+use super::rows::{Columns, finish_token_page, probe_limit, token_cursor, token_from_row};
 use super::schema::tokens as q;
+use super::schema::users as uq;
 use super::{SqlBackend, SqlStore, SqlTx, finish, to_u32};
 use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest, TokenAccess, TokenRecord};
@@ -14,11 +15,30 @@ use crate::domain::ports::{Entity, StoreError, StoreResult, TokenStore};
 /// time, never behind the whole batch.
 pub const USAGE_CHUNK: usize = 128;
 
-/// Inserts one token inside `tx`; a constraint failure fails this row alone.
+/// Inserts one token inside `tx`; a constraint failure, or a full quota (`max_active`, see
+/// `TokenStore::insert_token_within`), fails this row alone.
 pub async fn insert_in<X: SqlTx, B: SqlBackend>(
     tx: &mut X,
     token: &TokenRecord,
+    max_active: Option<u32>,
 ) -> StoreResult<()> {
+    if let Some(limit) = max_active {
+        // Lock first, then count: a concurrent insert for the same user waits for this
+        // transaction, and counts this row once it committed.
+        tx.fetch_optional(B::render(&uq::lock_user(&token.subject)))
+            .await?;
+        let counted = tx
+            .fetch_optional(B::render(&q::count_active(&token.subject, token.issued_at)))
+            .await?;
+        let live = counted.map(|row| row.int("live")).transpose()?.unwrap_or(0);
+        if live >= i64::from(limit) {
+            return Err(StoreError::OverQuota {
+                entity: Entity::User,
+                key: token.subject.clone(),
+                limit,
+            });
+        }
+    }
     tx.execute(B::render(&q::insert_token(token)))
         .await
         .map(|_| ())
@@ -30,12 +50,17 @@ pub async fn insert_in<X: SqlTx, B: SqlBackend>(
         })
 }
 
-/// Inserts `tokens` in one transaction, all or none (bounded by the caller).
-pub async fn write_tokens<B: SqlBackend>(backend: &B, tokens: &[TokenRecord]) -> StoreResult<()> {
+/// Inserts `tokens` in one transaction, all or none (bounded by the caller), each within
+/// `max_active` when given.
+pub async fn write_tokens<B: SqlBackend>(
+    backend: &B,
+    tokens: &[TokenRecord],
+    max_active: Option<u32>,
+) -> StoreResult<()> {
     let mut tx = backend.begin().await?;
     let outcome = async {
         for token in tokens {
-            insert_in::<_, B>(&mut tx, token).await?;
+            insert_in::<_, B>(&mut tx, token, max_active).await?;
         }
         Ok(())
     }
@@ -46,11 +71,16 @@ pub async fn write_tokens<B: SqlBackend>(backend: &B, tokens: &[TokenRecord]) ->
 #[async_trait]
 impl<B: SqlBackend> TokenStore for SqlStore<B> {
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        self.write(self.backend.insert_token(token)).await
+        self.write(self.backend.insert_token(token, None)).await
+    }
+
+    async fn insert_token_within(&self, token: &TokenRecord, max_active: u32) -> StoreResult<()> {
+        self.write(self.backend.insert_token(token, Some(max_active)))
+            .await
     }
 
     async fn insert_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
-        self.write(write_tokens(&self.backend, tokens)).await
+        self.write(write_tokens(&self.backend, tokens, None)).await
     }
 
     async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {

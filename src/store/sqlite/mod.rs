@@ -58,6 +58,18 @@ fn migrator() -> Migrator {
             "pats bind role identity",
             include_str!("../../../migrations/sqlite/0007_pats_bind_role_identity.sql"),
         ),
+        (
+            8,
+            "user names unique regardless of case",
+            include_str!(
+                "../../../migrations/sqlite/0008_user_names_unique_regardless_of_case.sql"
+            ),
+        ),
+        (
+            9,
+            "active tokens by subject",
+            include_str!("../../../migrations/sqlite/0009_active_tokens_by_subject.sql"),
+        ),
     ])
 }
 
@@ -243,8 +255,8 @@ impl SqlBackend for Sqlite {
     }
 
     /// Concurrent inserts share one transaction and one fsync (see `writer`).
-    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        self.inserts.insert(token.clone()).await
+    async fn insert_token(&self, token: &TokenRecord, max_active: Option<u32>) -> StoreResult<()> {
+        self.inserts.insert(token.clone(), max_active).await
     }
 
     /// On the calling thread when it can answer there (see `direct`; it never waits, so it

@@ -16,7 +16,8 @@ use crate::store::sql::{SqlTx, bounded, insert_in};
 /// Most inserts committed together.
 const MAX_BATCH: usize = 256;
 
-type Job = (TokenRecord, oneshot::Sender<StoreResult<()>>);
+/// A token, its quota (see `TokenStore::insert_token_within`), and where its outcome goes.
+type Job = (TokenRecord, Option<u32>, oneshot::Sender<StoreResult<()>>);
 
 #[derive(Debug, Clone)]
 pub(super) struct InsertQueue {
@@ -35,10 +36,17 @@ impl InsertQueue {
         InsertQueue { jobs }
     }
 
-    pub(super) async fn insert(&self, token: TokenRecord) -> StoreResult<()> {
+    pub(super) async fn insert(
+        &self,
+        token: TokenRecord,
+        max_active: Option<u32>,
+    ) -> StoreResult<()> {
         let (done, result) = oneshot::channel();
         let closed = || StoreError::unavailable("the token writer has stopped");
-        self.jobs.send((token, done)).await.map_err(|_| closed())?;
+        self.jobs
+            .send((token, max_active, done))
+            .await
+            .map_err(|_| closed())?;
         result.await.map_err(|_| closed())?
     }
 }
@@ -53,7 +61,7 @@ async fn write_batches(
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // A caller that gave up (its deadline passed while queued) was told UNAVAILABLE:
         // its token must not appear later.
-        batch.retain(|(_, done)| !done.is_closed());
+        batch.retain(|(_, _, done)| !done.is_closed());
         if batch.is_empty() {
             continue;
         }
@@ -66,14 +74,14 @@ async fn write_batches(
                 batch.iter().map(|_| Err(same_failure(&e))).collect()
             }
         };
-        for ((_, done), outcome) in batch.drain(..).zip(outcomes) {
+        for ((_, _, done), outcome) in batch.drain(..).zip(outcomes) {
             let _ = done.send(outcome);
         }
     }
 }
 
-/// One transaction for the batch. A row that violates a constraint fails alone (SQLite undoes
-/// just that statement); any other failure, or a failed commit, fails the whole batch, since
+/// One transaction for the batch, rows in order, so a quota counts the rows before it. A row
+/// that violates a constraint or its quota fails alone (SQLite undoes just that statement); any other failure, or a failed commit, fails the whole batch, since
 /// after it SQLite may have rolled back everything written so far.
 async fn write(
     pool: &sqlx::SqlitePool,
@@ -83,10 +91,14 @@ async fn write(
     let turn = turns.take().await;
     let mut tx = WriteTx::begin(pool, BEGIN, classify, Some(turn)).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
-    for (token, _) in batch {
-        match insert_in::<_, Sqlite>(&mut tx, token).await {
+    for (token, max_active, _) in batch {
+        match insert_in::<_, Sqlite>(&mut tx, token, *max_active).await {
             Ok(()) => outcomes.push(Ok(())),
-            Err(e @ (StoreError::Conflict { .. } | StoreError::NotFound { .. })) => {
+            Err(
+                e @ (StoreError::Conflict { .. }
+                | StoreError::NotFound { .. }
+                | StoreError::OverQuota { .. }),
+            ) => {
                 outcomes.push(Err(e));
             }
             Err(e) => {

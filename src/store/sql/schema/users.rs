@@ -69,11 +69,25 @@ pub fn select_user(id: &str) -> SelectStatement {
         .take()
 }
 
+/// Locks a user's row against other writers that lock it (Postgres `FOR NO KEY UPDATE`;
+/// SQLite's writers are serial anyway, and sea-query renders no lock there). Foreign-key
+/// checks of inserts referencing the user are not blocked.
+pub fn lock_user(id: &str) -> SelectStatement {
+    Query::select()
+        .column(Users::Id)
+        .from(Users::Table)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .lock(sea_query::LockType::NoKeyUpdate)
+        .take()
+}
+
+/// The user whose name equals `name` regardless of case (names are ASCII), through the
+/// `users_by_folded_name` index of migration 0008.
 pub fn select_user_by_name(name: &str) -> SelectStatement {
     Query::select()
         .columns(USER_COLUMNS)
         .from(Users::Table)
-        .and_where(Expr::col(Users::Name).eq(name))
+        .and_where(Expr::expr(Func::lower(Expr::col(Users::Name))).eq(name.to_ascii_lowercase()))
         .take()
 }
 
