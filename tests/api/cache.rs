@@ -192,3 +192,24 @@ async fn revoking_what_does_not_exist_invalidates_nothing() {
     }
     assert_eq!(t.store.token_reads(), before, "every entry stayed warm");
 }
+
+/// The TTL runs on monotonic time: a wall clock stepped back an hour does not let a cached
+/// entry outlive `--cache-ttl`. Here the revocation is made straight in the store, behind
+/// the cache's back, as a replica that lost a notice would see one. (On Postgres the
+/// store's own notice may reach the cache first; the SQLite run is the one that tells.)
+#[tokio::test]
+async fn a_wall_clock_stepped_back_never_stretches_the_ttl() {
+    use tessera::domain::clock::Clock;
+    use tessera::domain::ports::TokenStore;
+    let t = spawn_app().await;
+    let key = t.key_for(&t.admin_id, &["read:*"]).await;
+    assert_allow(&t.check(&key.token, &["read:x"]).await);
+    let revoked = t
+        .store
+        .revoke_token(&key.token_id, None, t.clock.now())
+        .await;
+    assert_eq!(revoked.expect("revoke in the store"), 1);
+    t.clock.step_wall_back(Duration::from_secs(3600));
+    t.clock.advance(Duration::from_secs(6));
+    assert_unauthenticated(&t.check(&key.token, &["read:x"]).await);
+}

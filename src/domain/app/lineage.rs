@@ -46,15 +46,16 @@ type Boxed<'a> = Pin<Box<dyn Future<Output = Result<Found>> + Send + 'a>>;
 
 impl App {
     /// Reads a token with its owner and roles (one store round trip), resolves its parent
-    /// (`budget` more levels allowed) and computes its effective permissions.
+    /// (`budget` more levels allowed) and computes its effective permissions. `at` is the
+    /// monotonic time of the lookup (the cache's clock).
     ///
     /// Boxed: it recurses through the parent's lookup, and a boxed future's `Send` is
     /// declared rather than inferred around that cycle. Only misses pay for the box.
-    pub(super) fn load<'a>(&'a self, id: &'a str, now: Millis, budget: usize) -> Boxed<'a> {
-        Box::pin(self.load_unboxed(id, now, budget))
+    pub(super) fn load<'a>(&'a self, id: &'a str, at: Millis, budget: usize) -> Boxed<'a> {
+        Box::pin(self.load_unboxed(id, at, budget))
     }
 
-    async fn load_unboxed(&self, id: &str, now: Millis, budget: usize) -> Result<Found> {
+    async fn load_unboxed(&self, id: &str, at: Millis, budget: usize) -> Result<Found> {
         let Some(access) = self.store.token_access(id).await? else {
             return Ok(Found {
                 token: None,
@@ -62,28 +63,28 @@ impl App {
             });
         };
         if access.owner != OwnerState::Active {
-            return Ok(complete(inactive(access, None, true, now)));
+            return Ok(complete(inactive(access, None, true, at)));
         }
         // A PAT whose role is gone (deleted, or deleted while the PAT was being issued)
         // can never grant again: a role re-created under that name is another role.
         if access.record.kind == TokenKind::Pat && access.bound_role.is_none() {
-            return Ok(complete(inactive(access, None, false, now)));
+            return Ok(complete(inactive(access, None, false, at)));
         }
         let parent = match access.record.created_by.clone() {
             None => None,
             Some(_) if budget == 0 => {
                 tracing::warn!(token_id = %access.record.id, max_depth = MAX_DEPTH, "a token's chain of parents is deeper than allowed; it grants nothing");
                 return Ok(Found {
-                    token: Some(inactive(access, None, false, now)),
+                    token: Some(inactive(access, None, false, at)),
                     complete: false,
                 });
             }
             Some(parent_id) => {
-                let found = self.lookup(&parent_id, now, budget - 1).await?;
+                let found = self.lookup(&parent_id, at, budget - 1).await?;
                 match found.token {
                     Some(parent) => Some((parent, found.complete)),
                     // Its source is gone from the store: never active again.
-                    None => return Ok(complete(inactive(access, None, false, now))),
+                    None => return Ok(complete(inactive(access, None, false, at))),
                 }
             }
         };
@@ -92,11 +93,11 @@ impl App {
         if let Some(p) = parent.as_ref().filter(|p| !p.source_active_now()) {
             let p = p.clone();
             return Ok(Found {
-                token: Some(inactive(access, Some(p), false, now)),
+                token: Some(inactive(access, Some(p), false, at)),
                 complete: whole,
             });
         }
-        let token = self.compute(access, parent, now).await?;
+        let token = self.compute(access, parent, at).await?;
         Ok(Found {
             token: Some(token),
             complete: whole,
@@ -108,7 +109,7 @@ impl App {
         &self,
         access: TokenAccess,
         parent: Option<Arc<ResolvedToken>>,
-        now: Millis,
+        at: Millis,
     ) -> Result<Arc<ResolvedToken>> {
         let roles = dependencies(&access);
         let owner = effective::union_of(effective::role_sets(&access.owner_roles)).await?;
@@ -121,7 +122,7 @@ impl App {
             tracing::warn!(token_id = %access.record.id, error = %e, "a token's effective permissions pass a bound; it grants nothing");
             PermissionSet::empty()
         });
-        let (expires_at, read_at) = chained(&access, parent.as_deref(), now);
+        let (expires_at, read_at) = chained(&access, parent.as_deref(), at);
         Ok(Arc::new(ResolvedToken {
             record: access.record,
             owner: OwnerState::Active,
@@ -174,21 +175,21 @@ fn dependencies(access: &TokenAccess) -> Vec<String> {
     roles
 }
 
-/// The earliest expiry and the oldest read along the chain.
+/// The earliest expiry and the oldest read (monotonic) along the chain.
 fn chained(
     access: &TokenAccess,
     parent: Option<&ResolvedToken>,
-    now: Millis,
+    at: Millis,
 ) -> (Option<Millis>, Millis) {
     let own = access.record.expires_at;
     match parent {
-        None => (own, now),
+        None => (own, at),
         Some(p) => {
             let expires = match (own, p.expires_at) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            (expires, now.min(p.read_at))
+            (expires, at.min(p.read_at))
         }
     }
 }
@@ -199,10 +200,10 @@ fn inactive(
     access: TokenAccess,
     parent: Option<Arc<ResolvedToken>>,
     source_active: bool,
-    now: Millis,
+    at: Millis,
 ) -> Arc<ResolvedToken> {
     let roles = dependencies(&access);
-    let (expires_at, read_at) = chained(&access, parent.as_deref(), now);
+    let (expires_at, read_at) = chained(&access, parent.as_deref(), at);
     Arc::new(ResolvedToken {
         source_active,
         record: access.record,

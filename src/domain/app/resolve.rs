@@ -38,8 +38,10 @@ impl App {
         let Some(parsed) = token_format::parse_presented(presented) else {
             return Ok(None);
         };
+        // Expiry is a date (wall time); the cache's age is monotonic time.
         let now = self.clock.now();
-        let Some(resolved) = self.lookup(parsed.id, now, MAX_DEPTH).await?.token else {
+        let at = self.clock.monotonic();
+        let Some(resolved) = self.lookup(parsed.id, at, MAX_DEPTH).await?.token else {
             return Ok(None);
         };
         let record = &resolved.record;
@@ -54,13 +56,14 @@ impl App {
     }
 
     /// The token with this id, from the cache when it holds a current entry, else from the
-    /// store (and then cached). `budget`: how many more parents the walk up may take (see
-    /// `lineage`); the presented token's own lookup has [`MAX_DEPTH`].
-    pub(super) async fn lookup(&self, id: &str, now: Millis, budget: usize) -> Result<Found> {
+    /// store (and then cached). `at` is monotonic time (see `clock`). `budget`: how many
+    /// more parents the walk up may take (see `lineage`); the presented token's own lookup
+    /// has [`MAX_DEPTH`].
+    pub(super) async fn lookup(&self, id: &str, at: Millis, budget: usize) -> Result<Found> {
         let Some(cache) = &self.cache else {
-            return self.load(id, now, budget).await;
+            return self.load(id, at, budget).await;
         };
-        if let Some(found) = cached(cache.get(id, now)) {
+        if let Some(found) = cached(cache.get(id, at)) {
             return Ok(found);
         }
         // One load per shard at a time: checks that miss together (a hot entry reaching its
@@ -74,13 +77,13 @@ impl App {
                 .ok(),
             false => None,
         };
-        if let Some(found) = cached(cache.get(id, now)) {
+        if let Some(found) = cached(cache.get(id, at)) {
             return Ok(found);
         }
         let snap = cache.snapshot(id);
-        let found = self.load(id, now, budget).await?;
+        let found = self.load(id, at, budget).await?;
         if found.complete {
-            let read_at = found.token.as_ref().map_or(now, |t| t.read_at);
+            let read_at = found.token.as_ref().map_or(at, |t| t.read_at);
             cache.put(id, found.token.clone(), snap, read_at);
         }
         Ok(found)

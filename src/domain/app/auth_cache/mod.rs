@@ -82,8 +82,9 @@ pub struct ResolvedToken {
     pub source_active: bool,
     /// The earliest expiry along the chain.
     pub expires_at: Option<Millis>,
-    /// When the oldest store read this rests on was made: the entry is trusted until
-    /// `--cache-ttl` after it, so a cached parent never stretches the TTL.
+    /// When the oldest store read this rests on was made, in monotonic time: the entry is
+    /// trusted until `--cache-ttl` after it, so a cached parent never stretches the TTL and
+    /// a wall clock stepped back never does either.
     pub read_at: Millis,
 }
 
@@ -213,6 +214,7 @@ impl AuthCache {
             && shard_gen == shard.generation.load(Ordering::Acquire)
     }
 
+    /// `now` is monotonic time, as every time the cache compares.
     pub fn get(&self, id: &str, now: Millis) -> Lookup {
         let shard = self.shard(id);
         let maps = shard.maps.read().unwrap_or_else(|p| p.into_inner());
