@@ -178,6 +178,16 @@ pub struct ServeArgs {
     /// answers RESOURCE_EXHAUSTED naming this flag.
     #[arg(long, env = "TESSERA_MAX_TOKENS_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_tokens_per_user: u32,
+    /// Most calls served at once; beyond it a call is answered RESOURCE_EXHAUSTED at once,
+    /// not queued (health and reflection are never refused).
+    #[arg(long, env = "TESSERA_MAX_CONCURRENT_REQUESTS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_requests: u32,
+    /// Most HTTP/2 streams one connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS).
+    #[arg(long, env = "TESSERA_MAX_CONCURRENT_STREAMS", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_streams: u32,
+    /// Longest a call may take, reading its request included.
+    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
 }
 
 /// Parses `250ms`, `5s`, `2m` or a bare number of seconds.

@@ -186,6 +186,10 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         usage_flush_interval: args.usage_flush_interval,
         health_interval: args.health_interval,
         info_spans: exporting_traces,
+        max_concurrent_requests: usize::try_from(args.max_concurrent_requests)
+            .unwrap_or(usize::MAX),
+        max_concurrent_streams: args.max_concurrent_streams,
+        request_timeout: args.request_timeout,
         ..ServeOptions::default()
     };
     server::run(listener, app, options, shutdown).await?;

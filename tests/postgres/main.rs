@@ -19,6 +19,7 @@ mod shared {
     pub mod input_hygiene;
     pub mod lifecycle;
     pub mod lineage;
+    pub mod overload;
     pub mod permissions;
     pub mod revoke;
     pub mod role_identity;
@@ -32,6 +33,8 @@ mod counting_store;
 mod db;
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../api/raw.rs"]
+mod raw;
 #[path = "../api/serve_process.rs"]
 mod serve_process;
 

@@ -19,6 +19,8 @@ use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::token_service_server::TokenServiceServer;
 
+mod shed;
+
 /// Largest request the admin service decodes.
 const MAX_ADMIN_REQUEST: usize = 64 * 1024;
 /// The services whose health follows the store.
@@ -48,6 +50,14 @@ pub struct ServeOptions {
     /// Make the per-RPC span at INFO (when traces are exported) rather than DEBUG, so that
     /// without an exporter a check pays nothing for a span no one reads.
     pub info_spans: bool,
+    /// Most calls served at once, across connections; past it, RESOURCE_EXHAUSTED at once
+    /// (see `shed`).
+    pub max_concurrent_requests: usize,
+    /// HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`: most streams one connection may open.
+    pub max_concurrent_streams: u32,
+    /// Longest a call may take, its request body included: a stream that sends part of a
+    /// body and stops is ended (CANCELLED) instead of pinning its buffer forever.
+    pub request_timeout: Duration,
 }
 
 impl Default for ServeOptions {
@@ -57,6 +67,9 @@ impl Default for ServeOptions {
             health_interval: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(10),
             info_spans: true,
+            max_concurrent_requests: 1024,
+            max_concurrent_streams: 128,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -126,6 +139,9 @@ pub async fn run(
     };
 
     let serving = Server::builder()
+        .max_concurrent_streams(options.max_concurrent_streams)
+        .timeout(options.request_timeout)
+        .layer(shed::ShedLayer::new(options.max_concurrent_requests))
         .trace_fn(move |req| {
             let method = req.uri().path();
             macro_rules! rpc_span {
