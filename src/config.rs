@@ -188,6 +188,16 @@ pub struct ServeArgs {
     /// Longest a call may take, reading its request included.
     #[arg(long, env = "TESSERA_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub request_timeout: Duration,
+    /// Most connections open at once; one more is closed as soon as it is accepted. Keep it
+    /// below the process's file-descriptor limit (`ulimit -n`).
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// How long a new connection may take to send the HTTP/2 preface.
+    #[arg(long, env = "TESSERA_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub handshake_timeout: Duration,
+    /// How long a connection may go without reading or writing a byte before it is closed.
+    #[arg(long, env = "TESSERA_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
 }
 
 /// Parses `250ms`, `5s`, `2m` or a bare number of seconds.

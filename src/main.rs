@@ -10,7 +10,7 @@ use tessera::domain::app::{App, CacheConfig, Limits};
 use tessera::domain::clock::SystemClock;
 use tessera::domain::ports::Store;
 use tessera::domain::secret_hash::SecretHasher;
-use tessera::server::{self, ServeOptions};
+use tessera::server::{self, ConnectionLimits, ServeOptions};
 use tessera::store::{Backend, StoreSettings};
 
 fn main() -> anyhow::Result<()> {
@@ -190,6 +190,11 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
             .unwrap_or(usize::MAX),
         max_concurrent_streams: args.max_concurrent_streams,
         request_timeout: args.request_timeout,
+        connections: ConnectionLimits {
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            handshake_timeout: args.handshake_timeout,
+            idle_timeout: args.idle_timeout,
+        },
         ..ServeOptions::default()
     };
     server::run(listener, app, options, shutdown).await?;

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -19,7 +18,10 @@ use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::token_service_server::TokenServiceServer;
 
+mod listener;
 mod shed;
+
+pub use listener::ConnectionLimits;
 
 /// Largest request the admin service decodes.
 const MAX_ADMIN_REQUEST: usize = 64 * 1024;
@@ -58,6 +60,8 @@ pub struct ServeOptions {
     /// Longest a call may take, its request body included: a stream that sends part of a
     /// body and stops is ended (CANCELLED) instead of pinning its buffer forever.
     pub request_timeout: Duration,
+    /// Connections before any request: how many, and how long one may stay silent or idle.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for ServeOptions {
@@ -70,6 +74,7 @@ impl Default for ServeOptions {
             max_concurrent_requests: 1024,
             max_concurrent_streams: 128,
             request_timeout: Duration::from_secs(10),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -111,7 +116,11 @@ pub async fn run(
     let drain_timeout = options.drain_timeout;
     let info_spans = options.info_spans;
     // Two tasks, so a slow usage flush (a silent database) never delays health.
-    let health_task = tokio::spawn(keep_health(app.clone(), reporter, options.health_interval));
+    let health_task = tokio::spawn(keep_health(
+        app.clone(),
+        reporter.clone(),
+        options.health_interval,
+    ));
     let stop_flushing = Arc::new(tokio::sync::Notify::new());
     let flush_task = tokio::spawn(flush_usage(
         app.clone(),
@@ -124,15 +133,26 @@ pub async fn run(
     let admin = AdminServiceServer::new(AdminApi::new(app.clone()))
         .max_decoding_message_size(MAX_ADMIN_REQUEST);
 
-    // Shutdown starts when `shutdown` completes; from then on, draining has a deadline.
+    // Shutdown starts when `shutdown` completes. In order: health turns NOT_SERVING (so
+    // balancers and watchers move away first), the listener closes (a new connection is
+    // refused at once, not left waiting for the drain), and in-flight calls drain, within
+    // a deadline.
     let stopping = Arc::new(tokio::sync::Notify::new());
+    let stop_accepting = Arc::new(tokio::sync::Notify::new());
     let stop_signal = {
-        let stopping = stopping.clone();
+        let (stopping, stop_accepting) = (stopping.clone(), stop_accepting.clone());
+        let health_updates = health_task.abort_handle();
         async move {
             shutdown.await;
+            health_updates.abort();
+            set_health(&reporter, false).await;
+            stop_accepting.notify_one();
             stopping.notify_one();
         }
     };
+    let incoming = listener::accept(listener, options.connections.clone(), async move {
+        stop_accepting.notified().await;
+    });
     let drain_deadline = async {
         stopping.notified().await;
         tokio::time::sleep(drain_timeout).await;
@@ -172,11 +192,7 @@ pub async fn run(
         .add_service(reflection_v1alpha)
         .add_service(tokens)
         .add_service(admin)
-        // TCP_NODELAY: small gRPC frames must not wait for delayed ACKs (a 40 ms tail).
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            stop_signal,
-        );
+        .serve_with_incoming_shutdown(incoming, stop_signal);
     let served = tokio::select! {
         served = serving => served,
         () = drain_deadline => {

@@ -54,6 +54,8 @@ pub struct TestApp {
     pub tokens: TokenServiceClient<Channel>,
     pub admin: AdminServiceClient<Channel>,
     pub channel: Channel,
+    /// Where the server listens.
+    pub addr: std::net::SocketAddr,
     pub backend: Backend,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
@@ -149,6 +151,7 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -
         tokens: TokenServiceClient::new(channel.clone()),
         admin: AdminServiceClient::new(channel.clone()),
         channel,
+        addr,
         backend,
         shutdown: Some(tx),
         handle: Some(handle),
@@ -170,6 +173,13 @@ impl TestApp {
     /// far (its own included), so no late flush can disturb a count of store reads.
     pub async fn settle(&self) {
         self.feed.settled().await.expect("change feed settles");
+    }
+
+    /// Starts the server's shutdown (as SIGTERM would) without waiting for it.
+    pub fn begin_stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
     }
 
     pub async fn stop(&mut self) {

@@ -9,6 +9,7 @@ mod acting_as;
 mod bad_input;
 mod cache;
 mod callers;
+mod connections;
 mod counting_store;
 mod db;
 mod discovery;
