@@ -13,6 +13,7 @@ mod shared {
     pub mod acting_as;
     pub mod bad_input;
     pub mod cache;
+    pub mod connections;
     pub mod callers;
     pub mod discovery;
     pub mod escalation;
