@@ -4,11 +4,13 @@
 //! convert the answer back. Errors become statuses in exactly one place ([`status`]).
 
 mod admin_service;
+mod caller_first;
 mod convert;
 mod status;
 mod token_service;
 
 pub use admin_service::AdminApi;
+pub use caller_first::CallerFirstLayer;
 pub use token_service::{MAX_DECODE_BYTES as MAX_TOKEN_DECODE_BYTES, TokenApi};
 
 use tonic::Request;
@@ -16,8 +18,13 @@ use tonic::Request;
 use crate::domain::app::{App, Caller};
 use crate::domain::error::Result;
 
-/// The caller's credential from `authorization` metadata (`Bearer <token>`, any case).
+/// The caller: as `caller_first` authenticated it from the headers, or else from
+/// `authorization` metadata (`Bearer <token>`, any case).
 async fn caller<T>(app: &App, request: &Request<T>) -> Result<Caller> {
+    if let Some(caller) = request.extensions().get::<Caller>() {
+        tracing::Span::current().record("caller", caller.token_id());
+        return Ok(caller.clone());
+    }
     let credential = request
         .metadata()
         .get("authorization")

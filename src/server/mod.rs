@@ -162,6 +162,7 @@ pub async fn run(
         .max_concurrent_streams(options.max_concurrent_streams)
         .timeout(options.request_timeout)
         .layer(shed::ShedLayer::new(options.max_concurrent_requests))
+        .layer(crate::grpc::CallerFirstLayer::new(app.clone()))
         .trace_fn(move |req| {
             let method = req.uri().path();
             macro_rules! rpc_span {

@@ -114,3 +114,34 @@ async fn a_body_that_never_finishes_is_ended_by_the_request_timeout() {
     assert!(took < Duration::from_secs(5), "{took:?}");
     try_check(&t).await.expect("the server serves on");
 }
+
+/// The caller is known before the body is read: a call with no valid credential is answered
+/// UNAUTHENTICATED as soon as its headers arrive, even while its body is still coming, so
+/// a client without a credential pins no request buffer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_without_a_valid_credential_is_refused_before_its_body_is_read() {
+    let t = spawn_app().await;
+    for credential in ["", "tsk_not-a-token", &tamper(&t.admin_key)] {
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(5),
+            held_call(
+                t.channel.clone(),
+                credential,
+                "/tessera.v1.TokenService/Authorize",
+            ),
+        )
+        .await
+        .expect("answered without waiting for the body (or the request timeout)")
+        .expect("task");
+        let status = outcome.expect_err("refused");
+        assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    }
+    // With a valid credential the same call waits for its body, as it must.
+    let held = held_call(
+        t.channel.clone(),
+        &t.admin_key,
+        "/tessera.v1.TokenService/Authorize",
+    );
+    let waited = tokio::time::timeout(Duration::from_millis(300), held).await;
+    assert!(waited.is_err(), "an authenticated call waits for its body");
+}

@@ -13,8 +13,8 @@ mod shared {
     pub mod acting_as;
     pub mod bad_input;
     pub mod cache;
-    pub mod connections;
     pub mod callers;
+    pub mod connections;
     pub mod discovery;
     pub mod escalation;
     pub mod input_hygiene;

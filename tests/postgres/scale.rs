@@ -30,7 +30,7 @@ async fn revoking_a_subject_of_50000_tokens_beats_the_default_timeout() {
     while secrets.len() < SUBJECT_TOKENS {
         let batch = a
             .app
-            .seed_api_keys(&user.id, &scopes, 5_000)
+            .seed_api_keys(&user.id, &scopes, 1_000)
             .await
             .expect("seed");
         secrets.extend(batch);

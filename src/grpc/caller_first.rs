@@ -1,0 +1,92 @@
+//! The caller is known before the body is read.
+//!
+//! Every tessera RPC needs a caller credential, and it travels in the headers. This layer
+//! authenticates it as soon as the headers arrive: a call without a valid one is answered
+//! UNAUTHENTICATED before a byte of its body is read, so a client with no credential can
+//! pin no request buffer at all (HTTP/2 flow control then holds what it may send to one
+//! window per connection). The authenticated caller rides along in the request's
+//! extensions, so the handler does not authenticate twice.
+//!
+//! Health and reflection need no credential and pass untouched.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tonic::body::Body;
+use tonic::codegen::Service;
+use tonic::codegen::http::{Request, Response};
+
+use crate::domain::app::App;
+
+/// The services whose calls need a caller credential.
+const GUARDED: &str = "/tessera.v1.";
+
+#[derive(Debug, Clone)]
+pub struct CallerFirstLayer {
+    app: Arc<App>,
+}
+
+impl CallerFirstLayer {
+    pub fn new(app: Arc<App>) -> CallerFirstLayer {
+        CallerFirstLayer { app }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for CallerFirstLayer {
+    type Service = CallerFirst<S>;
+
+    fn layer(&self, inner: S) -> CallerFirst<S> {
+        CallerFirst {
+            inner,
+            app: self.app.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CallerFirst<S> {
+    inner: S,
+    app: Arc<App>,
+}
+
+type Answer<E> = Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>;
+
+impl<S> Service<Request<Body>> for CallerFirst<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Answer<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        if !request.uri().path().starts_with(GUARDED) {
+            return Box::pin(self.inner.call(request));
+        }
+        // The service that was made ready is the one that must be called.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        let app = self.app.clone();
+        Box::pin(async move {
+            let credential = request
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok());
+            match app.authenticate(credential).await {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
+                    inner.call(request).await
+                }
+                Err(e) => Ok(tonic::Status::from(e).into_http()),
+            }
+        })
+    }
+}
