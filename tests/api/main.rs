@@ -16,6 +16,7 @@ mod discovery;
 mod disk_full;
 mod escalation;
 mod escalation_property;
+mod floods;
 mod helpers;
 mod input_hygiene;
 mod lifecycle;

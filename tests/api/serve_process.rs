@@ -24,7 +24,11 @@ impl ServeProcess {
     /// Starts `tessera serve` with settings from the environment only, and waits (blocking on
     /// log lines, no sleep) until it reports its address.
     pub fn start(database_url: &str, env: &[(&str, &str)]) -> ServeProcess {
-        let mut child = Command::new(BIN)
+        ServeProcess::start_as(Command::new(BIN), database_url, env)
+    }
+
+    fn start_as(mut command: Command, database_url: &str, env: &[(&str, &str)]) -> ServeProcess {
+        let mut child = command
             .arg("serve")
             .env("TESSERA_LISTEN", "127.0.0.1:0")
             .env("TESSERA_DATABASE_URL", database_url)
@@ -99,14 +103,26 @@ impl ServeProcess {
         std::mem::take(&mut self.log)
     }
 
-    fn pid(&self) -> u32 {
+    pub fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
     }
 }
 
-// Only the Postgres binary's replica tests kill servers.
+// Only the Postgres binary's replica tests kill servers, and only the SQLite binary's
+// floods limit a server's descriptors.
 #[allow(dead_code)]
 impl ServeProcess {
+    /// As `start`, with at most `files` open file descriptors (`ulimit -n`).
+    pub fn start_limited(database_url: &str, env: &[(&str, &str)], files: u32) -> ServeProcess {
+        let mut shell = Command::new("sh");
+        shell.args([
+            "-c",
+            &format!("ulimit -n {files} && exec \"$0\" \"$@\""),
+            BIN,
+        ]);
+        ServeProcess::start_as(shell, database_url, env)
+    }
+
     /// SIGKILL: no drain, no flush, as a crash or an OOM kill would end it.
     pub fn kill(mut self) {
         let mut child = self.child.take().expect("running");

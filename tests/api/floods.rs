@@ -1,0 +1,193 @@
+//! Fault injection against a real `tessera serve` process on loopback, each flood bounded
+//! in time, each asserting what must hold: the server's memory, honest clients served,
+//! the codes answered. Figures print as `[figures]` lines.
+
+use std::time::{Duration, Instant};
+
+use tessera::proto::v1 as pb;
+use tokio_stream::StreamExt;
+use tonic::Code;
+use tonic::codegen::http::uri::PathAndQuery;
+
+use crate::helpers::*;
+use crate::raw::RawCodec;
+use crate::serve_process::ServeProcess;
+
+/// The server's resident memory, in MiB.
+fn rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kb / 1024
+}
+
+/// CPU time the server has used, in seconds (user + system; clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+    let after_name = stat.rsplit(')').next().expect("stat fields");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    ticks as f64 / 100.0
+}
+
+struct Server {
+    process: ServeProcess,
+    key: String,
+    _dir: tempfile::TempDir,
+}
+
+fn serve(env: &[(&str, &str)], files: Option<u32>) -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("f.db");
+    let url = format!("sqlite://{}", db.display());
+    let mut env = env.to_vec();
+    env.push(("RUST_LOG", "warn,tessera=info"));
+    let process = match files {
+        Some(n) => ServeProcess::start_limited(&url, &env, n),
+        None => ServeProcess::start(&url, &env),
+    };
+    let key = std::fs::read_to_string(dir.path().join("f.db.admin-key"))
+        .expect("admin key file")
+        .trim()
+        .to_owned();
+    Server {
+        process,
+        key,
+        _dir: dir,
+    }
+}
+
+async fn channel(addr: &str) -> tonic::transport::Channel {
+    tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect")
+}
+
+/// One honest check; how long it took.
+async fn honest_check(channel: &tonic::transport::Channel, key: &str) -> Duration {
+    let started = Instant::now();
+    let answer = pb::token_service_client::TokenServiceClient::new(channel.clone())
+        .authorize(authed(
+            key,
+            pb::AuthorizeRequest {
+                token: key.to_owned(),
+                required_scopes: strings(&["read:x"]),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("an honest check is answered");
+    assert_allow(answer.get_ref());
+    started.elapsed()
+}
+
+/// The attack found by hand: one connection, no credential, 500 Authorize streams, each
+/// sending 2 MB of its message and never finishing. Every stream is refused before its body
+/// is read; the server stays under 100 MiB and an honest client on another connection is
+/// served throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_half_sent_streams_pin_no_memory() {
+    const STREAMS: usize = 500;
+    let server = serve(&[], None);
+    let pid = server.process.pid();
+    let honest = channel(&server.process.addr).await;
+    honest_check(&honest, &server.key).await;
+    let before = rss_mib(pid);
+    let attacker = channel(&server.process.addr).await;
+    let started = Instant::now();
+    let streams: Vec<_> = (0..STREAMS)
+        .map(|_| {
+            let attacker = attacker.clone();
+            tokio::spawn(async move {
+                let body = tokio_stream::iter(std::iter::once_with(|| vec![0u8; 2_000_000]))
+                    .chain(tokio_stream::pending());
+                let mut grpc = tonic::client::Grpc::new(attacker);
+                grpc.ready().await.expect("ready");
+                grpc.client_streaming(
+                    tonic::Request::new(body),
+                    PathAndQuery::from_static("/tessera.v1.TokenService/Authorize"),
+                    RawCodec,
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut slowest_honest = Duration::ZERO;
+    let mut peak = before;
+    let mut refused = 0;
+    for stream in streams {
+        slowest_honest = slowest_honest.max(honest_check(&honest, &server.key).await);
+        peak = peak.max(rss_mib(pid));
+        match stream.await.expect("task") {
+            Err(status) if status.code() == Code::Unauthenticated => refused += 1,
+            other => panic!("expected UNAUTHENTICATED: {other:?}"),
+        }
+    }
+    let took = started.elapsed();
+    report(&format!(
+        "{STREAMS} unauthenticated 2 MB half-sent streams on one connection: all refused in {took:?}; server RSS {before} MiB before, peak {peak} MiB; slowest honest check {slowest_honest:?}"
+    ));
+    assert_eq!(refused, STREAMS);
+    assert!(peak < 100, "RSS peaked at {peak} MiB");
+    assert!(
+        slowest_honest < Duration::from_secs(1),
+        "{slowest_honest:?}"
+    );
+    server.process.stop("-TERM").await;
+}
+
+/// Out of file descriptors: the server keeps failing to accept, logs it, and backs off
+/// instead of spinning at 100 % CPU; once the flood ends it serves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_descriptors_backs_off_and_recovers() {
+    let server = serve(&[], Some(96));
+    let pid = server.process.pid();
+    let honest = channel(&server.process.addr).await;
+    honest_check(&honest, &server.key).await;
+    let mut flood = Vec::new();
+    for _ in 0..200 {
+        match tokio::net::TcpStream::connect(&server.process.addr).await {
+            Ok(stream) => flood.push(stream),
+            Err(_) => break,
+        }
+    }
+    // A sampling window, not a wait for an event: the CPU used while accepts fail.
+    let cpu_before = cpu_seconds(pid);
+    let window = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let used = cpu_seconds(pid) - cpu_before;
+    let share = used / window.elapsed().as_secs_f64();
+    report(&format!(
+        "out of descriptors ({} connections against ulimit -n 96): server CPU {:.0} % while accepts failed",
+        flood.len(),
+        share * 100.0
+    ));
+    assert!(share < 0.25, "busy loop: {:.0} % CPU", share * 100.0);
+    drop(flood);
+    // Served again once descriptors are free (a new connection, a fresh check).
+    let started = Instant::now();
+    loop {
+        let fresh =
+            tonic::transport::Channel::from_shared(format!("http://{}", server.process.addr))
+                .expect("uri")
+                .connect()
+                .await;
+        if let Ok(fresh) = fresh {
+            honest_check(&fresh, &server.key).await;
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never recovered"
+        );
+        tokio::task::yield_now().await;
+    }
+    let log = server.process.stop("-TERM").await;
+    assert!(log.contains("accept failed"), "the failure is logged");
+}
