@@ -8,6 +8,7 @@
 #   DURATION=2s scripts/bench.sh     # shorter cells (ROUNDS=5 slices each)
 #   STARTUP_TOKENS=0 scripts/bench.sh  # skip the 1M-token start-up check
 #   ONLY=authorize_wide_cold,authorize_cold scripts/bench.sh  # some scenarios only
+#   OVERLOAD_LIMIT=0 scripts/bench.sh  # skip the overload run (4x --max-concurrent-requests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,8 @@ CONCURRENCY=${CONCURRENCY:-1,16,64}
 CONNECTIONS=${CONNECTIONS:-4}
 ROUNDS=${ROUNDS:-5}
 ONLY=${ONLY:-}
+OVERLOAD_LIMIT=${OVERLOAD_LIMIT:-16}
+OVERLOAD_DURATION=${OVERLOAD_DURATION:-30s}
 
 cargo build --release --quiet
 BIN=target/release/tessera
@@ -93,4 +96,17 @@ if [ "$STARTUP_TOKENS" -gt 0 ]; then
   t1=$(date +%s.%N)
   echo
   echo "Start-up over $STARTUP_TOKENS tokens: serving after $(elapsed "$t0" "$t1") s (RSS $(( $(rss_kib "$SERVER_PID") / 1024 )) MiB; nothing is loaded up front)."
+fi
+
+if [ "$OVERLOAD_LIMIT" -gt 0 ]; then
+  start_server shed "$db" --max-concurrent-requests "$OVERLOAD_LIMIT"
+  shed_pid=$SERVER_PID shed_addr=$SERVER_ADDR
+  rss_before=$(rss_kib "$shed_pid")
+  echo
+  echo "Overload: $((4 * OVERLOAD_LIMIT)) concurrent warm checks for $OVERLOAD_DURATION against --max-concurrent-requests $OVERLOAD_LIMIT (4x):"
+  echo
+  "$BIN" bench --overload --addr "$shed_addr" --admin-key-file "$work/admin.key" \
+    --concurrency "$((4 * OVERLOAD_LIMIT))" --connections "$CONNECTIONS" --duration "$OVERLOAD_DURATION" 2>"$work/overload.log"
+  echo
+  echo "Overloaded server's RSS: $((rss_before / 1024)) MiB before, $(( $(rss_kib "$shed_pid") / 1024 )) MiB after."
 fi

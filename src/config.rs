@@ -76,6 +76,10 @@ pub struct BenchArgs {
     /// Instead of benchmarking, check every token in this file once (to fill the cache).
     #[arg(long)]
     pub fill_from: Option<PathBuf>,
+    /// Instead of the scenarios, warm Authorize at each `--concurrency` against a server
+    /// started with a lower `--max-concurrent-requests`: admitted latency and share shed.
+    #[arg(long)]
+    pub overload: bool,
 }
 
 #[derive(Debug, Args)]

@@ -230,6 +230,11 @@ async fn bench(args: tessera::config::BenchArgs) -> anyhow::Result<()> {
         println!("{allowed} of {total} tokens allowed");
         return Ok(());
     }
+    if args.overload {
+        let rows = tessera::bench::overload(&options).await?;
+        print!("{}", tessera::bench::overload_markdown(&rows));
+        return Ok(());
+    }
     let rows = tessera::bench::run_bench(&options).await?;
     print!("{}", tessera::bench::markdown(&rows, &options));
     Ok(())

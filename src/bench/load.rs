@@ -18,6 +18,15 @@ pub struct Samples {
 }
 
 impl Samples {
+    /// Samples of calls that all succeeded, measured over `seconds`.
+    pub fn from_latencies(latencies_us: Vec<u32>, seconds: f64) -> Samples {
+        Samples {
+            latencies_us,
+            errors: 0,
+            seconds,
+        }
+    }
+
     /// Adds another slice of the same scenario.
     pub fn merge(&mut self, other: Samples) {
         self.latencies_us.extend(other.latencies_us);

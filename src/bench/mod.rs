@@ -6,12 +6,14 @@
 //! little; ratios to the empty call say what tessera itself costs.
 
 mod load;
+mod overload;
 mod run;
 mod scenarios;
 mod seed;
 mod wide;
 
 pub use load::Stats;
+pub use overload::{OverloadRow, overload, overload_markdown};
 pub use run::{fill, run_bench};
 pub use scenarios::{BenchOptions, SCENARIOS};
 pub use seed::seed;
