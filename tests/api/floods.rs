@@ -191,3 +191,88 @@ async fn out_of_descriptors_backs_off_and_recovers() {
     let log = server.process.stop("-TERM").await;
     assert!(log.contains("accept failed"), "the failure is logged");
 }
+
+/// 2,000 connections that never speak HTTP/2 are all closed by the handshake timeout, and
+/// honest clients are served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_closed_by_the_handshake_timeout() {
+    const SILENT: usize = 2_000;
+    let server = serve(&[("TESSERA_HANDSHAKE_TIMEOUT", "1s")], None);
+    let pid = server.process.pid();
+    let honest = channel(&server.process.addr).await;
+    let before = rss_mib(pid);
+    let mut silent = Vec::with_capacity(SILENT);
+    for _ in 0..SILENT {
+        silent.push(
+            tokio::net::TcpStream::connect(&server.process.addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    let peak = rss_mib(pid);
+    let slowest = honest_check(&honest, &server.key).await;
+    let started = Instant::now();
+    let mut closed = 0;
+    for mut stream in silent {
+        // The server speaks first (its SETTINGS); closed means read to the end.
+        let mut buf = [0u8; 256];
+        let to_end = async {
+            loop {
+                match tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(10), to_end)
+            .await
+            .is_ok()
+        {
+            closed += 1;
+        }
+    }
+    let took = started.elapsed();
+    report(&format!(
+        "{SILENT} silent connections: all closed {took:?} after the last connect (handshake timeout 1 s); RSS {before} MiB before, {peak} MiB with them open; an honest check meanwhile took {slowest:?}"
+    ));
+    assert_eq!(closed, SILENT);
+    assert!(peak < 100, "{peak} MiB");
+    honest_check(&honest, &server.key).await;
+    server.process.stop("-TERM").await;
+}
+
+/// A fast Issue loop for one user stops at the quota with RESOURCE_EXHAUSTED, and the store
+/// holds no more than the quota for that user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_issue_loop_stops_at_the_quota() {
+    let server = serve(&[("TESSERA_MAX_TOKENS_PER_USER", "200")], None);
+    let honest = channel(&server.process.addr).await;
+    let mut tokens = pb::token_service_client::TokenServiceClient::new(honest.clone());
+    let mut issued = 0;
+    let started = Instant::now();
+    let refusal = loop {
+        let answer = tokens
+            .issue(authed(
+                &server.key,
+                pb::IssueRequest {
+                    grant: Some(api_key(&["read:*"], "")),
+                },
+            ))
+            .await;
+        match answer {
+            Ok(_) => issued += 1,
+            Err(status) => break status,
+        }
+        assert!(issued <= 200, "past the quota");
+    };
+    report(&format!(
+        "a fast Issue loop: {issued} issued in {:?}, then {:?}",
+        started.elapsed(),
+        refusal.code()
+    ));
+    assert_eq!(refusal.code(), Code::ResourceExhausted, "{refusal:?}");
+    // The bootstrap key counts too: 199 more fit beside it.
+    assert_eq!(issued, 199);
+    honest_check(&honest, &server.key).await;
+    server.process.stop("-TERM").await;
+}

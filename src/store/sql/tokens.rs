@@ -28,7 +28,11 @@ pub async fn insert_in<X: SqlTx, B: SqlBackend>(
         tx.fetch_optional(B::render(&uq::lock_user(&token.subject)))
             .await?;
         let counted = tx
-            .fetch_optional(B::render(&q::count_active(&token.subject, token.issued_at)))
+            .fetch_optional(B::render(&q::count_active(
+                &token.subject,
+                token.issued_at,
+                limit,
+            )))
             .await?;
         let live = counted.map(|row| row.int("live")).transpose()?.unwrap_or(0);
         if live >= i64::from(limit) {

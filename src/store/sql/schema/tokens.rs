@@ -145,11 +145,13 @@ pub fn select_token_access(id: &str) -> WithQuery {
     access.with(WithClause::new().cte(cte).to_owned())
 }
 
-/// How many of a subject's tokens are active at `now` (`live`): neither revoked nor
-/// expired. Through the partial index of migration 0009, so revoked history costs nothing.
-pub fn count_active(subject: &str, now: Millis) -> SelectStatement {
-    Query::select()
-        .expr_as(Expr::col(Tokens::Id).count(), "live")
+/// How many of a subject's tokens are active at `now` (`live`), counting no further than
+/// `up_to`: neither revoked nor expired. Through the partial index of migration 0009, so
+/// revoked history costs nothing, and the count stops at the quota, so a user with many
+/// tokens costs no more than one at the quota.
+pub fn count_active(subject: &str, now: Millis, up_to: u32) -> SelectStatement {
+    let active = Query::select()
+        .column(Tokens::Id)
         .from(Tokens::Table)
         .and_where(Expr::col(Tokens::Subject).eq(subject))
         .and_where(Expr::col(Tokens::RevokedAt).is_null())
@@ -158,6 +160,11 @@ pub fn count_active(subject: &str, now: Millis) -> SelectStatement {
                 .is_null()
                 .or(Expr::col(Tokens::ExpiresAt).gt(now)),
         )
+        .limit(u64::from(up_to))
+        .take();
+    Query::select()
+        .expr_as(Expr::col(Tokens::Id).count(), "live")
+        .from_subquery(active, "active")
         .take()
 }
 
