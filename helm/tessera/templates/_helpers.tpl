@@ -158,6 +158,10 @@ TESSERA_CACHE_CAPACITY: {{ .Values.config.cacheCapacity | int | toString | quote
 TESSERA_CACHE_TTL: {{ .Values.config.cacheTtl | quote }}
 TESSERA_CHANGE_POLL_INTERVAL: {{ .Values.config.changePollInterval | quote }}
 TESSERA_USAGE_FLUSH_INTERVAL: {{ .Values.config.usageFlushInterval | quote }}
+TESSERA_MAX_TOKENS_PER_USER: {{ .Values.config.maxTokensPerUser | int | toString | quote }}
+TESSERA_MAX_CONCURRENT_REQUESTS: {{ .Values.config.maxConcurrentRequests | int | toString | quote }}
+TESSERA_MAX_CONNECTIONS: {{ .Values.config.maxConnections | int | toString | quote }}
+TESSERA_REQUEST_TIMEOUT: {{ .Values.config.requestTimeout | quote }}
 {{- with .Values.config.otlpEndpoint }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- end }}
