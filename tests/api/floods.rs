@@ -192,28 +192,31 @@ async fn out_of_descriptors_backs_off_and_recovers() {
     assert!(log.contains("accept failed"), "the failure is logged");
 }
 
-/// 2,000 connections that never speak HTTP/2 are all closed by the handshake timeout, and
-/// honest clients are served meanwhile.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn silent_connections_are_closed_by_the_handshake_timeout() {
-    const SILENT: usize = 2_000;
-    let server = serve(&[("TESSERA_HANDSHAKE_TIMEOUT", "1s")], None);
+/// Opens `n` connections (sending the HTTP/2 preface and nothing more when `speak`), and
+/// checks that the server closes every one within 10 s while an honest client is served and
+/// RSS stays under 100 MiB. `what` names the flood in the figures.
+async fn connection_flood(what: &str, env: &[(&str, &str)], n: usize, speak: bool) {
+    let server = serve(env, None);
     let pid = server.process.pid();
     let honest = channel(&server.process.addr).await;
     let before = rss_mib(pid);
-    let mut silent = Vec::with_capacity(SILENT);
-    for _ in 0..SILENT {
-        silent.push(
-            tokio::net::TcpStream::connect(&server.process.addr)
+    let mut flood = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut stream = tokio::net::TcpStream::connect(&server.process.addr)
+            .await
+            .expect("connect");
+        if speak {
+            tokio::io::AsyncWriteExt::write_all(&mut stream, crate::connections::HELLO)
                 .await
-                .expect("connect"),
-        );
+                .expect("preface");
+        }
+        flood.push(stream);
     }
     let peak = rss_mib(pid);
     let slowest = honest_check(&honest, &server.key).await;
     let started = Instant::now();
     let mut closed = 0;
-    for mut stream in silent {
+    for mut stream in flood {
         // The server speaks first (its SETTINGS); closed means read to the end.
         let mut buf = [0u8; 256];
         let to_end = async {
@@ -233,12 +236,39 @@ async fn silent_connections_are_closed_by_the_handshake_timeout() {
     }
     let took = started.elapsed();
     report(&format!(
-        "{SILENT} silent connections: all closed {took:?} after the last connect (handshake timeout 1 s); RSS {before} MiB before, {peak} MiB with them open; an honest check meanwhile took {slowest:?}"
+        "{n} {what}: all closed {took:?} after the last connect; RSS {before} MiB before, {peak} MiB with them open; an honest check meanwhile took {slowest:?}"
     ));
-    assert_eq!(closed, SILENT);
+    assert_eq!(closed, n);
     assert!(peak < 100, "{peak} MiB");
     honest_check(&honest, &server.key).await;
     server.process.stop("-TERM").await;
+}
+
+/// 2,000 connections that never speak HTTP/2 are all closed by the handshake timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_closed_by_the_handshake_timeout() {
+    let env = [("TESSERA_HANDSHAKE_TIMEOUT", "1s")];
+    connection_flood(
+        "silent connections (handshake timeout 1 s)",
+        &env,
+        2_000,
+        false,
+    )
+    .await;
+}
+
+/// 3,000 connections that speak HTTP/2 and then fall idle are all closed by the idle
+/// timeout (they were never closed before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_by_the_idle_timeout() {
+    let env = [("TESSERA_IDLE_TIMEOUT", "1s")];
+    connection_flood(
+        "idle HTTP/2 connections (idle timeout 1 s)",
+        &env,
+        3_000,
+        true,
+    )
+    .await;
 }
 
 /// A fast Issue loop for one user stops at the quota with RESOURCE_EXHAUSTED, and the store
