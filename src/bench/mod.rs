@@ -10,6 +10,7 @@ mod overload;
 mod run;
 mod scenarios;
 mod seed;
+mod subjects;
 mod wide;
 
 pub use load::Stats;

@@ -40,7 +40,8 @@ pub(super) struct Fixture {
     pat: String,
     garbage: String,
     unknown: Vec<String>,
-    user_id: String,
+    /// Whom the issue scenario mints for, in turn.
+    issue_subjects: Vec<String>,
     /// A user holding 40 roles of 250 permissions (10,000), and one holding half as many.
     wide: Option<(WideToken, WideToken)>,
     /// The role the churn scenario edits.
@@ -120,6 +121,12 @@ pub(super) async fn setup(
         ))
         .await?
         .into_inner();
+    let issue_subjects = if o.selected(&["issue"]) {
+        let ch = tokens_channel.clone();
+        super::subjects::issue_subjects(ch, &auth, &role, &format!("issued-{suffix}")).await?
+    } else {
+        Vec::new()
+    };
     let as_user = request(
         &bearer(&key.token)?,
         pb::IssueRequest {
@@ -163,7 +170,7 @@ pub(super) async fn setup(
         pat,
         garbage,
         unknown,
-        user_id: user.id,
+        issue_subjects,
         wide,
         churn_role,
         product_key,
@@ -315,14 +322,16 @@ pub(super) async fn scenario(
             .await
         }
         _ => {
-            load::run(chans, c, w, d, move |ch, _| {
+            load::run(chans, c, w, d, move |ch, i| {
                 let fx = fx.clone();
                 async move {
+                    let n = fx.issue_subjects.len().max(1) as u64;
+                    let subject = fx.issue_subjects.get((i % n) as usize).cloned().unwrap_or_default();
                     let req = with_auth(&fx, pb::IssueRequest {
                         grant: Some(pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
                             name: "bench issue".to_owned(),
                             scopes: vec!["contacts:read".to_owned()],
-                            subject: fx.user_id.clone(),
+                            subject,
                             ..Default::default()
                         })),
                     });
