@@ -28,12 +28,7 @@ fn main() -> anyhow::Result<()> {
             Command::Bench(args) => bench(args).await,
             Command::BenchSeed(args) => {
                 let backend = open_store(&args.store).await?;
-                let app = build_app(
-                    backend.store(),
-                    &args.hashing,
-                    &CacheConfig::default(),
-                    Limits::default(),
-                )?;
+                let app = one_shot_app(backend.store(), &args.hashing)?;
                 let started = std::time::Instant::now();
                 let key = tessera::bench::seed(&app, args.tokens, args.secrets_out.as_deref()).await?;
                 tracing::info!(tokens = args.tokens, seconds = started.elapsed().as_secs_f64(), "store seeded");
@@ -42,12 +37,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Bootstrap(args) => {
                 let backend = open_store(&args.store).await?;
-                let app = build_app(
-                    backend.store(),
-                    &args.hashing,
-                    &CacheConfig::default(),
-                    Limits::default(),
-                )?;
+                let app = one_shot_app(backend.store(), &args.hashing)?;
                 let done = app.bootstrap().await.context("bootstrap")?;
                 tracing::info!(user_id = %done.user_id, token_id = %done.token_id, "admin key issued");
                 println!("{}", done.key);
@@ -92,6 +82,11 @@ fn hmac_key(hashing: &HashArgs) -> anyhow::Result<Option<Vec<u8>>> {
         (None, None) => return Ok(None),
     };
     Ok(Some(key))
+}
+
+/// The application for a one-shot command (bootstrap, bench-seed): default cache and limits.
+fn one_shot_app(store: Arc<dyn Store>, hashing: &HashArgs) -> anyhow::Result<Arc<App>> {
+    build_app(store, hashing, &CacheConfig::default(), Limits::default())
 }
 
 fn build_app(

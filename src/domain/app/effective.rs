@@ -96,6 +96,11 @@ impl App {
         if user.disabled {
             return Ok(PermissionSet::empty());
         }
+        self.role_permissions(user).await
+    }
+
+    /// The union of a user's roles' permissions, disabled or not.
+    pub(super) async fn role_permissions(&self, user: &User) -> Result<PermissionSet> {
         let roles = self.store.get_roles(&user.roles).await?;
         union_of(role_sets(
             roles.iter().filter(|r| user.roles.contains(&r.name)),

@@ -6,7 +6,7 @@
 //! `tessera:users:bind` for assignments). Vault's child tokens follow the same rule. Holding
 //! `tessera:roles:write` or `tessera:users:write` alone is then never a path to more.
 
-use super::{App, Caller, effective, perms};
+use super::{App, Caller, perms};
 use crate::domain::error::{Error, Result};
 use crate::domain::permission_set::PermissionSet;
 
@@ -88,11 +88,7 @@ impl App {
         if user_id == caller.user_id() || caller.has(perms::USERS_BIND) {
             return Ok(());
         }
-        let roles = self.store.get_roles(&user.roles).await?;
-        let held = effective::union_of(effective::role_sets(
-            roles.iter().filter(|r| user.roles.contains(&r.name)),
-        ))
-        .await?;
+        let held = self.role_permissions(&user).await?;
         caller.require_holds(&held, Granting::ActingAs)
     }
 }

@@ -90,7 +90,7 @@ impl App {
         };
         let whole = parent.as_ref().is_none_or(|(_, c)| *c);
         let parent = parent.map(|(p, _)| p);
-        if let Some(p) = parent.as_ref().filter(|p| !p.source_active_now()) {
+        if let Some(p) = parent.as_ref().filter(|p| !p.usable()) {
             let p = p.clone();
             return Ok(Found {
                 token: Some(inactive(access, Some(p), false, at)),
@@ -133,14 +133,6 @@ impl App {
             expires_at,
             read_at,
         }))
-    }
-}
-
-impl ResolvedToken {
-    /// Whether this token, as a parent, lets its children act: everything but time (a
-    /// child's own expiry already includes its parent's, see `chained`).
-    fn source_active_now(&self) -> bool {
-        self.owner == OwnerState::Active && self.source_active && self.record.revoked_at.is_none()
     }
 }
 

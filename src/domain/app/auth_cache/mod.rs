@@ -91,10 +91,13 @@ pub struct ResolvedToken {
 impl ResolvedToken {
     /// Whether the token allows use at `now`: live, owner active, source active.
     pub fn is_active(&self, now: Millis) -> bool {
-        self.owner == OwnerState::Active
-            && self.source_active
-            && self.record.revoked_at.is_none()
-            && self.expires_at.is_none_or(|exp| now < exp)
+        self.usable() && self.expires_at.is_none_or(|exp| now < exp)
+    }
+
+    /// Everything `is_active` asks but time: not revoked, owner active, source active. A
+    /// parent is judged by this alone (its children's expiry already includes its own).
+    pub fn usable(&self) -> bool {
+        self.owner == OwnerState::Active && self.source_active && self.record.revoked_at.is_none()
     }
 
     /// How many credentials minted this one, up the chain.
