@@ -5,7 +5,8 @@
 //! UNAUTHENTICATED before a byte of its body is read, so a client with no credential can
 //! pin no request buffer at all (HTTP/2 flow control then holds what it may send to one
 //! window per connection). The authenticated caller rides along in the request's
-//! extensions, so the handler does not authenticate twice.
+//! extensions, so the handler does not authenticate twice. Its body is then read through
+//! [`super::message_limits`], at most what its RPC can carry.
 //!
 //! Health and reflection need no credential and pass untouched.
 
@@ -18,6 +19,7 @@ use tonic::body::Body;
 use tonic::codegen::Service;
 use tonic::codegen::http::{Request, Response};
 
+use super::message_limits::{LARGE_BUDGET, LargeMessages, limit_for};
 use crate::domain::app::App;
 
 /// The services whose calls need a caller credential.
@@ -26,11 +28,15 @@ const GUARDED: &str = "/tessera.v1.";
 #[derive(Debug, Clone)]
 pub struct CallerFirstLayer {
     app: Arc<App>,
+    large: LargeMessages,
 }
 
 impl CallerFirstLayer {
     pub fn new(app: Arc<App>) -> CallerFirstLayer {
-        CallerFirstLayer { app }
+        CallerFirstLayer {
+            app,
+            large: LargeMessages::new(LARGE_BUDGET),
+        }
     }
 }
 
@@ -41,6 +47,7 @@ impl<S> tower_layer::Layer<S> for CallerFirstLayer {
         CallerFirst {
             inner,
             app: self.app.clone(),
+            large: self.large.clone(),
         }
     }
 }
@@ -49,6 +56,7 @@ impl<S> tower_layer::Layer<S> for CallerFirstLayer {
 pub struct CallerFirst<S> {
     inner: S,
     app: Arc<App>,
+    large: LargeMessages,
 }
 
 type Answer<E> = Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>;
@@ -67,14 +75,16 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
-        if !request.uri().path().starts_with(GUARDED) {
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let path = request.uri().path();
+        if !path.starts_with(GUARDED) {
             return Box::pin(self.inner.call(request));
         }
+        let limit = limit_for(path);
         // The service that was made ready is the one that must be called.
         let fresh = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, fresh);
-        let app = self.app.clone();
+        let (app, large) = (self.app.clone(), self.large.clone());
         Box::pin(async move {
             let credential = request
                 .headers()
@@ -82,6 +92,10 @@ where
                 .and_then(|v| v.to_str().ok());
             match app.authenticate(credential).await {
                 Ok(caller) => {
+                    let mut request = match limit {
+                        Some(limit) => request.map(|body| large.limit(body, limit)),
+                        None => request,
+                    };
                     request.extensions_mut().insert(caller);
                     inner.call(request).await
                 }

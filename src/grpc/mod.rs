@@ -6,12 +6,14 @@
 mod admin_service;
 mod caller_first;
 mod convert;
+mod message_limits;
 mod status;
 mod token_service;
 
 pub use admin_service::AdminApi;
 pub use caller_first::CallerFirstLayer;
-pub use token_service::{MAX_DECODE_BYTES as MAX_TOKEN_DECODE_BYTES, TokenApi};
+pub use message_limits::LargeMessages;
+pub use token_service::{MAX_TOKEN_MESSAGE_BYTES, TokenApi};
 
 use tonic::Request;
 

@@ -14,10 +14,12 @@ use crate::proto::v1::token_service_server::TokenService;
 
 /// Largest request accepted, not counting the token being checked.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
-/// Largest encoded message the transport decodes for this service. Bigger than
-/// [`MAX_REQUEST_BYTES`] so that a garbage bearer token of up to a mebibyte still gets the
-/// 401 decision a gateway can pass on, rather than a transport error.
-pub const MAX_DECODE_BYTES: usize = 2 * 1024 * 1024 + MAX_REQUEST_BYTES;
+/// Largest bearer token a check reads, so that a garbage token of up to a mebibyte still
+/// gets the 401 decision a gateway can pass on, rather than a transport error.
+pub const MAX_TOKEN_BYTES: usize = 1024 * 1024;
+/// Largest message of a call that carries a token to check: the token, its field's tag and
+/// length, and [`MAX_REQUEST_BYTES`] of everything else.
+pub const MAX_TOKEN_MESSAGE_BYTES: usize = MAX_TOKEN_BYTES + 16 + MAX_REQUEST_BYTES;
 
 /// Refuses requests whose fields other than the checked token exceed [`MAX_REQUEST_BYTES`],
 /// with the same code tonic gives for messages over its decoding limit (OUT_OF_RANGE).

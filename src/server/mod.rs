@@ -129,7 +129,7 @@ pub async fn run(
     ));
 
     let tokens = TokenServiceServer::new(TokenApi::new(app.clone()))
-        .max_decoding_message_size(crate::grpc::MAX_TOKEN_DECODE_BYTES);
+        .max_decoding_message_size(crate::grpc::MAX_TOKEN_MESSAGE_BYTES);
     let admin = AdminServiceServer::new(AdminApi::new(app.clone()))
         .max_decoding_message_size(MAX_ADMIN_REQUEST);
 

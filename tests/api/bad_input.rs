@@ -272,3 +272,46 @@ async fn requests_over_64_kib_are_refused() {
         .await;
     assert_code(role, Code::NotFound);
 }
+
+/// A message declaring more than its method carries is refused from its 5-byte prefix,
+/// without the rest being sent; so is a unary call that keeps sending after its message.
+#[tokio::test]
+async fn a_message_longer_than_its_method_carries_is_refused_unread() {
+    let t = spawn_app().await;
+    let cases: [(&'static str, u32, usize); 5] = [
+        // Issue carries no token to check: 64 KiB.
+        ("/tessera.v1.TokenService/Issue", 70_000, 10),
+        ("/tessera.v1.AdminService/CreateRole", 70_000, 10),
+        ("/tessera.v1.AdminService/ListTokens", 70_000, 10),
+        // A check carries a token of up to a mebibyte and 64 KiB besides.
+        ("/tessera.v1.TokenService/Authorize", 2_000_000, 10),
+        // An empty message, then 100 KB more on a unary call.
+        ("/tessera.v1.TokenService/Issue", 0, 100_000),
+    ];
+    for (method, declared, sent) in cases {
+        let status =
+            crate::raw::half_sent_call(t.channel.clone(), &t.admin_key, method, declared, sent)
+                .await
+                .expect("task");
+        assert_eq!(
+            status.code(),
+            Code::OutOfRange,
+            "{method} declaring {declared}, sending {sent}: {status:?}"
+        );
+    }
+    // The connection and the caller are fine.
+    let answer = t
+        .tokens
+        .clone()
+        .authorize(authed(
+            &t.admin_key,
+            pb::AuthorizeRequest {
+                token: t.admin_key.clone(),
+                required_scopes: strings(&["read:x"]),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("authorize");
+    assert_allow(answer.get_ref());
+}

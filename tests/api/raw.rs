@@ -60,3 +60,75 @@ pub fn held_call(
             .map(tonic::Response::into_inner)
     })
 }
+
+/// A request body that sends one chunk and then never ends.
+struct HalfSent(Option<bytes::Bytes>);
+
+impl http_body::Body for HalfSent {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, tonic::Status>>> {
+        match self.0.take() {
+            Some(chunk) => std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk)))),
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+/// Starts a call to `method` whose message declares `declared` bytes but sends only `sent`
+/// of them (zeros), then nothing more: a generated client cannot send such a body. The
+/// task's output is the status the server answered with (OK if it answered without one).
+pub fn half_sent_call(
+    mut channel: tonic::transport::Channel,
+    credential: &str,
+    method: &'static str,
+    declared: u32,
+    sent: usize,
+) -> tokio::task::JoinHandle<tonic::Status> {
+    let mut chunk = Vec::with_capacity(5 + sent);
+    chunk.push(0);
+    chunk.extend_from_slice(&declared.to_be_bytes());
+    chunk.resize(5 + sent, 0);
+    let request = tonic::codegen::http::Request::post(method)
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", format!("Bearer {credential}"))
+        .body(tonic::body::Body::new(HalfSent(Some(chunk.into()))))
+        .expect("request");
+    tokio::spawn(async move {
+        use tonic::codegen::Service;
+        let unavailable = |e: tonic::transport::Error| tonic::Status::unavailable(e.to_string());
+        if let Err(e) = std::future::poll_fn(|cx| channel.poll_ready(cx)).await {
+            return unavailable(e);
+        }
+        let response = match channel.call(request).await {
+            Ok(response) => response,
+            Err(e) => return unavailable(e),
+        };
+        if let Some(status) = tonic::Status::from_header_map(response.headers()) {
+            return status;
+        }
+        let mut body = response.into_body();
+        loop {
+            match std::future::poll_fn(|cx| {
+                http_body::Body::poll_frame(std::pin::Pin::new(&mut body), cx)
+            })
+            .await
+            {
+                Some(Ok(frame)) => {
+                    if let Some(status) = frame
+                        .trailers_ref()
+                        .and_then(tonic::Status::from_header_map)
+                    {
+                        return status;
+                    }
+                }
+                Some(Err(status)) => return status,
+                None => return tonic::Status::ok(""),
+            }
+        }
+    })
+}
