@@ -28,7 +28,7 @@ async fn with_limits(connections: ConnectionLimits) -> TestApp {
 }
 
 /// Reads until the server closes the connection; how long that took. Fails past `within`.
-async fn closed_by_server(stream: &mut TcpStream, within: Duration) -> Duration {
+pub async fn closed_by_server(stream: &mut TcpStream, within: Duration) -> Duration {
     let started = Instant::now();
     let mut buf = [0u8; 1024];
     let read_to_end = async {

@@ -25,6 +25,7 @@ mod overload;
 mod permissions;
 mod process;
 mod raw;
+mod requests;
 mod revoke;
 mod role_identity;
 mod scale;

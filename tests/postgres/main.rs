@@ -36,6 +36,8 @@ mod db;
 mod helpers;
 #[path = "../api/raw.rs"]
 mod raw;
+#[path = "../api/requests.rs"]
+mod requests;
 #[path = "../api/serve_process.rs"]
 mod serve_process;
 
