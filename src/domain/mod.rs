@@ -2,13 +2,15 @@
 
 pub mod app;
 pub mod clock;
+pub mod credentials;
 pub mod error;
 pub mod model;
 pub mod permission;
 pub mod permission_set;
 pub mod ports;
-pub mod secret_hash;
 pub mod text;
-pub mod token_format;
 pub mod usage;
 pub mod validate;
+
+// Where they lived before `credentials` gathered every kind of secret.
+pub use credentials::{secret_hash, token_format};

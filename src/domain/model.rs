@@ -27,6 +27,61 @@ pub struct User {
     /// A disabled user has no permissions and its tokens are inactive.
     pub disabled: bool,
     pub created_at: Millis,
+    /// Whether a password is set (the hash itself never leaves the store but for a login).
+    pub has_password: bool,
+    /// Whether logins need a TOTP code.
+    pub totp_enabled: bool,
+}
+
+/// What a login or a credential change needs of a user, secrets included: read only for
+/// that, never listed or returned.
+#[derive(Clone)]
+pub struct UserCredentials {
+    pub user: User,
+    /// The argon2id PHC string.
+    pub password_hash: Option<String>,
+    /// The sealed TOTP seed (see `server_keys`), pending until `user.totp_enabled`.
+    pub totp_secret: Option<Vec<u8>>,
+    /// The last time step whose code was accepted.
+    pub totp_last_step: Option<i64>,
+}
+
+impl std::fmt::Debug for UserCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCredentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A session signing key as stored: the public half in the clear, the seed sealed.
+#[derive(Clone)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub public_key: Vec<u8>,
+    pub sealed_private_key: Vec<u8>,
+    pub created_at: Millis,
+    /// When it stops verifying: set when a newer key takes over, late enough that every
+    /// session it signed has expired by then.
+    pub retire_at: Option<Millis>,
+}
+
+impl std::fmt::Debug for StoredSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSigningKey")
+            .field("kid", &self.kid)
+            .field("created_at", &self.created_at)
+            .field("retire_at", &self.retire_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Failed logins in a row for one username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub failures: u32,
+    /// Attempts are refused until then.
+    pub locked_until: Millis,
 }
 
 /// A token as stored: metadata and the hash of its secret, never the secret.

@@ -222,6 +222,8 @@ async fn walk(s: Arc<dyn Store>) {
         roles: Vec::new(),
         disabled: false,
         created_at: 1,
+        has_password: false,
+        totp_enabled: false,
     };
     s.create_user(&ann).await.expect("user");
     let child = |id: &str, parent: &str| {

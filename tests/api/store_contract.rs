@@ -50,6 +50,8 @@ fn user(id: &str, name: &str, roles: &[&str]) -> User {
         roles: roles.iter().map(|r| (*r).to_owned()).collect(),
         disabled: false,
         created_at: 1,
+        has_password: false,
+        totp_enabled: false,
     }
 }
 

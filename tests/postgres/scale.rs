@@ -148,6 +148,8 @@ async fn revoking_a_subject_never_deadlocks_with_the_other_replicas_usage_flush(
             roles: Vec::new(),
             disabled: false,
             created_at: 1,
+            has_password: false,
+            totp_enabled: false,
         })
         .await
         .expect("user");

@@ -41,6 +41,8 @@ async fn a_transaction_whose_peer_goes_silent_fails_within_the_deadline_and_writ
         roles: Vec::new(),
         disabled: false,
         created_at: 1,
+        has_password: false,
+        totp_enabled: false,
     };
     store.create_user(&user).await.expect("user");
     let tokens: Vec<TokenRecord> = (0..5_000)

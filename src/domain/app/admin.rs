@@ -124,6 +124,8 @@ impl App {
             roles,
             disabled: false,
             created_at: self.clock.now(),
+            has_password: false,
+            totp_enabled: false,
         };
         self.store.create_user(&user).await.map_err(role_race)?;
         Ok(user)

@@ -57,6 +57,8 @@ impl App {
                     roles: vec![ADMIN.to_owned()],
                     disabled: false,
                     created_at: now,
+                    has_password: false,
+                    totp_enabled: false,
                 };
                 match self.store.create_user(&user).await {
                     Ok(()) => user,

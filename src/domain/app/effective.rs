@@ -79,7 +79,8 @@ pub(super) fn role_sets<'a>(roles: impl IntoIterator<Item = &'a Role>) -> Vec<Pe
 /// API key, the bound role's permissions for a PAT), then its cap when it has one.
 pub(super) fn own_chain(record: &TokenRecord, bound: Option<&Role>) -> Vec<PermissionSet> {
     let own = match record.kind {
-        TokenKind::ApiKey => record.scopes.clone(),
+        // A session's stored scopes are `*`: it acts with its user's permissions now.
+        TokenKind::ApiKey | TokenKind::Session => record.scopes.clone(),
         TokenKind::Pat => bound
             .filter(|r| Some(&r.id) == record.role_id.as_ref())
             .map(|r| r.permissions.clone())

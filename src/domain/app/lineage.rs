@@ -132,6 +132,7 @@ impl App {
             source_active: true,
             expires_at,
             read_at,
+            signature: Default::default(),
         }))
     }
 }
@@ -205,5 +206,6 @@ fn inactive(
         parent,
         expires_at,
         read_at,
+        signature: Default::default(),
     })
 }

@@ -41,7 +41,7 @@ impl App {
         // Expiry is a date (wall time); the cache's age is monotonic time.
         let now = self.clock.now();
         let at = self.clock.monotonic();
-        let Some(resolved) = self.lookup(parsed.id, at, MAX_DEPTH).await?.token else {
+        let Some(resolved) = self.lookup(&parsed.id, at, MAX_DEPTH).await?.token else {
             return Ok(None);
         };
         let record = &resolved.record;

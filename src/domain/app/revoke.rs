@@ -51,7 +51,7 @@ impl App {
                     return Ok(0);
                 };
                 // Only the real secret revokes: a guessed id with a forged checksum does not.
-                match self.store.get_token(parsed.id).await? {
+                match self.store.get_token(&parsed.id).await? {
                     Some(rec) if self.hasher.verify(parsed.text, &rec.secret_hash) => {
                         let revoked = self.store.revoke_token(&rec.id, None, now).await?;
                         if revoked > 0 {

@@ -10,6 +10,7 @@ pub enum Entity {
     Role,
     User,
     Token,
+    SigningKey,
 }
 
 impl Entity {
@@ -18,6 +19,7 @@ impl Entity {
             Entity::Role => "role",
             Entity::User => "user",
             Entity::Token => "token",
+            Entity::SigningKey => "signing key",
         }
     }
 }

@@ -6,14 +6,18 @@
 //! global namespace beyond what today's keys (role names, user names) already are.
 
 mod changes;
+mod credentials;
 mod error;
 mod roles;
+mod signing_keys;
 mod tokens;
 mod users;
 
 pub use changes::ChangeSink;
+pub use credentials::CredentialStore;
 pub use error::{Entity, StoreError, StoreResult};
 pub use roles::RoleStore;
+pub use signing_keys::SigningKeyStore;
 pub use tokens::TokenStore;
 pub use users::UserStore;
 
@@ -31,6 +35,18 @@ pub trait StoreHealth: Send + Sync {
 }
 
 /// Every port a store implements.
-pub trait Store: RoleStore + UserStore + TokenStore + StoreHealth + 'static {}
+pub trait Store:
+    RoleStore + UserStore + TokenStore + CredentialStore + SigningKeyStore + StoreHealth + 'static
+{
+}
 
-impl<T: RoleStore + UserStore + TokenStore + StoreHealth + 'static> Store for T {}
+impl<T> Store for T where
+    T: RoleStore
+        + UserStore
+        + TokenStore
+        + CredentialStore
+        + SigningKeyStore
+        + StoreHealth
+        + 'static
+{
+}

@@ -78,6 +78,11 @@ fn migrator() -> Migrator {
             "active tokens by subject",
             include_str!("../../../migrations/postgres/0009_active_tokens_by_subject.sql"),
         ),
+        (
+            10,
+            "logins",
+            include_str!("../../../migrations/postgres/0010_logins.sql"),
+        ),
     ])
 }
 

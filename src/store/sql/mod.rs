@@ -10,11 +10,13 @@
 //! Every call, transactions included, is bounded by the backend's deadline.
 
 pub mod backend;
+mod credentials;
 pub mod exec;
 mod health;
 mod roles;
 pub mod rows;
 pub mod schema;
+mod signing_keys;
 mod tokens;
 mod users;
 

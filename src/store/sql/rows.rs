@@ -4,7 +4,10 @@
 //! (SQLite's direct reader has its own), and the mapping from columns to roles, users, tokens and the check read lives
 //! here only, so the backends cannot drift apart in how they read the same schema.
 
-use crate::domain::model::{OwnerState, Page, PageRequest, Role, TokenAccess, TokenRecord, User};
+use crate::domain::model::{
+    OwnerState, Page, PageRequest, Role, StoredSigningKey, TokenAccess, TokenRecord, User,
+    UserCredentials,
+};
 use crate::domain::permission_set::PermissionSet;
 use crate::domain::ports::{StoreError, StoreResult};
 use crate::domain::token_format::TokenKind;
@@ -18,6 +21,7 @@ pub trait Columns {
     fn flag(&self, name: &str) -> StoreResult<bool>;
     fn opt_flag(&self, name: &str) -> StoreResult<Option<bool>>;
     fn bytes(&self, name: &str) -> StoreResult<Vec<u8>>;
+    fn opt_bytes(&self, name: &str) -> StoreResult<Option<Vec<u8>>>;
 }
 
 /// Every sqlx row type (SQLite's, Postgres's) reads its columns through sqlx's typed
@@ -52,6 +56,9 @@ where
     fn bytes(&self, name: &str) -> StoreResult<Vec<u8>> {
         column(self, name)
     }
+    fn opt_bytes(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        column(self, name)
+    }
 }
 
 fn column<'r, R, T>(row: &'r R, name: &str) -> StoreResult<T>
@@ -81,6 +88,8 @@ pub fn user_from_row(row: &impl Columns) -> StoreResult<User> {
         roles: Vec::new(),
         disabled: row.flag("disabled")?,
         created_at: row.int("created_at")?,
+        has_password: row.flag("has_password")?,
+        totp_enabled: row.flag("totp_enabled")?,
     })
 }
 
@@ -194,4 +203,23 @@ pub fn token_cursor(page: &PageRequest) -> StoreResult<Option<i64>> {
         .as_deref()
         .map(|s| s.parse::<i64>().map_err(|_| StoreError::InvalidCursor))
         .transpose()
+}
+
+pub fn credentials_from_row(row: &impl Columns) -> StoreResult<UserCredentials> {
+    Ok(UserCredentials {
+        user: user_from_row(row)?,
+        password_hash: row.opt_text("password_hash")?,
+        totp_secret: row.opt_bytes("totp_secret")?,
+        totp_last_step: row.opt_int("totp_last_step")?,
+    })
+}
+
+pub fn signing_key_from_row(row: &impl Columns) -> StoreResult<StoredSigningKey> {
+    Ok(StoredSigningKey {
+        kid: row.text("kid")?,
+        public_key: row.bytes("public_key")?,
+        sealed_private_key: row.bytes("private_key")?,
+        created_at: row.int("created_at")?,
+        retire_at: row.opt_int("retire_at")?,
+    })
 }

@@ -243,6 +243,12 @@ impl Columns for ValueRow {
             _ => ValueRow::mismatch(name),
         }
     }
+    fn opt_bytes(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        match self.value(name)? {
+            Value::Null => Ok(None),
+            _ => self.bytes(name).map(Some),
+        }
+    }
 }
 
 #[cfg(test)]

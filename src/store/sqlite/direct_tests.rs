@@ -63,6 +63,8 @@ async fn seeded() -> (tempfile::TempDir, SqliteStore) {
         roles: vec!["reader".into(), "writer".into()],
         disabled: false,
         created_at: 1,
+        has_password: false,
+        totp_enabled: false,
     };
     store.create_user(&user).await.expect("user");
     store

@@ -86,6 +86,10 @@ pub struct ResolvedToken {
     /// trusted until `--cache-ttl` after it, so a cached parent never stretches the TTL and
     /// a wall clock stepped back never does either.
     pub read_at: Millis,
+    /// For a session: whether its JWT passed the full check (`session_jwt::verify`), made
+    /// the first time it is presented after this entry was loaded, so a warm check never
+    /// verifies a signature again.
+    pub signature: std::sync::OnceLock<bool>,
 }
 
 impl ResolvedToken {

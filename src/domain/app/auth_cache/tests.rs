@@ -43,6 +43,7 @@ fn derived(
         source_active: true,
         expires_at: None,
         read_at: 0,
+        signature: Default::default(),
     })
 }
 

@@ -3,7 +3,9 @@
 //! dialect.
 
 pub mod changes;
+pub mod credentials;
 pub mod roles;
+pub mod signing_keys;
 pub mod tokens;
 pub mod users;
 

@@ -14,6 +14,10 @@ pub enum Users {
     Name,
     Disabled,
     CreatedAt,
+    PasswordHash,
+    TotpSecret,
+    TotpEnabled,
+    TotpLastStep,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -24,6 +28,16 @@ pub enum UserRoles {
 }
 
 const USER_COLUMNS: [Users; 4] = [Users::Id, Users::Name, Users::Disabled, Users::CreatedAt];
+
+/// A user as every listing and lookup reads it: never a secret, only whether one is set.
+pub fn select_users() -> SelectStatement {
+    Query::select()
+        .columns(USER_COLUMNS)
+        .column(Users::TotpEnabled)
+        .expr_as(Expr::col(Users::PasswordHash).is_not_null(), "has_password")
+        .from(Users::Table)
+        .take()
+}
 
 pub fn insert_user(user: &User) -> InsertStatement {
     Query::insert()
@@ -62,11 +76,7 @@ pub fn update_user_disabled(id: &str, disabled: bool) -> UpdateStatement {
 }
 
 pub fn select_user(id: &str) -> SelectStatement {
-    Query::select()
-        .columns(USER_COLUMNS)
-        .from(Users::Table)
-        .and_where(Expr::col(Users::Id).eq(id))
-        .take()
+    select_users().and_where(Expr::col(Users::Id).eq(id)).take()
 }
 
 /// Locks a user's row against other writers that lock it (Postgres `FOR NO KEY UPDATE`;
@@ -84,9 +94,7 @@ pub fn lock_user(id: &str) -> SelectStatement {
 /// The user whose name equals `name` regardless of case (names are ASCII), through the
 /// `users_by_folded_name` index of migration 0008.
 pub fn select_user_by_name(name: &str) -> SelectStatement {
-    Query::select()
-        .columns(USER_COLUMNS)
-        .from(Users::Table)
+    select_users()
         .and_where(Expr::expr(Func::lower(Expr::col(Users::Name))).eq(name.to_ascii_lowercase()))
         .take()
 }
@@ -102,11 +110,8 @@ pub fn select_user_roles(user_ids: &[String]) -> SelectStatement {
 }
 
 pub fn list_users(after: Option<&str>, limit: u64) -> SelectStatement {
-    let mut q = Query::select();
-    q.columns(USER_COLUMNS)
-        .from(Users::Table)
-        .order_by(Users::Name, Order::Asc)
-        .limit(limit);
+    let mut q = select_users();
+    q.order_by(Users::Name, Order::Asc).limit(limit);
     if let Some(after) = after {
         q.and_where(Expr::col(Users::Name).gt(after));
     }

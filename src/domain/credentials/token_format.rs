@@ -26,14 +26,18 @@ const TOKEN_LEN: usize = PREFIX_LEN + ID_LEN + SECRET_LEN + CHECKSUM_LEN;
 pub enum TokenKind {
     ApiKey,
     Pat,
+    /// A login session: a JWT (see `session_jwt`), not an opaque token.
+    Session,
 }
 
 impl TokenKind {
-    /// The prefix that starts every token of this kind.
+    /// The prefix that starts every opaque token of this kind; a session, being a JWT, has
+    /// none, and is never made by [`generate`].
     pub const fn prefix(self) -> &'static str {
         match self {
             TokenKind::ApiKey => "tsk_",
             TokenKind::Pat => "tsp_",
+            TokenKind::Session => "",
         }
     }
 
@@ -42,6 +46,7 @@ impl TokenKind {
         match self {
             TokenKind::ApiKey => "api_key",
             TokenKind::Pat => "pat",
+            TokenKind::Session => "session",
         }
     }
 
@@ -49,6 +54,7 @@ impl TokenKind {
         match name {
             "api_key" => Some(TokenKind::ApiKey),
             "pat" => Some(TokenKind::Pat),
+            "session" => Some(TokenKind::Session),
             _ => None,
         }
     }
@@ -130,12 +136,12 @@ pub fn generate(kind: TokenKind) -> Result<NewToken, RandomError> {
     Ok(NewToken { kind, id, secret })
 }
 
-/// A token text that is well formed: right prefix, length, alphabet and checksum.
-/// Whether it exists is the store's question.
-#[derive(Clone, Copy)]
+/// A token text that is well formed: right prefix, length, alphabet and checksum, or
+/// shaped like a JWT with a `jti`. Whether it exists is the store's question.
+#[derive(Clone)]
 pub struct ParsedToken<'a> {
     pub kind: TokenKind,
-    pub id: &'a str,
+    pub id: std::borrow::Cow<'a, str>,
     /// The whole token text, which is what gets hashed.
     pub text: &'a str,
 }
@@ -164,7 +170,15 @@ pub fn parse_presented(text: &str) -> Option<ParsedToken<'_>> {
     if text.len() > MAX_TOKEN_LEN {
         return None;
     }
-    parse(strip_bearer(text))
+    let text = strip_bearer(text);
+    if let Some(jwt) = super::session_jwt::peek(text) {
+        return Some(ParsedToken {
+            kind: TokenKind::Session,
+            id: jwt.jti.into(),
+            text,
+        });
+    }
+    parse(text)
 }
 
 /// Checks the token's shape and checksum. `None` means "not a tessera token".
@@ -183,7 +197,7 @@ pub fn parse(text: &str) -> Option<ParsedToken<'_>> {
     }
     Some(ParsedToken {
         kind,
-        id: &body[..ID_LEN],
+        id: body[..ID_LEN].into(),
         text,
     })
 }

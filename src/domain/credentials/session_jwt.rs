@@ -1,0 +1,254 @@
+//! Session JWTs: EdDSA (Ed25519) signatures, made and checked with jsonwebtoken.
+//!
+//! A session is also a token row (kind `session`, id = `jti`) holding the hash of the JWT's
+//! exact text, like any token. A presented JWT is therefore first matched against its row
+//! by hash, which costs no signature check and refuses every forgery and tampered copy at
+//! once; the signature, the header and the claims are then checked in full ([`verify`])
+//! before the session is trusted the first time.
+//!
+//! The header is never trusted to say how to check it: the algorithm must be EdDSA and the
+//! key comes from tessera's own key set by `kid`; `jku`, `x5u`, `jwk` and `x5c` are refused,
+//! never followed.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::token_format::random_base62;
+
+/// Longest clock skew allowed on `nbf` between the replica that signed and the one checking.
+pub const LEEWAY_SECONDS: u64 = 60;
+/// The `amr` values (RFC 8176) of a login.
+pub const AMR_PASSWORD: &str = "pwd";
+pub const AMR_OTP: &str = "otp";
+
+/// The claims of a session JWT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClaims {
+    pub iss: String,
+    /// The user id.
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    /// The session's token id.
+    pub jti: String,
+    /// How the user authenticated: `["pwd"]` or `["pwd", "otp"]`.
+    pub amr: Vec<String>,
+}
+
+impl SessionClaims {
+    /// Whether the login included a second factor.
+    pub fn two_factor(&self) -> bool {
+        self.amr.iter().any(|m| m == AMR_OTP)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JwtError {
+    #[error("signing a session failed")]
+    Signing,
+    #[error("the operating system's random source failed")]
+    Random,
+    /// The JWT does not pass; deliberately without the reason.
+    #[error("invalid session token")]
+    Invalid,
+}
+
+/// An Ed25519 key pair, named by its `kid`. The seed is the secret half.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    seed: [u8; 32],
+    pub public: [u8; 32],
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// PKCS#8 v1 for an Ed25519 seed (RFC 8410 §7): this fixed prefix, then the 32 bytes.
+const PKCS8_ED25519_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+impl SigningKey {
+    /// A new key pair from the OS CSPRNG.
+    pub fn generate() -> Result<SigningKey, JwtError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|_| JwtError::Random)?;
+        let kid = random_base62(16).map_err(|_| JwtError::Random)?;
+        Ok(SigningKey::from_seed(kid, seed))
+    }
+
+    pub fn from_seed(kid: String, seed: [u8; 32]) -> SigningKey {
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .to_bytes();
+        SigningKey { kid, seed, public }
+    }
+
+    /// The secret half, for sealing at rest only.
+    pub fn seed(&self) -> &[u8; 32] {
+        &self.seed
+    }
+
+    fn encoding_key(&self) -> EncodingKey {
+        let mut der = Vec::with_capacity(48);
+        der.extend_from_slice(&PKCS8_ED25519_PREFIX);
+        der.extend_from_slice(&self.seed);
+        EncodingKey::from_ed_der(&der)
+    }
+
+    /// The JWT for `claims`, with `kid` in its header.
+    pub fn sign(&self, claims: &SessionClaims) -> Result<String, JwtError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some("JWT".into());
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding_key()).map_err(|_| JwtError::Signing)
+    }
+}
+
+/// The public key as an RFC 8037 JWK's `x`.
+pub fn jwk_x(public: &[u8; 32]) -> String {
+    URL_SAFE_NO_PAD.encode(public)
+}
+
+/// What a presented text says about itself before any check: its `kid` and `jti`. `None`
+/// when it is not shaped like a JWT at all. Trust nothing in it until [`verify`] passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unverified {
+    pub kid: String,
+    pub jti: String,
+}
+
+/// Reads the header's `kid` and the payload's `jti` without checking anything else.
+pub fn peek(text: &str) -> Option<Unverified> {
+    #[derive(Deserialize)]
+    struct Head {
+        kid: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Body {
+        jti: Option<String>,
+    }
+    let mut parts = text.split('.');
+    let (head, body, _sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !head.starts_with("eyJ") {
+        return None;
+    }
+    let head: Head = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).ok()?).ok()?;
+    let body: Body = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
+    let (kid, jti) = (head.kid?, body.jti?);
+    // Both name rows and keys: only short base62 ids are looked up at all.
+    let id_like =
+        |v: &str| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric());
+    (id_like(&kid) && id_like(&jti)).then_some(Unverified { kid, jti })
+}
+
+/// Checks a session JWT completely against `public` (the key its `kid` names in tessera's
+/// own key set): the header (EdDSA, `typ` JWT if present, no key-bearing or critical
+/// headers), the signature, and the claims: `exp` present and not past, `nbf` reached
+/// (both with [`LEEWAY_SECONDS`]), `iss` and `aud` as configured.
+pub fn verify(
+    text: &str,
+    public: &[u8; 32],
+    issuer: &str,
+    audience: &str,
+) -> Result<SessionClaims, JwtError> {
+    let header = jsonwebtoken::decode_header(text).map_err(|_| JwtError::Invalid)?;
+    let refused_header = header.alg != Algorithm::EdDSA
+        || header.typ.as_deref().is_some_and(|t| t != "JWT")
+        || header.jku.is_some()
+        || header.jwk.is_some()
+        || header.x5u.is_some()
+        || header.x5c.is_some()
+        || header.crit.is_some();
+    if refused_header {
+        return Err(JwtError::Invalid);
+    }
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.leeway = LEEWAY_SECONDS;
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    let key = DecodingKey::from_ed_der(public);
+    jsonwebtoken::decode::<SessionClaims>(text, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|_| JwtError::Invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(now: i64) -> SessionClaims {
+        SessionClaims {
+            iss: "tessera".into(),
+            sub: "usr_1".into(),
+            aud: "tessera".into(),
+            iat: now,
+            nbf: now,
+            exp: now + 3600,
+            jti: "abc123".into(),
+            amr: vec![AMR_PASSWORD.into()],
+        }
+    }
+
+    fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+
+    #[test]
+    fn a_signed_session_verifies_and_peeks() {
+        let key = SigningKey::generate().expect("key");
+        let jwt = key.sign(&claims(now())).expect("sign");
+        let seen = peek(&jwt).expect("jwt shaped");
+        assert_eq!(seen.kid, key.kid);
+        assert_eq!(seen.jti, "abc123");
+        let got = verify(&jwt, &key.public, "tessera", "tessera").expect("valid");
+        assert_eq!(got, claims(got.iat));
+    }
+
+    #[test]
+    fn another_key_issuer_audience_or_an_expired_session_fails() {
+        let key = SigningKey::generate().expect("key");
+        let other = SigningKey::generate().expect("key");
+        let jwt = key.sign(&claims(now())).expect("sign");
+        assert!(verify(&jwt, &other.public, "tessera", "tessera").is_err());
+        assert!(verify(&jwt, &key.public, "other", "tessera").is_err());
+        assert!(verify(&jwt, &key.public, "tessera", "other").is_err());
+        let mut old = claims(now() - 7200);
+        old.exp = now() - 61;
+        let expired = key.sign(&old).expect("sign");
+        assert!(verify(&expired, &key.public, "tessera", "tessera").is_err());
+        let mut early = claims(now());
+        early.nbf = now() + 120;
+        let early = key.sign(&early).expect("sign");
+        assert!(verify(&early, &key.public, "tessera", "tessera").is_err());
+    }
+
+    #[test]
+    fn the_seed_gives_back_the_same_key() {
+        let key = SigningKey::generate().expect("key");
+        let again = SigningKey::from_seed(key.kid.clone(), *key.seed());
+        assert_eq!(again.public, key.public);
+    }
+
+    #[test]
+    fn garbage_is_not_jwt_shaped() {
+        assert!(peek("tsk_abc").is_none());
+        assert!(peek("eyJ.eyJ").is_none());
+        assert!(peek("eyJhbGciOiJub25lIn0.e30.").is_none(), "no kid, no jti");
+    }
+}

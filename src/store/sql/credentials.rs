@@ -1,0 +1,146 @@
+//! The credential port for every SQL backend.
+
+use async_trait::async_trait;
+
+use super::rows::{Columns, credentials_from_row};
+use super::schema::credentials as q;
+use super::{SqlBackend, SqlStore, SqlTx, finish, to_u32};
+use crate::domain::clock::Millis;
+use crate::domain::model::{LoginFailures, User, UserCredentials};
+use crate::domain::ports::{CredentialStore, Entity, StoreError, StoreResult};
+
+impl<B: SqlBackend> SqlStore<B> {
+    async fn credentials(
+        &self,
+        query: sea_query::SelectStatement,
+    ) -> StoreResult<Option<UserCredentials>> {
+        match self.fetch_optional(B::render(&query)).await? {
+            Some(row) => Ok(Some(credentials_from_row(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// One conditional update: whether it changed a row.
+    async fn changed(&self, st: sea_query::UpdateStatement) -> StoreResult<bool> {
+        Ok(self.execute(B::render(&st), |e| e.into_store()).await? > 0)
+    }
+}
+
+#[async_trait]
+impl<B: SqlBackend> CredentialStore for SqlStore<B> {
+    async fn user_credentials(&self, id: &str) -> StoreResult<Option<UserCredentials>> {
+        self.credentials(q::select_credentials_by_id(id)).await
+    }
+
+    async fn user_credentials_by_name(&self, name: &str) -> StoreResult<Option<UserCredentials>> {
+        self.credentials(q::select_credentials_by_name(name)).await
+    }
+
+    async fn set_password(
+        &self,
+        id: &str,
+        phc: &str,
+        keep_session: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<(User, u32)> {
+        let revoked = self
+            .write(async {
+                let mut tx = self.backend.begin().await?;
+                let outcome = async {
+                    if tx.execute(B::render(&q::update_password(id, phc))).await? == 0 {
+                        return Err(StoreError::not_found(Entity::User, id));
+                    }
+                    let revoke = q::revoke_sessions(id, keep_session, now);
+                    Ok(to_u32(tx.execute(B::render(&revoke)).await?))
+                }
+                .await;
+                finish(tx, outcome).await
+            })
+            .await?;
+        let user = crate::domain::ports::UserStore::get_user(self, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found(Entity::User, id))?;
+        Ok((user, revoked))
+    }
+
+    async fn set_pending_totp(&self, id: &str, sealed_secret: &[u8]) -> StoreResult<()> {
+        if self
+            .changed(q::update_pending_totp(id, sealed_secret))
+            .await?
+        {
+            Ok(())
+        } else {
+            // Unknown, or TOTP turned on meanwhile: either way nothing is pending.
+            Err(StoreError::not_found(Entity::User, id))
+        }
+    }
+
+    async fn enable_totp(&self, id: &str, step: i64) -> StoreResult<bool> {
+        self.changed(q::update_enable_totp(id, step)).await
+    }
+
+    async fn remove_totp(&self, id: &str) -> StoreResult<User> {
+        if !self.changed(q::update_remove_totp(id)).await? {
+            return Err(StoreError::not_found(Entity::User, id));
+        }
+        crate::domain::ports::UserStore::get_user(self, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found(Entity::User, id))
+    }
+
+    async fn use_totp_step(&self, id: &str, step: i64) -> StoreResult<bool> {
+        self.changed(q::update_totp_step(id, step)).await
+    }
+
+    async fn login_failures(&self, name_hash: &[u8]) -> StoreResult<Option<LoginFailures>> {
+        // Read outside a transaction: the lock in the statement is for `record_login_failure`.
+        let st = B::render(&q::select_login_failures(name_hash));
+        match self.fetch_optional(st).await? {
+            Some(row) => Ok(Some(failures_from_row(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn record_login_failure(
+        &self,
+        name_hash: &[u8],
+        now: Millis,
+        lock_for: fn(u32) -> Millis,
+    ) -> StoreResult<LoginFailures> {
+        self.write(async {
+            let mut tx = self.backend.begin().await?;
+            let outcome = async {
+                let before = match tx
+                    .fetch_optional(B::render(&q::select_login_failures(name_hash)))
+                    .await?
+                {
+                    Some(row) => failures_from_row(&row)?.failures,
+                    None => 0,
+                };
+                let failures = before.saturating_add(1);
+                let state = LoginFailures {
+                    failures,
+                    locked_until: now.saturating_add(lock_for(failures)),
+                };
+                tx.execute(B::render(&q::upsert_login_failures(name_hash, state)))
+                    .await?;
+                Ok(state)
+            }
+            .await;
+            finish(tx, outcome).await
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, name_hash: &[u8]) -> StoreResult<()> {
+        let st = B::render(&q::delete_login_failures(name_hash));
+        self.execute(st, |e| e.into_store()).await.map(|_| ())
+    }
+}
+
+fn failures_from_row(row: &impl Columns) -> StoreResult<LoginFailures> {
+    Ok(LoginFailures {
+        failures: u32::try_from(row.int("failures")?).unwrap_or(u32::MAX),
+        locked_until: row.int("locked_until")?,
+    })
+}
