@@ -3,7 +3,13 @@
 
 use std::path::PathBuf;
 
-const SECRET_BEARING: [&str; 5] = [
+const SECRET_BEARING: [&str; 11] = [
+    ".tessera.v1.IssueRequest",
+    ".tessera.v1.IssueRequest.grant",
+    ".tessera.v1.PasswordGrant",
+    ".tessera.v1.SetUserPasswordRequest",
+    ".tessera.v1.ChangePasswordRequest",
+    ".tessera.v1.EnrollTotpResponse",
     ".tessera.v1.IssueResponse",
     ".tessera.v1.IntrospectRequest",
     ".tessera.v1.AuthorizeRequest",
@@ -16,7 +22,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     let mut compiler = protox::Compiler::new(["proto"])?;
     compiler.include_imports(true).include_source_info(true);
-    compiler.open_files(["tessera/v1/tokens.proto", "tessera/v1/admin.proto"])?;
+    compiler.open_files([
+        "tessera/v1/tokens.proto",
+        "tessera/v1/admin.proto",
+        "tessera/v1/account.proto",
+    ])?;
     std::fs::write(
         out_dir.join("tessera_descriptor.bin"),
         compiler.encode_file_descriptor_set(),

@@ -135,6 +135,10 @@ pub struct BootstrapArgs {
     pub store: StoreArgs,
     #[command(flatten)]
     pub hashing: HashArgs,
+    /// File holding a password (12 to 1,024 bytes) to set for the admin user, so an
+    /// operator can log in.
+    #[arg(long)]
+    pub admin_password_file: Option<PathBuf>,
 }
 
 /// The environment variable holding the HMAC server key itself. It has no flag on purpose:
@@ -202,6 +206,43 @@ pub struct ServeArgs {
     /// How long a connection may go without reading or writing a byte before it is closed.
     #[arg(long, env = "TESSERA_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+    #[command(flatten)]
+    pub logins: LoginArgs,
+}
+
+/// The environment variable holding the server secret itself (no flag, as for the HMAC key:
+/// a flag's value is visible to every user of the machine through `ps`).
+pub const SECRET_KEY_ENV: &str = "TESSERA_SECRET_KEY";
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// File holding the server secret (at least 32 bytes; a mounted Secret, say), from which
+    /// the keys sealing TOTP seeds and signing keys are derived; it may instead be given in
+    /// TESSERA_SECRET_KEY. Without either, on SQLite the first `serve` generates one into
+    /// `<database>.secret-key` (mode 0600); on Postgres logins answer FAILED_PRECONDITION.
+    #[arg(long, env = "TESSERA_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+    /// The `iss` of session JWTs.
+    #[arg(long, env = "TESSERA_ISSUER", default_value = "tessera")]
+    pub issuer: String,
+    /// The `aud` of session JWTs.
+    #[arg(long, env = "TESSERA_SESSION_AUDIENCE", default_value = "tessera")]
+    pub session_audience: String,
+    /// The longest a login session lives; a login may ask for less.
+    #[arg(long, env = "TESSERA_SESSION_TTL", default_value = "60m", value_parser = parse_duration)]
+    pub session_ttl: Duration,
+    /// Which credentials may mint a PAT: `2fa` (a session from a login with a TOTP code, or
+    /// a PAT), `session` (any session, or a PAT), `any` (API keys too).
+    #[arg(long, env = "TESSERA_PAT_ISSUERS", value_enum, default_value_t = PatIssuersArg::TwoFa)]
+    pub pat_issuers: PatIssuersArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PatIssuersArg {
+    #[value(name = "2fa")]
+    TwoFa,
+    Session,
+    Any,
 }
 
 /// Parses `250ms`, `5s`, `2m` or a bare number of seconds.

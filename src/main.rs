@@ -5,9 +5,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use tessera::config::{Cli, Command, HashArgs, ServeArgs, StoreArgs, TOKEN_HMAC_KEY_ENV};
-use tessera::domain::app::{App, CacheConfig, Limits};
+use tessera::config::{
+    Cli, Command, HashArgs, LoginArgs, PatIssuersArg, SECRET_KEY_ENV, ServeArgs, StoreArgs,
+    TOKEN_HMAC_KEY_ENV,
+};
+use tessera::domain::app::{App, CacheConfig, Limits, LoginConfig, PatIssuers};
 use tessera::domain::clock::SystemClock;
+use tessera::domain::credentials::server_keys::ServerKeys;
 use tessera::domain::ports::Store;
 use tessera::domain::secret_hash::SecretHasher;
 use tessera::server::{self, ConnectionLimits, ServeOptions};
@@ -40,6 +44,12 @@ fn main() -> anyhow::Result<()> {
                 let app = one_shot_app(backend.store(), &args.hashing)?;
                 let done = app.bootstrap().await.context("bootstrap")?;
                 tracing::info!(user_id = %done.user_id, token_id = %done.token_id, "admin key issued");
+                if let Some(path) = &args.admin_password_file {
+                    let password = read_key_file(path, "admin password")?;
+                    let password = String::from_utf8(password).context("the admin password is not UTF-8")?;
+                    app.set_password_at_bootstrap(&done.user_id, password).await.context("setting the admin password")?;
+                    tracing::info!(user_id = %done.user_id, "admin password set");
+                }
                 println!("{}", done.key);
                 Ok(())
             }
@@ -67,26 +77,79 @@ fn hmac_key(hashing: &HashArgs) -> anyhow::Result<Option<Vec<u8>>> {
             bail!("set {TOKEN_HMAC_KEY_ENV} or --token-hmac-key-file, not both")
         }
         (Some(v), None) => v.into_encoded_bytes(),
-        (None, Some(path)) => {
-            let mut bytes = std::fs::read(path)
-                .with_context(|| format!("reading the HMAC key file {}", path.display()))?;
-            // A trailing newline from `echo` or an editor is not part of the key.
-            while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                bytes.pop();
-            }
-            if bytes.is_empty() {
-                bail!("the HMAC key file {} is empty", path.display());
-            }
-            bytes
-        }
+        (None, Some(path)) => read_key_file(path, "HMAC key")?,
         (None, None) => return Ok(None),
     };
     Ok(Some(key))
 }
 
+/// A secret from a file; a trailing newline from `echo` or an editor is not part of it.
+fn read_key_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = std::fs::read(path)
+        .with_context(|| format!("reading the {what} file {}", path.display()))?;
+    while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        bytes.pop();
+    }
+    if bytes.is_empty() {
+        bail!("the {what} file {} is empty", path.display());
+    }
+    Ok(bytes)
+}
+
+/// The server secret: `TESSERA_SECRET_KEY` or `--secret-key-file`, never both. Without
+/// either, a single-file SQLite store keeps one beside the database, made on first start;
+/// on Postgres there is none, and logins answer FAILED_PRECONDITION.
+fn server_keys(args: &LoginArgs, sqlite: Option<&Path>) -> anyhow::Result<Option<ServerKeys>> {
+    let from_env = std::env::var_os(SECRET_KEY_ENV).filter(|v| !v.is_empty());
+    let secret = match (from_env, &args.secret_key_file) {
+        (Some(_), Some(_)) => bail!("set {SECRET_KEY_ENV} or --secret-key-file, not both"),
+        (Some(v), None) => v.into_encoded_bytes(),
+        (None, Some(path)) => read_key_file(path, "server secret")?,
+        (None, None) => match sqlite {
+            Some(db) => {
+                let path = beside(Some(db), ".secret-key");
+                if !path.exists() {
+                    let secret = tessera::domain::token_format::random_base62(43)?;
+                    write_secret_file(&path, &secret)
+                        .context("saving a new server secret beside the database")?;
+                    tracing::warn!(path = %path.display(),
+                        "no server secret set: generated one into this file (mode 0600); back it up with the database");
+                }
+                read_key_file(&path, "server secret")?
+            }
+            None => {
+                tracing::warn!(
+                    "no server secret set ({SECRET_KEY_ENV} or --secret-key-file): logins and TOTP answer FAILED_PRECONDITION"
+                );
+                return Ok(None);
+            }
+        },
+    };
+    Ok(Some(ServerKeys::new(&secret).context("the server secret")?))
+}
+
+fn login_config(args: &LoginArgs) -> LoginConfig {
+    LoginConfig {
+        issuer: args.issuer.clone(),
+        audience: args.session_audience.clone(),
+        session_ttl: args.session_ttl,
+        pat_issuers: match args.pat_issuers {
+            PatIssuersArg::TwoFa => PatIssuers::TwoFactor,
+            PatIssuersArg::Session => PatIssuers::Session,
+            PatIssuersArg::Any => PatIssuers::Any,
+        },
+        ..LoginConfig::default()
+    }
+}
+
 /// The application for a one-shot command (bootstrap, bench-seed): default cache and limits.
 fn one_shot_app(store: Arc<dyn Store>, hashing: &HashArgs) -> anyhow::Result<Arc<App>> {
-    build_app(store, hashing, &CacheConfig::default(), Limits::default())
+    Ok(Arc::new(build_app(
+        store,
+        hashing,
+        &CacheConfig::default(),
+        Limits::default(),
+    )?))
 }
 
 fn build_app(
@@ -94,26 +157,24 @@ fn build_app(
     hashing: &HashArgs,
     cache: &CacheConfig,
     limits: Limits,
-) -> anyhow::Result<Arc<App>> {
+) -> anyhow::Result<App> {
     let hasher = SecretHasher::new(hmac_key(hashing)?.as_deref());
-    Ok(Arc::new(
-        App::with_cache(store, hasher, Arc::new(SystemClock), cache).with_limits(limits),
-    ))
+    Ok(App::with_cache(store, hasher, Arc::new(SystemClock), cache).with_limits(limits))
 }
 
-/// Where `serve` writes the first admin key: beside the database file.
-fn admin_key_path(db: Option<&Path>) -> PathBuf {
+/// A file beside the database file, named after it: `<database><suffix>`.
+fn beside(db: Option<&Path>, suffix: &str) -> PathBuf {
     let mut name = db
         .and_then(Path::file_name)
         .map(|n| n.to_os_string())
         .unwrap_or_else(|| "tessera".into());
-    name.push(".admin-key");
+    name.push(suffix);
     db.and_then(Path::parent)
         .map(|dir| dir.join(&name))
         .unwrap_or_else(|| PathBuf::from(&name))
 }
 
-/// Writes the key readable by the owner only (0600). A file left from an earlier, deleted
+/// Writes the secret readable by the owner only (0600). A file left from an earlier, deleted
 /// database is stale (its key matches nothing here) and is replaced, never appended to.
 fn write_secret_file(path: &Path, key: &str) -> anyhow::Result<()> {
     use std::io::Write;
@@ -151,7 +212,18 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     let limits = Limits {
         max_tokens_per_user: args.max_tokens_per_user,
     };
-    let app = build_app(backend.store(), &args.hashing, &cache, limits)?;
+    let sqlite_path = match &backend {
+        Backend::Sqlite(sqlite) => sqlite.path().map(Path::to_path_buf),
+        _ => None,
+    };
+    let keys = server_keys(&args.logins, sqlite_path.as_deref())?;
+    let app = Arc::new(
+        build_app(backend.store(), &args.hashing, &cache, limits)?
+            .with_logins(login_config(&args.logins), keys),
+    );
+    app.ensure_signing_key()
+        .await
+        .context("making the first session signing key")?;
     // Replicas on one Postgres hear each other's changes; the feed stops when dropped.
     let _feed = backend.follow_changes(app.clone());
     // Only a single-file SQLite store bootstraps itself: it has one replica and a place for
@@ -163,7 +235,7 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
                 .bootstrap()
                 .await
                 .context("bootstrapping an empty store")?;
-            let path = admin_key_path(sqlite.path());
+            let path = beside(sqlite.path(), ".admin-key");
             write_secret_file(&path, &done.key).context(
                 "saving the first admin key failed; run `tessera bootstrap` to print a new one",
             )?;

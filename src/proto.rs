@@ -16,7 +16,9 @@ mod redacted_debug {
     use std::fmt;
 
     use super::v1::{
-        AuthorizeRequest, IntrospectRequest, IssueResponse, RevokeRequest, revoke_request,
+        AuthorizeRequest, ChangePasswordRequest, EnrollTotpResponse, IntrospectRequest,
+        IssueRequest, IssueResponse, PasswordGrant, RevokeRequest, SetUserPasswordRequest,
+        issue_request, revoke_request,
     };
 
     const REDACTED: &str = "<redacted>";
@@ -30,6 +32,62 @@ mod redacted_debug {
                 .field("scopes", &self.scopes)
                 .field("stripped_scopes", &self.stripped_scopes)
                 .field("expires_at", &self.expires_at)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for IssueRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("IssueRequest")
+                .field("grant", &self.grant)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for issue_request::Grant {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                issue_request::Grant::ApiKey(g) => f.debug_tuple("ApiKey").field(g).finish(),
+                issue_request::Grant::Pat(g) => f.debug_tuple("Pat").field(g).finish(),
+                issue_request::Grant::Password(g) => f.debug_tuple("Password").field(g).finish(),
+            }
+        }
+    }
+
+    impl fmt::Debug for PasswordGrant {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("PasswordGrant")
+                .field("username", &self.username)
+                .field("password", &REDACTED)
+                .field("totp_code", &REDACTED)
+                .field("ttl", &self.ttl)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for SetUserPasswordRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("SetUserPasswordRequest")
+                .field("id", &self.id)
+                .field("password", &REDACTED)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for ChangePasswordRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("ChangePasswordRequest")
+                .field("current_password", &REDACTED)
+                .field("new_password", &REDACTED)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for EnrollTotpResponse {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("EnrollTotpResponse")
+                .field("secret", &REDACTED)
+                .field("otpauth_uri", &REDACTED)
                 .finish()
         }
     }
@@ -110,6 +168,38 @@ mod redacted_debug {
                     "{:?}",
                     RevokeRequest {
                         target: Some(revoke_request::Target::TokenId(secret.into()))
+                    }
+                ),
+                format!(
+                    "{:?}",
+                    IssueRequest {
+                        grant: Some(issue_request::Grant::Password(PasswordGrant {
+                            username: "alice".into(),
+                            password: secret.into(),
+                            totp_code: secret.into(),
+                            ttl: None,
+                        }))
+                    }
+                ),
+                format!(
+                    "{:?}",
+                    SetUserPasswordRequest {
+                        id: "usr_1".into(),
+                        password: secret.into(),
+                    }
+                ),
+                format!(
+                    "{:?}",
+                    ChangePasswordRequest {
+                        current_password: secret.into(),
+                        new_password: secret.into(),
+                    }
+                ),
+                format!(
+                    "{:?}",
+                    EnrollTotpResponse {
+                        secret: secret.into(),
+                        otpauth_uri: secret.into(),
                     }
                 ),
             ];

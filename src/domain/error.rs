@@ -10,6 +10,10 @@ pub enum Error {
     /// The caller's own credential is missing or not active.
     #[error("missing or invalid credential")]
     Unauthenticated,
+    /// A login failed: unknown user, wrong password, missing or wrong code, disabled user,
+    /// all alike, so the answer tells an attacker nothing.
+    #[error("login failed")]
+    LoginFailed,
     /// The caller's credential is valid but not allowed to do this.
     #[error("{0}")]
     PermissionDenied(String),

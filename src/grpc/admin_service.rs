@@ -160,4 +160,36 @@ impl AdminService for AdminApi {
             next_page_token: page.next.unwrap_or_default(),
         }))
     }
+
+    async fn set_user_password(
+        &self,
+        request: Request<pb::SetUserPasswordRequest>,
+    ) -> Reply<pb::User> {
+        let caller = caller(&self.app, &request).await?;
+        let r = request.into_inner();
+        let user = self
+            .app
+            .set_user_password(&caller, &r.id, r.password)
+            .await?;
+        Ok(Response::new(user.into()))
+    }
+
+    async fn reset_user_totp(&self, request: Request<pb::ResetUserTotpRequest>) -> Reply<pb::User> {
+        let caller = caller(&self.app, &request).await?;
+        let user = self
+            .app
+            .reset_user_totp(&caller, &request.get_ref().id)
+            .await?;
+        Ok(Response::new(user.into()))
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        request: Request<pb::RotateSigningKeyRequest>,
+    ) -> Reply<pb::RotateSigningKeyResponse> {
+        let caller = caller(&self.app, &request).await?;
+        caller.require_write(crate::domain::app::perms::KEYS_ROTATE)?;
+        let kid = self.app.rotate_signing_key().await?;
+        Ok(Response::new(pb::RotateSigningKeyResponse { kid }))
+    }
 }

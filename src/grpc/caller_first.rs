@@ -8,7 +8,9 @@
 //! extensions, so the handler does not authenticate twice. Its body is then read through
 //! [`super::message_limits`], at most what its RPC can carry.
 //!
-//! Health and reflection need no credential and pass untouched.
+//! Health and reflection need no credential and pass untouched. Two tessera calls may come
+//! without one: a login (Issue with the password grant; its handler refuses any other
+//! grant without a credential), read through a 4 KiB limit, and the public key set.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,6 +26,13 @@ use crate::domain::app::App;
 
 /// The services whose calls need a caller credential.
 const GUARDED: &str = "/tessera.v1.";
+
+/// The calls that may come without a credential, and the most each may then send: a
+/// password grant is a username, a password of at most 1 KiB and a code.
+const OPEN: [(&str, usize); 2] = [
+    ("/tessera.v1.TokenService/Issue", 4 * 1024),
+    ("/tessera.v1.TokenService/GetJwks", 64),
+];
 
 #[derive(Debug, Clone)]
 pub struct CallerFirstLayer {
@@ -90,6 +99,13 @@ where
                 .headers()
                 .get("authorization")
                 .and_then(|v| v.to_str().ok());
+            if credential.is_none()
+                && let Some(&(_, open_limit)) =
+                    OPEN.iter().find(|(p, _)| *p == request.uri().path())
+            {
+                let request = request.map(|body| large.limit(body, open_limit));
+                return inner.call(request).await;
+            }
             match app.authenticate(credential).await {
                 Ok(caller) => {
                     let mut request = match limit {

@@ -49,6 +49,8 @@ impl From<User> for pb::User {
             roles: u.roles,
             disabled: u.disabled,
             created_at: Some(timestamp(u.created_at)),
+            has_password: u.has_password,
+            totp_enabled: u.totp_enabled,
         }
     }
 }
@@ -68,6 +70,32 @@ impl From<TokenView> for pb::TokenInfo {
             last_used_at: opt_timestamp(t.last_used_at),
             revoked_at: opt_timestamp(t.revoked_at),
             parent_token_id: t.parent_token_id.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<crate::domain::app::Issued> for pb::IssueResponse {
+    fn from(issued: crate::domain::app::Issued) -> pb::IssueResponse {
+        pb::IssueResponse {
+            token: issued.token,
+            token_id: issued.token_id,
+            kind: issued.kind.as_str().to_owned(),
+            scopes: issued.scopes,
+            stripped_scopes: issued.stripped,
+            expires_at: opt_timestamp(issued.expires_at),
+        }
+    }
+}
+
+impl From<crate::domain::app::PublicJwk> for pb::Jwk {
+    fn from(k: crate::domain::app::PublicJwk) -> pb::Jwk {
+        pb::Jwk {
+            kid: k.kid,
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: k.x,
+            alg: "EdDSA".into(),
+            r#use: "sig".into(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Handlers authenticate the caller from metadata, convert the request, call one use case and
 //! convert the answer back. Errors become statuses in exactly one place ([`status`]).
 
+mod account_service;
 mod admin_service;
 mod caller_first;
 mod convert;
@@ -10,6 +11,7 @@ mod message_limits;
 mod status;
 mod token_service;
 
+pub use account_service::AccountApi;
 pub use admin_service::AdminApi;
 pub use caller_first::CallerFirstLayer;
 pub use message_limits::LargeMessages;

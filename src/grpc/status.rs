@@ -14,6 +14,9 @@ impl From<Error> for Status {
             Error::Unauthenticated => Status::unauthenticated(
                 "missing or invalid credential: send `authorization: Bearer <token>`",
             ),
+            Error::LoginFailed => {
+                Status::unauthenticated("login failed: wrong username, password or code")
+            }
             Error::PermissionDenied(m) => Status::permission_denied(m.clone()),
             Error::NotFound(m) => Status::not_found(format!("{m} not found")),
             Error::AlreadyExists(m) => Status::already_exists(format!("{m} already exists")),

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::caller;
 use super::convert::{duration, opt_timestamp, timestamp};
-use crate::domain::app::{App, AuthorizeInput, RevokeTarget, TokenSpec};
+use crate::domain::app::{App, AuthorizeInput, LoginInput, RevokeTarget, TokenSpec};
 use crate::domain::error::Error;
 use crate::proto::v1 as pb;
 use crate::proto::v1::token_service_server::TokenService;
@@ -55,33 +55,67 @@ impl TokenService for TokenApi {
         request: Request<pb::IssueRequest>,
     ) -> Result<Response<pb::IssueResponse>, Status> {
         limit_size(request.get_ref().encoded_len(), 0)?;
-        let caller = caller(&self.app, &request).await?;
-        let grant = match request.into_inner().grant {
-            Some(pb::issue_request::Grant::ApiKey(g)) => TokenSpec::ApiKey {
-                ttl: duration("api_key.ttl", g.ttl)?,
-                name: g.name,
-                scopes: g.scopes,
-                read_only: g.read_only,
-                subject: g.subject,
-            },
-            Some(pb::issue_request::Grant::Pat(g)) => TokenSpec::Pat {
-                ttl: duration("pat.ttl", g.ttl)?,
-                name: g.name,
-                role: g.role,
-                read_only: g.read_only,
-            },
-            None => return Err(Error::invalid("grant", "set one of api_key or pat").into()),
+        // A login is the one grant with no caller credential.
+        let login = matches!(
+            request.get_ref().grant,
+            Some(pb::issue_request::Grant::Password(_))
+        );
+        let caller = match login {
+            true => None,
+            false => Some(caller(&self.app, &request).await?),
         };
-        let issued = self.app.issue(&caller, grant).await?;
+        let grant = match (request.into_inner().grant, caller) {
+            (Some(pb::issue_request::Grant::Password(g)), _) => {
+                let issued = self
+                    .app
+                    .login(LoginInput {
+                        ttl: duration("password.ttl", g.ttl)?,
+                        username: g.username,
+                        password: g.password,
+                        totp_code: g.totp_code,
+                    })
+                    .await?;
+                record_token(issued.kind.as_str(), &issued.token_id);
+                return Ok(Response::new(issued.into()));
+            }
+            (Some(pb::issue_request::Grant::ApiKey(g)), Some(caller)) => (
+                TokenSpec::ApiKey {
+                    ttl: duration("api_key.ttl", g.ttl)?,
+                    name: g.name,
+                    scopes: g.scopes,
+                    read_only: g.read_only,
+                    subject: g.subject,
+                },
+                caller,
+            ),
+            (Some(pb::issue_request::Grant::Pat(g)), Some(caller)) => (
+                TokenSpec::Pat {
+                    ttl: duration("pat.ttl", g.ttl)?,
+                    name: g.name,
+                    role: g.role,
+                    read_only: g.read_only,
+                },
+                caller,
+            ),
+            (None, _) => {
+                return Err(Error::invalid("grant", "set one of api_key, pat or password").into());
+            }
+            (_, None) => return Err(Error::Unauthenticated.into()),
+        };
+        let (spec, caller) = grant;
+        let issued = self.app.issue(&caller, spec).await?;
         record_token(issued.kind.as_str(), &issued.token_id);
         tracing::info!(token_id = %issued.token_id, kind = %issued.kind, "token issued");
-        Ok(Response::new(pb::IssueResponse {
-            token: issued.token,
-            token_id: issued.token_id,
-            kind: issued.kind.as_str().to_owned(),
-            scopes: issued.scopes,
-            stripped_scopes: issued.stripped,
-            expires_at: opt_timestamp(issued.expires_at),
+        Ok(Response::new(issued.into()))
+    }
+
+    async fn get_jwks(
+        &self,
+        _request: Request<pb::GetJwksRequest>,
+    ) -> Result<Response<pb::GetJwksResponse>, Status> {
+        let keys = self.app.jwks().await?;
+        Ok(Response::new(pb::GetJwksResponse {
+            keys: keys.into_iter().map(Into::into).collect(),
         }))
     }
 

@@ -13,8 +13,9 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::domain::app::App;
-use crate::grpc::{AdminApi, TokenApi};
+use crate::grpc::{AccountApi, AdminApi, TokenApi};
 use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::proto::v1::account_service_server::AccountServiceServer;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::token_service_server::TokenServiceServer;
 
@@ -26,7 +27,12 @@ pub use listener::ConnectionLimits;
 /// Largest request the admin service decodes.
 const MAX_ADMIN_REQUEST: usize = 64 * 1024;
 /// The services whose health follows the store.
-const HEALTH_NAMES: [&str; 3] = ["", "tessera.v1.TokenService", "tessera.v1.AdminService"];
+const HEALTH_NAMES: [&str; 4] = [
+    "",
+    "tessera.v1.TokenService",
+    "tessera.v1.AdminService",
+    "tessera.v1.AccountService",
+];
 /// A health name that is SERVING whenever the process answers, whatever the store does: for
 /// liveness probes, so a database outage makes replicas unready, not restarted.
 pub const LIVENESS_HEALTH_NAME: &str = "liveness";
@@ -132,6 +138,8 @@ pub async fn run(
         .max_decoding_message_size(crate::grpc::MAX_TOKEN_MESSAGE_BYTES);
     let admin = AdminServiceServer::new(AdminApi::new(app.clone()))
         .max_decoding_message_size(MAX_ADMIN_REQUEST);
+    let account = AccountServiceServer::new(AccountApi::new(app.clone()))
+        .max_decoding_message_size(MAX_ADMIN_REQUEST);
 
     // Shutdown starts when `shutdown` completes. In order: health turns NOT_SERVING (so
     // balancers and watchers move away first), the listener closes (a new connection is
@@ -193,6 +201,7 @@ pub async fn run(
         .add_service(reflection_v1alpha)
         .add_service(tokens)
         .add_service(admin)
+        .add_service(account)
         .serve_with_incoming_shutdown(incoming, stop_signal);
     let served = tokio::select! {
         served = serving => served,

@@ -6,9 +6,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use std::sync::Arc;
 use tessera::domain::clock::Millis;
-use tessera::domain::model::{Page, PageRequest, Role, TokenAccess, TokenRecord, User};
+use tessera::domain::model::{
+    LoginFailures, Page, PageRequest, Role, StoredSigningKey, TokenAccess, TokenRecord, User,
+    UserCredentials,
+};
 use tessera::domain::permission_set::PermissionSet;
-use tessera::domain::ports::{RoleStore, Store, StoreHealth, StoreResult, TokenStore, UserStore};
+use tessera::domain::ports::{
+    CredentialStore, RoleStore, SigningKeyStore, Store, StoreHealth, StoreResult, TokenStore,
+    UserStore,
+};
 
 pub struct CountingStore {
     pub inner: Arc<dyn Store>,
@@ -125,5 +131,65 @@ impl TokenStore for CountingStore {
     }
     async fn record_usage(&self, usage: &[(String, Millis)]) -> StoreResult<()> {
         self.inner.record_usage(usage).await
+    }
+}
+
+#[async_trait]
+impl CredentialStore for CountingStore {
+    async fn user_credentials(&self, id: &str) -> StoreResult<Option<UserCredentials>> {
+        self.inner.user_credentials(id).await
+    }
+    async fn user_credentials_by_name(&self, name: &str) -> StoreResult<Option<UserCredentials>> {
+        self.inner.user_credentials_by_name(name).await
+    }
+    async fn set_password(
+        &self,
+        id: &str,
+        phc: &str,
+        keep: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<(User, u32)> {
+        self.inner.set_password(id, phc, keep, now).await
+    }
+    async fn set_pending_totp(&self, id: &str, sealed: &[u8]) -> StoreResult<()> {
+        self.inner.set_pending_totp(id, sealed).await
+    }
+    async fn enable_totp(&self, id: &str, step: i64) -> StoreResult<bool> {
+        self.inner.enable_totp(id, step).await
+    }
+    async fn remove_totp(&self, id: &str) -> StoreResult<User> {
+        self.inner.remove_totp(id).await
+    }
+    async fn use_totp_step(&self, id: &str, step: i64) -> StoreResult<bool> {
+        self.inner.use_totp_step(id, step).await
+    }
+    async fn login_failures(&self, name_hash: &[u8]) -> StoreResult<Option<LoginFailures>> {
+        self.inner.login_failures(name_hash).await
+    }
+    async fn record_login_failure(
+        &self,
+        name_hash: &[u8],
+        now: Millis,
+        lock_for: fn(u32) -> Millis,
+    ) -> StoreResult<LoginFailures> {
+        self.inner
+            .record_login_failure(name_hash, now, lock_for)
+            .await
+    }
+    async fn clear_login_failures(&self, name_hash: &[u8]) -> StoreResult<()> {
+        self.inner.clear_login_failures(name_hash).await
+    }
+}
+
+#[async_trait]
+impl SigningKeyStore for CountingStore {
+    async fn signing_keys(&self, now: Millis) -> StoreResult<Vec<StoredSigningKey>> {
+        self.inner.signing_keys(now).await
+    }
+    async fn signing_key(&self, kid: &str) -> StoreResult<Option<StoredSigningKey>> {
+        self.inner.signing_key(kid).await
+    }
+    async fn rotate_signing_key(&self, key: &StoredSigningKey, retire: Millis) -> StoreResult<()> {
+        self.inner.rotate_signing_key(key, retire).await
     }
 }

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use tessera::domain::app::{App, CacheConfig, Limits};
+use tessera::domain::app::{App, CacheConfig, Limits, LoginConfig, PatIssuers};
+use tessera::domain::credentials::server_keys::ServerKeys;
 use tessera::store::{Backend, ChangeFeed, StoreSettings};
 
 pub use crate::requests::*;
@@ -20,6 +21,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
+/// The server secret of test servers.
+pub const TEST_SECRET: &[u8; 32] = b"tessera test secret, 32 bytes.!!";
+
 /// How a test server starts, where the defaults do not fit.
 #[derive(Clone)]
 pub struct Setup {
@@ -29,6 +33,9 @@ pub struct Setup {
     pub via: Option<String>,
     pub settings: StoreSettings,
     pub limits: Limits,
+    pub logins: LoginConfig,
+    /// The server secret; `None` leaves logins off (FAILED_PRECONDITION).
+    pub secret: Option<Vec<u8>>,
 }
 
 impl Default for Setup {
@@ -39,6 +46,13 @@ impl Default for Setup {
             via: None,
             settings: crate::db::settings(),
             limits: Limits::default(),
+            // The tests written before logins mint PATs with API keys; the PAT rule is
+            // tested under each setting in `logins`.
+            logins: LoginConfig {
+                pat_issuers: PatIssuers::Any,
+                ..LoginConfig::default()
+            },
+            secret: Some(TEST_SECRET.to_vec()),
         }
     }
 }
@@ -99,7 +113,14 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -
             clock.clone(),
             &cache,
         )
-        .with_limits(setup.limits.clone()),
+        .with_limits(setup.limits.clone())
+        .with_logins(
+            setup.logins.clone(),
+            setup
+                .secret
+                .as_deref()
+                .map(|s| ServerKeys::new(s).expect("test secret")),
+        ),
     );
     let feed = backend.follow_changes(app.clone());
     let (admin_key, admin_id) = match admin {

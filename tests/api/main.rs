@@ -5,6 +5,7 @@
 /// The backend every `spawn_app()` in this binary uses.
 const BACKEND: db::Kind = db::Kind::Sqlite;
 
+mod accounts;
 mod acting_as;
 mod bad_input;
 mod cache;
@@ -21,6 +22,7 @@ mod helpers;
 mod input_hygiene;
 mod lifecycle;
 mod lineage;
+mod logins;
 mod overload;
 mod permissions;
 mod process;
@@ -31,4 +33,5 @@ mod role_identity;
 mod scale;
 mod serve_process;
 mod store_contract;
+mod totp;
 mod usage_flush;

@@ -20,14 +20,18 @@ mod shared {
     pub mod input_hygiene;
     pub mod lifecycle;
     pub mod lineage;
+    pub mod logins;
     pub mod overload;
     pub mod permissions;
     pub mod revoke;
     pub mod role_identity;
     pub mod scale;
     pub mod store_contract;
+    pub mod totp;
 }
 
+#[path = "../api/accounts.rs"]
+mod accounts;
 #[path = "../api/counting_store.rs"]
 mod counting_store;
 #[path = "../api/db.rs"]

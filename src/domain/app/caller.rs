@@ -1,10 +1,11 @@
 //! The caller's own credential, presented in request metadata, and what it may do.
 
 use super::App;
-use super::auth_cache::ResolvedToken;
+use super::auth_cache::{ResolvedToken, Signature};
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::permission_set::PermissionSet;
+use crate::domain::token_format::TokenKind;
 
 /// An authenticated caller of tessera's own API: its resolved credential, shared with the
 /// cache rather than copied.
@@ -31,10 +32,41 @@ impl Caller {
         self.credential.record.read_only
     }
 
-    /// When the credential expires (the earliest along its chain); tokens it mints expire
-    /// no later.
+    /// When the credential expires (the earliest along its chain).
     pub fn expires_at(&self) -> Option<Millis> {
         self.credential.expires_at
+    }
+
+    pub fn kind(&self) -> TokenKind {
+        self.credential.record.kind
+    }
+
+    /// Whether the credential is a session from a login with a second factor.
+    pub fn two_factor(&self) -> bool {
+        self.kind() == TokenKind::Session
+            && matches!(
+                self.credential.signature.get(),
+                Some(Signature::Valid {
+                    two_factor: true,
+                    ..
+                })
+            )
+    }
+
+    /// The parent a token minted with this credential records (see `lineage`). A session
+    /// is never a parent: it acts with its user's permissions anyway, so what it mints
+    /// depends on that user only, and logging out, expiry or a password change never ends
+    /// it.
+    pub fn parent_of_minted(&self) -> Option<String> {
+        (self.kind() != TokenKind::Session).then(|| self.token_id().to_owned())
+    }
+
+    /// The latest a token minted with this credential may expire: its own chain's expiry,
+    /// except for a session (see [`Self::parent_of_minted`]).
+    pub fn expiry_of_minted(&self) -> Option<Millis> {
+        (self.kind() != TokenKind::Session)
+            .then_some(self.expires_at())
+            .flatten()
     }
 
     /// How many credentials above this one minted it (see `lineage`).
@@ -44,6 +76,12 @@ impl Caller {
 
     pub fn has(&self, permission: &str) -> bool {
         self.credential.effective.matches(permission)
+    }
+
+    /// Whether the caller may list and revoke its own user's other tokens: a session may
+    /// (it is the user, signed in), any other credential needs `tessera:tokens:self`.
+    pub fn manages_own_tokens(&self) -> bool {
+        self.kind() == TokenKind::Session || self.has(super::perms::TOKENS_SELF)
     }
 
     /// PERMISSION_DENIED unless the caller holds `permission`.

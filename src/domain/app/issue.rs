@@ -173,8 +173,8 @@ impl App {
             ttl,
             effective,
             asked,
-            created_by: Some(caller.token_id().to_owned()),
-            expires_cap: caller.expires_at(),
+            created_by: caller.parent_of_minted(),
+            expires_cap: caller.expiry_of_minted(),
         })
     }
 
@@ -186,6 +186,7 @@ impl App {
         read_only: bool,
         ttl: Option<Duration>,
     ) -> Result<Plan> {
+        self.require_pat_issuer(caller)?;
         let name = validate::token_name("pat.name", &name)?;
         validate::role_name("pat.role", &role)?;
         let ttl = validate::ttl("pat.ttl", ttl)?;
@@ -238,8 +239,8 @@ impl App {
                     .collect();
                 PermissionSet::from_patterns(&held)
             },
-            created_by: Some(caller.token_id().to_owned()),
-            expires_cap: caller.expires_at(),
+            created_by: caller.parent_of_minted(),
+            expires_cap: caller.expiry_of_minted(),
         })
     }
 

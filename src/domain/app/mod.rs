@@ -3,6 +3,7 @@
 //! Every check reads token, user and role state through `App::resolve`, the one place where
 //! the cache (`auth_cache`) sits in front of the store.
 
+mod account;
 mod admin;
 mod auth_cache;
 mod authorize;
@@ -12,17 +13,23 @@ mod effective;
 mod escalation;
 mod issue;
 mod lineage;
+mod login;
+mod logins;
 mod resolve;
 mod revoke;
+mod session_check;
 mod token_listing;
 
 use std::sync::Arc;
 
+pub use account::TotpEnrollment;
 pub use auth_cache::CacheConfig;
 pub use authorize::{AuthorizeInput, AuthorizeOutcome, Decision, Introspection};
 pub use bootstrap::Bootstrapped;
 pub use caller::Caller;
 pub use issue::{Issued, TokenSpec};
+pub use login::LoginInput;
+pub use logins::{LoginConfig, PatIssuers, PublicJwk, SECRET_SETTING};
 pub use revoke::RevokeTarget;
 
 use super::clock::Clock;
@@ -48,6 +55,8 @@ pub mod perms {
     pub const ROLES_ESCALATE: &str = "tessera:roles:escalate";
     /// Lifts the escalation rule for role assignments (see `escalation`).
     pub const USERS_BIND: &str = "tessera:users:bind";
+    /// Rotating the session signing key.
+    pub const KEYS_ROTATE: &str = "tessera:keys:rotate";
 }
 
 /// Bounds on what one caller may accumulate.
@@ -76,6 +85,7 @@ pub struct App {
     /// In front of the store on the check path; `None` when turned off.
     cache: Option<auth_cache::AuthCache>,
     limits: Limits,
+    logins: logins::Logins,
 }
 
 impl std::fmt::Debug for App {
@@ -106,6 +116,7 @@ impl App {
             usage: UsageTracker::default(),
             cache: auth_cache::AuthCache::new(cache),
             limits: Limits::default(),
+            logins: logins::Logins::new(LoginConfig::default(), None),
         }
     }
 

@@ -9,7 +9,7 @@ use super::auth_cache::{Changed, Lookup, ResolvedToken};
 use super::lineage::{Found, MAX_DEPTH};
 use crate::domain::clock::Millis;
 use crate::domain::error::Result;
-use crate::domain::token_format;
+use crate::domain::token_format::{self, TokenKind};
 
 /// A cache answer as a lookup's result; `None` on a miss.
 fn cached(lookup: Lookup) -> Option<Found> {
@@ -48,6 +48,13 @@ impl App {
         if !resolved.is_active(now)
             || record.kind != parsed.kind
             || !self.hasher.verify(parsed.text, &record.secret_hash)
+        {
+            return Ok(None);
+        }
+        // A session's text is the very JWT tessera signed (its hash matched); the JWT itself
+        // must still pass: key, signature, claims.
+        if record.kind == TokenKind::Session
+            && !self.session_passes(&resolved, parsed.text, now).await?
         {
             return Ok(None);
         }

@@ -67,7 +67,7 @@ impl App {
                 tracing::Span::current().record("token_id", id.as_str());
                 // Without tessera:tokens:revoke only the caller's own tokens match, so an
                 // unknown id and someone else's id both answer 0: nothing is revealed.
-                if !itself && !caller.has(perms::TOKENS_REVOKE) {
+                if !itself && !caller.has(perms::TOKENS_REVOKE) && !caller.manages_own_tokens() {
                     caller.require(perms::TOKENS_SELF)?;
                 }
                 let owner = (!caller.has(perms::TOKENS_REVOKE)).then_some(caller.user_id());
@@ -81,7 +81,7 @@ impl App {
                 if subject.is_empty() {
                     return Err(Error::invalid("subject", "must not be empty"));
                 }
-                if subject != caller.user_id() || !caller.has(perms::TOKENS_SELF) {
+                if subject != caller.user_id() || !caller.manages_own_tokens() {
                     caller.require(perms::TOKENS_REVOKE)?;
                 }
                 let revoked = self.store.revoke_subject(&subject, now).await?;

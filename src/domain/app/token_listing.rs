@@ -40,9 +40,9 @@ impl App {
         } else {
             subject
         };
-        // The owner's tokens need tessera:tokens:self: a narrow credential does not list
-        // its siblings.
-        if subject != caller.user_id() || !caller.has(perms::TOKENS_SELF) {
+        // The owner's tokens need a session or tessera:tokens:self: a narrow credential
+        // does not list its siblings.
+        if subject != caller.user_id() || !caller.manages_own_tokens() {
             caller.require(perms::TOKENS_READ)?;
         }
         if self.store.get_user(subject).await?.is_none() {

@@ -154,13 +154,16 @@ pub fn peek(text: &str) -> Option<Unverified> {
 
 /// Checks a session JWT completely against `public` (the key its `kid` names in tessera's
 /// own key set): the header (EdDSA, `typ` JWT if present, no key-bearing or critical
-/// headers), the signature, and the claims: `exp` present and not past, `nbf` reached
-/// (both with [`LEEWAY_SECONDS`]), `iss` and `aud` as configured.
+/// headers), the signature, and the claims: `exp` present and past `now`, `nbf` reached
+/// (with [`LEEWAY_SECONDS`] for a replica whose clock is behind the signer's), `iss` and
+/// `aud` as configured. Times are checked here against the application's clock, not by
+/// jsonwebtoken against the system's.
 pub fn verify(
     text: &str,
     public: &[u8; 32],
     issuer: &str,
     audience: &str,
+    now_seconds: i64,
 ) -> Result<SessionClaims, JwtError> {
     let header = jsonwebtoken::decode_header(text).map_err(|_| JwtError::Invalid)?;
     let refused_header = header.alg != Algorithm::EdDSA
@@ -174,16 +177,20 @@ pub fn verify(
         return Err(JwtError::Invalid);
     }
     let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.leeway = LEEWAY_SECONDS;
-    validation.validate_exp = true;
-    validation.validate_nbf = true;
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
     validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);
     let key = DecodingKey::from_ed_der(public);
-    jsonwebtoken::decode::<SessionClaims>(text, &key, &validation)
+    let claims = jsonwebtoken::decode::<SessionClaims>(text, &key, &validation)
         .map(|data| data.claims)
-        .map_err(|_| JwtError::Invalid)
+        .map_err(|_| JwtError::Invalid)?;
+    let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(0);
+    if now_seconds >= claims.exp || now_seconds.saturating_add(leeway) < claims.nbf {
+        return Err(JwtError::Invalid);
+    }
+    Ok(claims)
 }
 
 #[cfg(test)]
@@ -216,7 +223,7 @@ mod tests {
         let seen = peek(&jwt).expect("jwt shaped");
         assert_eq!(seen.kid, key.kid);
         assert_eq!(seen.jti, "abc123");
-        let got = verify(&jwt, &key.public, "tessera", "tessera").expect("valid");
+        let got = verify(&jwt, &key.public, "tessera", "tessera", now()).expect("valid");
         assert_eq!(got, claims(got.iat));
     }
 
@@ -225,17 +232,17 @@ mod tests {
         let key = SigningKey::generate().expect("key");
         let other = SigningKey::generate().expect("key");
         let jwt = key.sign(&claims(now())).expect("sign");
-        assert!(verify(&jwt, &other.public, "tessera", "tessera").is_err());
-        assert!(verify(&jwt, &key.public, "other", "tessera").is_err());
-        assert!(verify(&jwt, &key.public, "tessera", "other").is_err());
+        assert!(verify(&jwt, &other.public, "tessera", "tessera", now()).is_err());
+        assert!(verify(&jwt, &key.public, "other", "tessera", now()).is_err());
+        assert!(verify(&jwt, &key.public, "tessera", "other", now()).is_err());
         let mut old = claims(now() - 7200);
-        old.exp = now() - 61;
+        old.exp = now() - 1;
         let expired = key.sign(&old).expect("sign");
-        assert!(verify(&expired, &key.public, "tessera", "tessera").is_err());
+        assert!(verify(&expired, &key.public, "tessera", "tessera", now()).is_err());
         let mut early = claims(now());
         early.nbf = now() + 120;
         let early = key.sign(&early).expect("sign");
-        assert!(verify(&early, &key.public, "tessera", "tessera").is_err());
+        assert!(verify(&early, &key.public, "tessera", "tessera", now()).is_err());
     }
 
     #[test]

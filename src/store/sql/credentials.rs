@@ -14,10 +14,13 @@ impl<B: SqlBackend> SqlStore<B> {
         &self,
         query: sea_query::SelectStatement,
     ) -> StoreResult<Option<UserCredentials>> {
-        match self.fetch_optional(B::render(&query)).await? {
-            Some(row) => Ok(Some(credentials_from_row(&row)?)),
-            None => Ok(None),
-        }
+        let Some(row) = self.fetch_optional(B::render(&query)).await? else {
+            return Ok(None);
+        };
+        let mut creds = credentials_from_row(&row)?;
+        self.attach_roles(std::slice::from_mut(&mut creds.user))
+            .await?;
+        Ok(Some(creds))
     }
 
     /// One conditional update: whether it changed a row.

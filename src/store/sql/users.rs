@@ -11,7 +11,7 @@ use crate::domain::model::{Page, PageRequest, User};
 use crate::domain::ports::{Entity, StoreError, StoreResult, UserStore};
 
 impl<B: SqlBackend> SqlStore<B> {
-    async fn attach_roles(&self, users: &mut [User]) -> StoreResult<()> {
+    pub(super) async fn attach_roles(&self, users: &mut [User]) -> StoreResult<()> {
         if users.is_empty() {
             return Ok(());
         }

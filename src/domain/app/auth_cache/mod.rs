@@ -89,7 +89,19 @@ pub struct ResolvedToken {
     /// For a session: whether its JWT passed the full check (`session_jwt::verify`), made
     /// the first time it is presented after this entry was loaded, so a warm check never
     /// verifies a signature again.
-    pub signature: std::sync::OnceLock<bool>,
+    pub signature: std::sync::OnceLock<Signature>,
+}
+
+/// What the full check of a session's JWT found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signature {
+    Valid {
+        /// When the key that signed it retires.
+        retire_at: Option<Millis>,
+        /// Whether the login included a second factor (`amr` holds `otp`).
+        two_factor: bool,
+    },
+    Invalid,
 }
 
 impl ResolvedToken {

@@ -1,0 +1,243 @@
+//! The login grant: username, password and, when the user has turned it on, a TOTP code,
+//! for a session JWT that is also a token row.
+//!
+//! Every failure (unknown user, wrong password, missing or wrong code, disabled user) is
+//! one answer, and costs one argon2 verification whether or not the user exists. Failures
+//! in a row for one username lock it for a while, doubling up to 15 minutes.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::{App, Issued, effective};
+use crate::domain::clock::Millis;
+use crate::domain::credentials::password::MAX_PASSWORD_BYTES;
+use crate::domain::credentials::server_keys::{Purpose, ServerKeys};
+use crate::domain::credentials::session_jwt::{AMR_OTP, AMR_PASSWORD, SessionClaims};
+use crate::domain::credentials::totp;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::{TokenRecord, UserCredentials};
+use crate::domain::permission_set::PermissionSet;
+use crate::domain::token_format::{TokenKind, random_base62};
+use crate::domain::validate;
+
+/// Failures in a row before a username is locked.
+pub const LOCK_AFTER: u32 = 5;
+/// The first lock; each further failure doubles it.
+const FIRST_LOCK: Millis = 30_000;
+/// The longest lock.
+const MAX_LOCK: Millis = 15 * 60_000;
+/// A session's id has the length of every token id.
+const SESSION_ID_LEN: usize = 22;
+
+/// How long to refuse attempts after `failures` failures in a row.
+pub fn lock_for(failures: u32) -> Millis {
+    if failures < LOCK_AFTER {
+        return 0;
+    }
+    let doublings = (failures - LOCK_AFTER).min(16);
+    FIRST_LOCK.saturating_mul(1 << doublings).min(MAX_LOCK)
+}
+
+/// A login, as the password grant carries it.
+pub struct LoginInput {
+    pub username: String,
+    pub password: String,
+    pub totp_code: String,
+    pub ttl: Option<Duration>,
+}
+
+impl std::fmt::Debug for LoginInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginInput")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key under which a username's failures are counted: an HMAC, so the store never
+/// holds what was typed into the name field (a password, sometimes).
+fn throttle_key(keys: &ServerKeys, username: &str) -> Vec<u8> {
+    let key = keys.derive(Purpose::LoginThrottle);
+    // HMAC takes a key of any length: this cannot fail.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+        return Vec::new();
+    };
+    mac.update(username.to_ascii_lowercase().as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Eight hex digits of the throttle key: how the log names an unknown username.
+fn log_name(name_hash: &[u8]) -> String {
+    name_hash
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Internal(Box::new(e))
+}
+
+impl App {
+    pub async fn login(&self, input: LoginInput) -> Result<Issued> {
+        let keys = self.logins.keys()?;
+        if input.username.is_empty() || input.username.len() > 128 {
+            return Err(Error::invalid("password.username", "1 to 128 bytes"));
+        }
+        if input.password.is_empty() || input.password.len() > MAX_PASSWORD_BYTES {
+            return Err(Error::invalid(
+                "password.password",
+                format!("1 to {MAX_PASSWORD_BYTES} bytes"),
+            ));
+        }
+        let ttl = validate::ttl("password.ttl", input.ttl)?;
+        let name_hash = throttle_key(keys, &input.username);
+        let now = self.clock.now();
+        let failures = self.store.login_failures(&name_hash).await?;
+        if let Some(locked) = failures.filter(|f| f.locked_until > now) {
+            let wait = (locked.locked_until - now + 999) / 1000;
+            return Err(Error::ResourceExhausted(format!(
+                "too many failed logins for this user; retry in {wait} s"
+            )));
+        }
+        let creds = self.store.user_credentials_by_name(&input.username).await?;
+        let phc = creds.as_ref().and_then(|c| c.password_hash.clone());
+        let password_ok = self
+            .logins
+            .passwords
+            .verify(input.password, phc)
+            .await
+            .map_err(internal)?;
+        let passed = match creds {
+            Some(creds) if password_ok && !creds.user.disabled => self
+                .second_factor(keys, &creds, &input.totp_code, now)
+                .await?
+                .map(|amr| (creds, amr)),
+            _ => None,
+        };
+        let Some((creds, amr)) = passed else {
+            let state = self
+                .store
+                .record_login_failure(&name_hash, now, lock_for)
+                .await?;
+            tracing::warn!(user = %log_name(&name_hash), failures = state.failures, "login failed");
+            return Err(Error::LoginFailed);
+        };
+        if failures.is_some() {
+            self.store.clear_login_failures(&name_hash).await?;
+        }
+        let issued = self.mint_session(&creds, amr, ttl, now).await?;
+        tracing::info!(user_id = %creds.user.id, token_id = %issued.token_id, "login succeeded");
+        Ok(issued)
+    }
+
+    /// The `amr` of a login whose password was right, or `None` when its second factor is
+    /// missing or wrong. A code is accepted once: its step is recorded, atomically.
+    async fn second_factor(
+        &self,
+        keys: &ServerKeys,
+        creds: &UserCredentials,
+        code: &str,
+        now: Millis,
+    ) -> Result<Option<Vec<String>>> {
+        if !creds.user.totp_enabled {
+            return Ok(Some(vec![AMR_PASSWORD.into()]));
+        }
+        let Some(sealed) = &creds.totp_secret else {
+            return Ok(None);
+        };
+        let seed = keys
+            .sealer(Purpose::TotpSeeds)
+            .open(sealed, &creds.user.id)
+            .map_err(internal)?;
+        let seconds = u64::try_from(now / 1000).unwrap_or(0);
+        let Some(step) = totp::matching_step(&seed, code, seconds).map_err(internal)? else {
+            return Ok(None);
+        };
+        if !self.store.use_totp_step(&creds.user.id, step).await? {
+            return Ok(None);
+        }
+        Ok(Some(vec![AMR_PASSWORD.into(), AMR_OTP.into()]))
+    }
+
+    async fn mint_session(
+        &self,
+        creds: &UserCredentials,
+        amr: Vec<String>,
+        ttl: Option<Duration>,
+        now: Millis,
+    ) -> Result<Issued> {
+        let config = &self.logins.config;
+        let longest = config.session_ttl;
+        let ttl = ttl.map_or(longest, |asked| asked.min(longest));
+        let signer = self.signer().await?;
+        let id = random_base62(SESSION_ID_LEN)?;
+        let iat = now / 1000;
+        let exp = iat.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+        let claims = SessionClaims {
+            iss: config.issuer.clone(),
+            sub: creds.user.id.clone(),
+            aud: config.audience.clone(),
+            iat,
+            nbf: iat,
+            exp,
+            jti: id.clone(),
+            amr,
+        };
+        let jwt = signer.sign(&claims).map_err(internal)?;
+        let all = PermissionSet::from_stored("*");
+        let record = TokenRecord {
+            id: id.clone(),
+            kind: TokenKind::Session,
+            name: if claims.amr.len() > 1 {
+                "login (password and TOTP)".into()
+            } else {
+                "login (password)".into()
+            },
+            subject: creds.user.id.clone(),
+            role: None,
+            role_id: None,
+            secret_hash: self.hasher.hash(&jwt).to_vec(),
+            // A session acts with its user's permissions now.
+            scopes: all,
+            cap: None,
+            read_only: false,
+            issued_at: now,
+            expires_at: Some(exp.saturating_mul(1000)),
+            last_used_at: None,
+            revoked_at: None,
+            created_by: None,
+        };
+        self.store
+            .insert_token_within(&record, self.limits.max_tokens_per_user)
+            .await?;
+        self.invalidate_token(&id);
+        let scopes = effective::strings_of(self.permissions_of(&creds.user).await?).await?;
+        Ok(Issued {
+            token: jwt,
+            token_id: id,
+            kind: TokenKind::Session,
+            scopes,
+            stripped: Vec::new(),
+            expires_at: record.expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_starts_at_the_fifth_failure_and_doubles_to_fifteen_minutes() {
+        assert_eq!(lock_for(4), 0);
+        assert_eq!(lock_for(5), 30_000);
+        assert_eq!(lock_for(6), 60_000);
+        assert_eq!(lock_for(9), 480_000);
+        assert_eq!(lock_for(10), 900_000);
+        assert_eq!(lock_for(40), 900_000);
+    }
+}
