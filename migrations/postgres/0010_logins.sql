@@ -32,6 +32,6 @@ CREATE TABLE signing_keys (
 -- even a password typed into the name field, is stored), for the lockout's backoff.
 CREATE TABLE login_failures (
     name_hash    BYTEA   NOT NULL PRIMARY KEY,
-    failures     INTEGER NOT NULL,
+    failures     BIGINT  NOT NULL,
     locked_until BIGINT  NOT NULL
 );

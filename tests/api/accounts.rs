@@ -48,6 +48,18 @@ impl TestApp {
             .map(tonic::Response::into_inner)
     }
 
+    /// ListTokens of the caller's own user, with its status when it fails.
+    pub async fn tokens_of_result(
+        &self,
+        caller: &str,
+    ) -> Result<Vec<pb::TokenInfo>, tonic::Status> {
+        self.admin
+            .clone()
+            .list_tokens(authed(caller, pb::ListTokensRequest::default()))
+            .await
+            .map(|r| r.into_inner().tokens)
+    }
+
     pub fn account(&self) -> AccountServiceClient<tonic::transport::Channel> {
         AccountServiceClient::new(self.channel.clone())
     }

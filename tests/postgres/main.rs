@@ -22,10 +22,12 @@ mod shared {
     pub mod lineage;
     pub mod logins;
     pub mod overload;
+    pub mod pat_rule;
     pub mod permissions;
     pub mod revoke;
     pub mod role_identity;
     pub mod scale;
+    pub mod sessions;
     pub mod store_contract;
     pub mod totp;
 }

@@ -25,7 +25,9 @@ const COLUMNS: [SigningKeys; 5] = [
     SigningKeys::RetireAt,
 ];
 
-/// Keys not retired at `now`, newest first.
+/// Keys not retired at `now`: the signer (the one not scheduled to retire) first, then
+/// newest first. Two keys made in the same millisecond still order by which one rotation
+/// kept.
 pub fn select_live(now: Millis) -> SelectStatement {
     Query::select()
         .columns(COLUMNS)
@@ -35,6 +37,7 @@ pub fn select_live(now: Millis) -> SelectStatement {
                 .is_null()
                 .or(Expr::col(SigningKeys::RetireAt).gt(now)),
         )
+        .order_by_expr(Expr::col(SigningKeys::RetireAt).is_null(), Order::Desc)
         .order_by(SigningKeys::CreatedAt, Order::Desc)
         .order_by(SigningKeys::Kid, Order::Desc)
         .take()
