@@ -10,6 +10,7 @@ mod overload;
 mod run;
 mod scenarios;
 mod seed;
+mod sessions;
 mod subjects;
 mod wide;
 

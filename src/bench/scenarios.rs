@@ -37,7 +37,7 @@ pub struct BenchOptions {
 /// What the scenarios share: the caller's header and the tokens they check.
 pub(super) struct Fixture {
     auth: MetadataValue<tonic::metadata::Ascii>,
-    pat: String,
+    pub(super) pat: String,
     garbage: String,
     unknown: Vec<String>,
     /// Whom the issue scenario mints for, in turn.
@@ -48,6 +48,8 @@ pub(super) struct Fixture {
     churn_role: Option<String>,
     /// The key that issues the 128 × 128 product.
     product_key: Option<MetadataValue<tonic::metadata::Ascii>>,
+    /// A user's session and garbage JWTs (see `sessions`).
+    pub(super) sessions: Option<super::sessions::SessionFixture>,
 }
 
 pub(super) fn request<T>(auth: &MetadataValue<tonic::metadata::Ascii>, message: T) -> Request<T> {
@@ -79,6 +81,7 @@ pub(super) async fn setup(
     let role = format!("bench-{suffix}");
     let mut admin = AdminServiceClient::new(channel.clone());
     let (tokens_channel, channel_for_churn) = (channel.clone(), channel.clone());
+    let tokens_channel_for_sessions = channel.clone();
     let mut tokens = TokenServiceClient::new(channel);
     admin
         .create_role(request(
@@ -165,8 +168,15 @@ pub(super) async fn setup(
     } else {
         None
     };
+    let sessions = if o.selected(&super::sessions::SESSION_SCENARIOS) {
+        let ch = tokens_channel_for_sessions;
+        Some(super::sessions::setup(ch, &auth, &user.id, &format!("bench-{suffix}")).await?)
+    } else {
+        None
+    };
     Ok(Fixture {
         auth,
+        sessions,
         pat,
         garbage,
         unknown,
@@ -188,7 +198,12 @@ fn authorize_request(token: &str) -> pb::AuthorizeRequest {
     }
 }
 
-async fn authorize(fx: &Fixture, ch: Channel, token: &str, expect: pb::Decision) -> bool {
+pub(super) async fn authorize(
+    fx: &Fixture,
+    ch: Channel,
+    token: &str,
+    expect: pb::Decision,
+) -> bool {
     authorize_for(fx, ch, authorize_request(token), expect).await
 }
 
@@ -294,6 +309,9 @@ pub(super) async fn scenario(
             let _busy = wide::products(chans, Arc::new(key), 4);
             load::run(chans, c, w, d, |ch, _| healthy(ch)).await
         }
+        n if super::sessions::SESSION_SCENARIOS.contains(&n) => {
+            super::sessions::run(n, fx, chans, c, o).await
+        }
         "authorize_garbage" => {
             load::run(chans, c, w, d, move |ch, _| {
                 let fx = fx.clone();
@@ -343,7 +361,7 @@ pub(super) async fn scenario(
     }
 }
 
-pub const SCENARIOS: [&str; 14] = [
+pub const SCENARIOS: [&str; 18] = [
     "health",
     "authorize_warm",
     "authorize_cold",
@@ -358,6 +376,10 @@ pub const SCENARIOS: [&str; 14] = [
     "authorize_warm_churn",
     "issue_product",
     "health_under_products",
+    "authorize_session_warm",
+    "authorize_session_garbage",
+    "login",
+    "authorize_warm_under_logins",
 ];
 
 /// The scenarios that need the product key.

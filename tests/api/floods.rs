@@ -14,7 +14,7 @@ use crate::raw::RawCodec;
 use crate::serve_process::ServeProcess;
 
 /// The server's resident memory, in MiB.
-fn rss_mib(pid: u32) -> u64 {
+pub fn rss_mib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
     let kb: u64 = status
         .lines()
@@ -34,13 +34,13 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks as f64 / 100.0
 }
 
-struct Server {
-    process: ServeProcess,
-    key: String,
+pub struct Server {
+    pub process: ServeProcess,
+    pub key: String,
     _dir: tempfile::TempDir,
 }
 
-fn serve(env: &[(&str, &str)], files: Option<u32>) -> Server {
+pub fn serve(env: &[(&str, &str)], files: Option<u32>) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("f.db");
     let url = format!("sqlite://{}", db.display());
@@ -61,7 +61,7 @@ fn serve(env: &[(&str, &str)], files: Option<u32>) -> Server {
     }
 }
 
-async fn channel(addr: &str) -> tonic::transport::Channel {
+pub async fn channel(addr: &str) -> tonic::transport::Channel {
     tonic::transport::Channel::from_shared(format!("http://{addr}"))
         .expect("uri")
         .connect()
@@ -70,7 +70,7 @@ async fn channel(addr: &str) -> tonic::transport::Channel {
 }
 
 /// One honest check; how long it took.
-async fn honest_check(channel: &tonic::transport::Channel, key: &str) -> Duration {
+pub async fn honest_check(channel: &tonic::transport::Channel, key: &str) -> Duration {
     let started = Instant::now();
     let answer = pb::token_service_client::TokenServiceClient::new(channel.clone())
         .authorize(authed(

@@ -22,6 +22,7 @@ mod helpers;
 mod input_hygiene;
 mod lifecycle;
 mod lineage;
+mod login_flood;
 mod logins;
 mod overload;
 mod pat_rule;

@@ -279,3 +279,77 @@ async fn revoking_a_parent_on_one_replica_ends_its_descendants_on_the_other() {
     a.stop("-TERM").await;
     b.stop("-TERM").await;
 }
+
+/// The server secret both replicas share, so either verifies the other's sessions' keys.
+const SECRET: &str = "replica test secret, at least 32 bytes long";
+
+/// A session made on A and checked once on B, then revoked on A (a logout) and asked of B
+/// until refused: the same bound as for any revocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_revoked_on_one_replica_is_refused_by_the_other_within_a_second() {
+    const SESSIONS: usize = 100;
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let db = TestDb::fresh().await;
+    let admin = bootstrap(&db.url);
+    let env = [("RUST_LOG", "info"), ("TESSERA_SECRET_KEY", SECRET)];
+    let (a, b) = (
+        ServeProcess::start(&db.url, &env),
+        ServeProcess::start(&db.url, &env),
+    );
+    let (mut on_a, mut on_b) = (a.client().await, b.client().await);
+    let channel = Channel::from_shared(format!("http://{}", a.addr))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut admin_a = tessera::proto::v1::admin_service_client::AdminServiceClient::new(channel);
+    let user = admin_a
+        .create_user(authed(
+            &admin,
+            pb::CreateUserRequest {
+                name: "roamer".into(),
+                roles: strings(&["admin"]),
+            },
+        ))
+        .await
+        .expect("user")
+        .into_inner();
+    let password = "replicated password, long enough";
+    admin_a
+        .set_user_password(authed(
+            &admin,
+            pb::SetUserPasswordRequest {
+                id: user.id,
+                password: password.into(),
+            },
+        ))
+        .await
+        .expect("password");
+    let mut lags = Vec::with_capacity(SESSIONS);
+    for _ in 0..SESSIONS {
+        let grant = pb::issue_request::Grant::Password(pb::PasswordGrant {
+            username: "roamer".into(),
+            password: password.into(),
+            ..Default::default()
+        });
+        let session = on_a
+            .issue(tonic::Request::new(pb::IssueRequest { grant: Some(grant) }))
+            .await
+            .expect("login on A")
+            .into_inner();
+        assert_eq!(
+            decide(&mut on_b, &admin, &session.token).await,
+            pb::Decision::Allow
+        );
+        // Logging out: the session revokes itself.
+        assert_eq!(
+            revoke(&mut on_a, &session.token, &session.token_id).await,
+            1
+        );
+        lags.push(until_denied(&mut on_b, &admin, &session.token).await);
+    }
+    a.stop("-TERM").await;
+    b.stop("-TERM").await;
+    lags.sort();
+    assert_bounded("session logouts across replicas", &lags);
+}

@@ -142,6 +142,24 @@ under `helm template` or --dry-run, so there a new key appears in every render.
 {{- end }}
 
 {{/*
+The server secret (TESSERA_SECRET_KEY), from which the keys sealing TOTP seeds and session
+signing keys are derived: the value given, else the one already in the release's Secret
+(kept on upgrade), else a new one on first install.
+*/}}
+{{- define "tessera.secretKey" -}}
+{{- if .Values.secretKey }}
+{{- .Values.secretKey }}
+{{- else }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "tessera.fullname" .) }}
+{{- if and $existing $existing.data (hasKey $existing.data "secret-key") }}
+{{- index $existing.data "secret-key" | b64dec }}
+{{- else }}
+{{- randAlphaNum 64 }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 The non-secret settings as a flat map of environment variables (YAML). The ConfigMap renders
 them for the server (envFrom); the migration hook Job, which runs before the ConfigMap exists,
 renders the same map inline as env. One definition keeps the two in step.
@@ -158,6 +176,10 @@ TESSERA_CACHE_CAPACITY: {{ .Values.config.cacheCapacity | int | toString | quote
 TESSERA_CACHE_TTL: {{ .Values.config.cacheTtl | quote }}
 TESSERA_CHANGE_POLL_INTERVAL: {{ .Values.config.changePollInterval | quote }}
 TESSERA_USAGE_FLUSH_INTERVAL: {{ .Values.config.usageFlushInterval | quote }}
+TESSERA_ISSUER: {{ .Values.config.issuer | quote }}
+TESSERA_SESSION_AUDIENCE: {{ .Values.config.sessionAudience | quote }}
+TESSERA_SESSION_TTL: {{ .Values.config.sessionTtl | quote }}
+TESSERA_PAT_ISSUERS: {{ .Values.config.patIssuers | quote }}
 TESSERA_MAX_TOKENS_PER_USER: {{ .Values.config.maxTokensPerUser | int | toString | quote }}
 TESSERA_MAX_CONCURRENT_REQUESTS: {{ .Values.config.maxConcurrentRequests | int | toString | quote }}
 TESSERA_MAX_CONNECTIONS: {{ .Values.config.maxConnections | int | toString | quote }}

@@ -115,6 +115,11 @@ impl App {
         }
         if self.store.signing_keys(self.clock.now()).await?.is_empty() {
             self.rotate_signing_key().await?;
+        } else if let Err(Error::FailedPrecondition(why)) = self.signer().await {
+            // A new server secret: the signer's private half no longer opens. Sessions it
+            // signed keep verifying (the public half is in the clear) until it retires.
+            tracing::warn!(reason = %why, "rotating the session signing key");
+            self.rotate_signing_key().await?;
         }
         // Warm the dummy hash, so the first login for an unknown name costs no more.
         let _ = self.logins.passwords.verify(String::new(), None).await;
@@ -165,7 +170,13 @@ impl App {
         let seed = keys
             .sealer(Purpose::SigningKeys)
             .open(&newest.sealed_private_key, &newest.kid)
-            .map_err(|e| Error::Internal(Box::new(e)))?;
+            .map_err(|_| {
+                Error::FailedPrecondition(
+                    "the session signing key does not open under this server secret \
+                     (was it changed?): rotate it with AdminService.RotateSigningKey"
+                        .into(),
+                )
+            })?;
         let seed: [u8; 32] = seed
             .try_into()
             .map_err(|_| Error::Internal("a stored signing key is malformed".into()))?;
