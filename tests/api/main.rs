@@ -33,6 +33,7 @@ mod requests;
 mod revoke;
 mod role_identity;
 mod scale;
+mod secret_key;
 mod serve_process;
 mod sessions;
 mod store_contract;

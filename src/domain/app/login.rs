@@ -111,6 +111,7 @@ impl App {
             .verify(input.password, phc)
             .await
             .map_err(internal)?;
+        let known = creds.as_ref().map(|c| c.user.id.clone());
         let passed = match creds {
             Some(creds) if password_ok && !creds.user.disabled => self
                 .second_factor(keys, &creds, &input.totp_code, now)
@@ -123,7 +124,14 @@ impl App {
                 .store
                 .record_login_failure(&name_hash, now, lock_for)
                 .await?;
-            tracing::warn!(user = %log_name(&name_hash), failures = state.failures, "login failed");
+            match known {
+                Some(user_id) => {
+                    tracing::warn!(%user_id, failures = state.failures, "login failed");
+                }
+                None => {
+                    tracing::warn!(unknown_user = %log_name(&name_hash), failures = state.failures, "login failed");
+                }
+            }
             return Err(Error::LoginFailed);
         };
         if failures.is_some() {

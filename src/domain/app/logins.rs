@@ -35,7 +35,8 @@ pub struct LoginConfig {
     /// The longest a session lives (`--session-ttl`); a login may ask for less.
     pub session_ttl: Duration,
     pub pat_issuers: PatIssuers,
-    /// Password hashes run at once at most (the cores, in `serve`).
+    /// Password hashes run at once at most: one fewer than the cores (at least one), so a
+    /// flood of logins always leaves a core to the checks.
     pub hash_parallelism: usize,
 }
 
@@ -46,7 +47,8 @@ impl Default for LoginConfig {
             audience: "tessera".into(),
             session_ttl: Duration::from_secs(3600),
             pat_issuers: PatIssuers::default(),
-            hash_parallelism: std::thread::available_parallelism().map_or(1, usize::from),
+            hash_parallelism: std::thread::available_parallelism()
+                .map_or(1, |n| usize::from(n).saturating_sub(1).max(1)),
         }
     }
 }

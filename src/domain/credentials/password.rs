@@ -1,18 +1,19 @@
 //! Passwords: argon2id with OWASP's parameters (m = 19,456 KiB, t = 2, p = 1, argon2's
 //! defaults), stored as a PHC string, hashed off the async workers.
 //!
-//! A hash costs about 17 ms of one core. Run on a tokio worker it would stall every check
-//! queued behind it, so hashing runs on the blocking pool, at most one hash per core at a
-//! time: a flood of logins queues behind that bound and cannot slow Authorize.
+//! A hash costs about 17 ms of one core and 19 MiB. Run on a tokio worker it would stall
+//! every check queued behind it, so hashing runs on a few threads of its own, started on
+//! first use: a flood of logins queues for them and cannot slow Authorize, and memory stays
+//! at one hash per thread (tokio's blocking pool would spread the hashes over up to 512
+//! threads, each keeping its own allocator arena).
 //!
 //! An unknown user is checked against a dummy hash (made once, on first need), so that a
 //! login for a name that does not exist costs the same time as a wrong password.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Argon2, PasswordHash};
-use tokio::sync::Semaphore;
 
 /// NIST SP 800-63B: at least 8; tessera asks 12. No composition rules.
 pub const MIN_PASSWORD_BYTES: usize = 12;
@@ -27,20 +28,48 @@ pub enum PasswordError {
     PoolStopped,
 }
 
-/// Hashes and verifies passwords on a bounded pool.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords on a bounded pool of threads.
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
+    parallel: usize,
+    /// Where jobs go; the threads start with the first one.
+    pool: Arc<OnceLock<Option<mpsc::Sender<Job>>>>,
     /// A hash of a random password, verified when the user is unknown.
-    dummy: Arc<std::sync::OnceLock<String>>,
+    dummy: Arc<OnceLock<String>>,
 }
 
 impl std::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Passwords")
-            .field("parallel", &self.permits.available_permits())
+            .field("parallel", &self.parallel)
             .finish_non_exhaustive()
     }
+}
+
+/// `parallel` threads taking jobs in turn; they end when the sender is dropped. `None` when
+/// no thread could be started.
+fn start_pool(parallel: usize) -> Option<mpsc::Sender<Job>> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    let mut started = 0;
+    for _ in 0..parallel {
+        let queue = queue.clone();
+        let spawned = std::thread::Builder::new()
+            .name("tessera-argon2".into())
+            .spawn(move || {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match next {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+        started += usize::from(spawned.is_ok());
+    }
+    (started > 0).then_some(jobs)
 }
 
 fn hash_now(password: &[u8]) -> Result<String, PasswordError> {
@@ -59,26 +88,33 @@ fn verify_now(password: &[u8], phc: &str) -> bool {
 }
 
 impl Passwords {
-    /// A pool running at most `parallel` hashes at once (the number of cores, in `serve`).
+    /// A pool running at most `parallel` hashes at once (see `LoginConfig::hash_parallelism`).
     pub fn new(parallel: usize) -> Passwords {
         Passwords {
-            permits: Arc::new(Semaphore::new(parallel.max(1))),
+            parallel: parallel.max(1),
+            pool: Arc::default(),
             dummy: Arc::default(),
         }
     }
 
+    /// Runs `work` on the pool. A caller that stops waiting (a client gone, a request
+    /// timeout) leaves its job to finish: the number of hashes running never exceeds the
+    /// threads.
     async fn on_pool<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| PasswordError::PoolStopped)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| PasswordError::PoolStopped)
+        let pool = self
+            .pool
+            .get_or_init(|| start_pool(self.parallel))
+            .as_ref()
+            .ok_or(PasswordError::PoolStopped)?;
+        let (done, result) = tokio::sync::oneshot::channel();
+        pool.send(Box::new(move || {
+            let _ = done.send(work());
+        }))
+        .map_err(|_| PasswordError::PoolStopped)?;
+        result.await.map_err(|_| PasswordError::PoolStopped)
     }
 
     /// The PHC string for `password`, with a fresh salt.

@@ -128,6 +128,27 @@ pub struct Unverified {
     pub jti: String,
 }
 
+/// Only short base62 ids name rows and keys: anything else is not looked up at all.
+fn id_like(v: &str) -> bool {
+    (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The payload's `jti` alone, for the check path: which row to look up. The header is not
+/// decoded here; it matters only to the full check, made once per cache entry.
+pub fn peek_jti(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Body {
+        jti: Option<String>,
+    }
+    let mut parts = text.split('.');
+    let (head, body, _sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !head.starts_with("eyJ") {
+        return None;
+    }
+    let body: Body = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
+    body.jti.filter(|jti| id_like(jti))
+}
+
 /// Reads the header's `kid` and the payload's `jti` without checking anything else.
 pub fn peek(text: &str) -> Option<Unverified> {
     #[derive(Deserialize)]
@@ -243,6 +264,43 @@ mod tests {
         early.nbf = now() + 120;
         let early = key.sign(&early).expect("sign");
         assert!(verify(&early, &key.public, "tessera", "tessera", now()).is_err());
+    }
+
+    /// What `SessionClaims` cannot express: a JWT with no `exp`, or with key-bearing headers,
+    /// signed by the right key all the same.
+    #[test]
+    fn no_exp_and_key_bearing_headers_fail_even_when_signed_by_the_key() {
+        #[derive(Serialize)]
+        struct NoExp {
+            iss: &'static str,
+            sub: &'static str,
+            aud: &'static str,
+            nbf: i64,
+            jti: &'static str,
+        }
+        let key = SigningKey::generate().expect("key");
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        let no_exp = NoExp {
+            iss: "tessera",
+            sub: "usr_1",
+            aud: "tessera",
+            nbf: now(),
+            jti: "abc123",
+        };
+        let jwt = jsonwebtoken::encode(&header, &no_exp, &key.encoding_key()).expect("sign");
+        assert!(verify(&jwt, &key.public, "tessera", "tessera", now()).is_err());
+        for edit in [
+            |h: &mut Header| h.jku = Some("https://evil.example/jwks".into()),
+            |h: &mut Header| h.x5u = Some("https://evil.example/cert".into()),
+            |h: &mut Header| h.typ = Some("at+jwt".into()),
+        ] {
+            let mut header = header.clone();
+            edit(&mut header);
+            let jwt =
+                jsonwebtoken::encode(&header, &claims(now()), &key.encoding_key()).expect("sign");
+            assert!(verify(&jwt, &key.public, "tessera", "tessera", now()).is_err());
+        }
     }
 
     #[test]

@@ -171,10 +171,10 @@ pub fn parse_presented(text: &str) -> Option<ParsedToken<'_>> {
         return None;
     }
     let text = strip_bearer(text);
-    if let Some(jwt) = super::session_jwt::peek(text) {
+    if let Some(jti) = super::session_jwt::peek_jti(text) {
         return Some(ParsedToken {
             kind: TokenKind::Session,
-            id: jwt.jti.into(),
+            id: jti.into(),
             text,
         });
     }
