@@ -76,14 +76,6 @@ impl std::fmt::Debug for StoredSigningKey {
     }
 }
 
-/// Failed logins in a row for one username.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginFailures {
-    pub failures: u32,
-    /// Attempts are refused until then.
-    pub locked_until: Millis,
-}
-
 /// A token as stored: metadata and the hash of its secret, never the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenRecord {

@@ -7,8 +7,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use tessera::domain::clock::Millis;
 use tessera::domain::model::{
-    LoginFailures, Page, PageRequest, Role, StoredSigningKey, TokenAccess, TokenRecord, User,
-    UserCredentials,
+    Page, PageRequest, Role, StoredSigningKey, TokenAccess, TokenRecord, User, UserCredentials,
 };
 use tessera::domain::permission_set::PermissionSet;
 use tessera::domain::ports::{
@@ -154,8 +153,8 @@ impl CredentialStore for CountingStore {
     async fn set_pending_totp(&self, id: &str, sealed: &[u8]) -> StoreResult<()> {
         self.inner.set_pending_totp(id, sealed).await
     }
-    async fn enable_totp(&self, id: &str, step: i64) -> StoreResult<bool> {
-        self.inner.enable_totp(id, step).await
+    async fn enable_totp(&self, id: &str, step: i64, sealed: &[u8]) -> StoreResult<bool> {
+        self.inner.enable_totp(id, step, sealed).await
     }
     async fn remove_totp(&self, id: &str) -> StoreResult<User> {
         self.inner.remove_totp(id).await
@@ -163,17 +162,14 @@ impl CredentialStore for CountingStore {
     async fn use_totp_step(&self, id: &str, step: i64) -> StoreResult<bool> {
         self.inner.use_totp_step(id, step).await
     }
-    async fn login_failures(&self, name_hash: &[u8]) -> StoreResult<Option<LoginFailures>> {
-        self.inner.login_failures(name_hash).await
-    }
-    async fn record_login_failure(
+    async fn begin_login_attempt(
         &self,
         name_hash: &[u8],
         now: Millis,
         lock_for: fn(u32) -> Millis,
-    ) -> StoreResult<LoginFailures> {
+    ) -> StoreResult<Option<Millis>> {
         self.inner
-            .record_login_failure(name_hash, now, lock_for)
+            .begin_login_attempt(name_hash, now, lock_for)
             .await
     }
     async fn clear_login_failures(&self, name_hash: &[u8]) -> StoreResult<()> {

@@ -296,3 +296,81 @@ async fn account_calls_need_a_session_and_a_password_change_ends_the_other_sessi
         .expect("set");
     assert!(!t.introspect(&second.token).await.active);
 }
+
+/// Attempts are counted before their password is checked: a burst of parallel guesses is
+/// locked out after five as a sequence is.
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_gets_five_tries_not_more() {
+    let t = spawn_app().await;
+    t.user_with_password("jack", &[]).await;
+    let guesses: Vec<_> = (0..20)
+        .map(|i| {
+            let t = &t;
+            async move {
+                t.login("jack", &format!("guess number {i:02}, wrong"), "")
+                    .await
+            }
+        })
+        .collect();
+    let mut tried = 0;
+    let mut refused = 0;
+    for answer in futures_lite_join(guesses).await {
+        match answer.map_err(|s| s.code()) {
+            Err(Code::Unauthenticated) => tried += 1,
+            Err(Code::ResourceExhausted) => refused += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((tried, refused), (5, 15));
+}
+
+/// Runs the futures concurrently on this task and collects their outputs in order.
+async fn futures_lite_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, out) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if out.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *out = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("ready")).collect()
+}
+
+#[tokio::test]
+async fn guesses_of_the_current_password_count_as_failed_logins() {
+    let t = spawn_app().await;
+    t.user_with_password("kate", &[]).await;
+    let session = t.login("kate", PASSWORD, "").await.expect("login");
+    let mut last = None;
+    for i in 0..6 {
+        let answer = t
+            .account()
+            .change_password(authed(
+                &session.token,
+                pb::ChangePasswordRequest {
+                    current_password: format!("a wrong guess, number {i}"),
+                    new_password: "whatever comes next".into(),
+                },
+            ))
+            .await;
+        last = Some(answer.map(|_| ()).map_err(|s| s.code()));
+    }
+    assert_eq!(
+        last,
+        Some(Err(Code::ResourceExhausted)),
+        "the sixth is refused"
+    );
+    assert_code(t.login("kate", PASSWORD, "").await, Code::ResourceExhausted);
+}

@@ -1,6 +1,6 @@
 //! The server secret of a real `tessera serve` on SQLite: generated beside the database on
 //! first start (0600, path logged, value never), reused on restart, and a changed secret
-//! rotates the signing key; `bootstrap --admin-password-file` lets the operator log in.
+//! stops logins until the signing key is rotated; `bootstrap --admin-password-file` lets the operator log in.
 
 use std::process::Command;
 
@@ -89,19 +89,47 @@ async fn the_secret_is_made_once_beside_the_database_and_kept() {
     let log = server.stop("-TERM").await;
     assert!(!log.contains("rotating the session signing key"), "{log}");
 
-    // Another secret: the signing key no longer opens, so it is rotated at start; sessions
-    // signed before keep verifying (their public key is in the clear) until they expire.
+    // Another secret: the signing key no longer opens. The server says so and does not
+    // rotate by itself (a replica started with a wrong secret must not replace the key
+    // the others sign with); sessions signed before keep verifying; once an operator
+    // rotates, logins work again.
     let other = [
         ("RUST_LOG", "info"),
         ("TESSERA_SECRET_KEY", "a different server secret, 32+ bytes"),
     ];
     let server = ServeProcess::start(&url, &other);
+    assert!(
+        server
+            .log
+            .contains("logins will fail until the signing key is rotated")
+    );
     let mut client = server.client().await;
     assert!(active(&mut client, &key, &session.token).await);
+    let refused = login(&mut client)
+        .await
+        .expect_err("the signer does not open");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::FailedPrecondition,
+        "{refused:?}"
+    );
+    assert!(
+        refused.message().contains("RotateSigningKey"),
+        "{refused:?}"
+    );
+    let channel = Channel::from_shared(format!("http://{}", server.addr))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    tessera::proto::v1::admin_service_client::AdminServiceClient::new(channel)
+        .rotate_signing_key(authed(&key, pb::RotateSigningKeyRequest {}))
+        .await
+        .expect("rotate");
     let fresh = login(&mut client)
         .await
         .expect("login under the new secret");
     assert!(active(&mut client, &key, &fresh.token).await);
-    let log = server.stop("-TERM").await;
-    assert!(log.contains("rotating the session signing key"), "{log}");
+    assert!(active(&mut client, &key, &session.token).await);
+    server.stop("-TERM").await;
 }

@@ -74,7 +74,7 @@ impl App {
             .passwords
             .hash(password)
             .await
-            .map_err(internal)?;
+            .map_err(super::login::pool_error)?;
         let (user, revoked) = self
             .store
             .set_password(user_id, &phc, None, self.clock.now())
@@ -95,16 +95,35 @@ impl App {
         require_session(caller)?;
         check_password("new_password", &new)?;
         let creds = self.own_credentials(caller).await?;
+        // Guesses of the current password count as failed logins of the user's name: a
+        // stolen session cannot try passwords faster than a login could.
+        let throttle = self
+            .logins
+            .keys
+            .as_ref()
+            .map(|keys| super::login::throttle_key_of(keys, &creds.user.name));
+        let now = self.clock.now();
+        if let Some(key) = &throttle {
+            self.begin_attempt(key, now).await?;
+        }
         let ok = self
             .logins
             .passwords
             .verify(current, creds.password_hash)
             .await
-            .map_err(internal)?;
+            .map_err(super::login::pool_error)?;
         if !ok {
             return Err(Error::denied("current_password is wrong"));
         }
-        let phc = self.logins.passwords.hash(new).await.map_err(internal)?;
+        if let Some(key) = &throttle {
+            self.store.clear_login_failures(key).await?;
+        }
+        let phc = self
+            .logins
+            .passwords
+            .hash(new)
+            .await
+            .map_err(super::login::pool_error)?;
         let (user, revoked) = self
             .store
             .set_password(
@@ -171,7 +190,11 @@ impl App {
                 "not a current code of the pending seed",
             ));
         };
-        if !self.store.enable_totp(&creds.user.id, step).await? {
+        if !self
+            .store
+            .enable_totp(&creds.user.id, step, pending)
+            .await?
+        {
             return Err(Error::FailedPrecondition(
                 "the enrollment changed meanwhile: call EnrollTotp again".into(),
             ));
@@ -222,7 +245,7 @@ impl App {
             .passwords
             .hash(password)
             .await
-            .map_err(internal)?;
+            .map_err(super::login::pool_error)?;
         self.store
             .set_password(user_id, &phc, None, self.clock.now())
             .await?;

@@ -123,6 +123,11 @@ impl App {
         ttl: Option<Duration>,
         subject: String,
     ) -> Result<Plan> {
+        // A session mints a key only under the rule for PATs: a long-lived credential from a
+        // password-only login would undo `--pat-issuers 2fa`.
+        if caller.kind() == TokenKind::Session {
+            self.require_pat_issuer(caller)?;
+        }
         let name = validate::token_name("api_key.name", &name)?;
         let asked = validate::grants("api_key.scopes", scopes, false)?;
         let ttl = validate::ttl("api_key.ttl", ttl)?;

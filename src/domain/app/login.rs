@@ -12,7 +12,7 @@ use sha2::Sha256;
 
 use super::{App, Issued, effective};
 use crate::domain::clock::Millis;
-use crate::domain::credentials::password::MAX_PASSWORD_BYTES;
+use crate::domain::credentials::password::{MAX_PASSWORD_BYTES, PasswordError};
 use crate::domain::credentials::server_keys::{Purpose, ServerKeys};
 use crate::domain::credentials::session_jwt::{AMR_OTP, AMR_PASSWORD, SessionClaims};
 use crate::domain::credentials::totp;
@@ -81,6 +81,39 @@ fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::Internal(Box::new(e))
 }
 
+/// A full hashing queue is load to shed, not a fault.
+pub(super) fn pool_error(e: PasswordError) -> Error {
+    match e {
+        PasswordError::Busy => {
+            Error::ResourceExhausted("too many password checks queued; retry with backoff".into())
+        }
+        e => internal(e),
+    }
+}
+
+/// The key under which failures of `username` are counted.
+pub(super) fn throttle_key_of(keys: &ServerKeys, username: &str) -> Vec<u8> {
+    throttle_key(keys, username)
+}
+
+impl App {
+    /// Counts an attempt on `name_hash` before its password is checked; RESOURCE_EXHAUSTED,
+    /// with the delay, while the name is locked.
+    pub(super) async fn begin_attempt(&self, name_hash: &[u8], now: Millis) -> Result<()> {
+        if let Some(until) = self
+            .store
+            .begin_login_attempt(name_hash, now, lock_for)
+            .await?
+        {
+            let wait = (until - now + 999) / 1000;
+            return Err(Error::ResourceExhausted(format!(
+                "too many failed logins for this user; retry in {wait} s"
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl App {
     pub async fn login(&self, input: LoginInput) -> Result<Issued> {
         let keys = self.logins.keys()?;
@@ -96,13 +129,7 @@ impl App {
         let ttl = validate::ttl("password.ttl", input.ttl)?;
         let name_hash = throttle_key(keys, &input.username);
         let now = self.clock.now();
-        let failures = self.store.login_failures(&name_hash).await?;
-        if let Some(locked) = failures.filter(|f| f.locked_until > now) {
-            let wait = (locked.locked_until - now + 999) / 1000;
-            return Err(Error::ResourceExhausted(format!(
-                "too many failed logins for this user; retry in {wait} s"
-            )));
-        }
+        self.begin_attempt(&name_hash, now).await?;
         let creds = self.store.user_credentials_by_name(&input.username).await?;
         let phc = creds.as_ref().and_then(|c| c.password_hash.clone());
         let password_ok = self
@@ -110,7 +137,7 @@ impl App {
             .passwords
             .verify(input.password, phc)
             .await
-            .map_err(internal)?;
+            .map_err(pool_error)?;
         let known = creds.as_ref().map(|c| c.user.id.clone());
         let passed = match creds {
             Some(creds) if password_ok && !creds.user.disabled => self
@@ -120,23 +147,13 @@ impl App {
             _ => None,
         };
         let Some((creds, amr)) = passed else {
-            let state = self
-                .store
-                .record_login_failure(&name_hash, now, lock_for)
-                .await?;
             match known {
-                Some(user_id) => {
-                    tracing::warn!(%user_id, failures = state.failures, "login failed");
-                }
-                None => {
-                    tracing::warn!(unknown_user = %log_name(&name_hash), failures = state.failures, "login failed");
-                }
+                Some(user_id) => tracing::warn!(%user_id, "login failed"),
+                None => tracing::warn!(unknown_user = %log_name(&name_hash), "login failed"),
             }
             return Err(Error::LoginFailed);
         };
-        if failures.is_some() {
-            self.store.clear_login_failures(&name_hash).await?;
-        }
+        self.store.clear_login_failures(&name_hash).await?;
         let issued = self.mint_session(&creds, amr, ttl, now).await?;
         tracing::info!(user_id = %creds.user.id, token_id = %issued.token_id, "login succeeded");
         Ok(issued)
@@ -223,7 +240,13 @@ impl App {
             .insert_token_within(&record, self.limits.max_tokens_per_user)
             .await?;
         self.invalidate_token(&id);
-        let scopes = effective::strings_of(self.permissions_of(&creds.user).await?).await?;
+        // The roles are read now, not with the credentials (see `user_credentials_by_name`).
+        let user = self
+            .store
+            .get_user(&creds.user.id)
+            .await?
+            .ok_or(Error::LoginFailed)?;
+        let scopes = effective::strings_of(self.permissions_of(&user).await?).await?;
         Ok(Issued {
             token: jwt,
             token_id: id,

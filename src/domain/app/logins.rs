@@ -118,10 +118,10 @@ impl App {
         if self.store.signing_keys(self.clock.now()).await?.is_empty() {
             self.rotate_signing_key().await?;
         } else if let Err(Error::FailedPrecondition(why)) = self.signer().await {
-            // A new server secret: the signer's private half no longer opens. Sessions it
-            // signed keep verifying (the public half is in the clear) until it retires.
-            tracing::warn!(reason = %why, "rotating the session signing key");
-            self.rotate_signing_key().await?;
+            // Not rotated here: one replica started with the wrong secret must not replace
+            // the key every other replica signs with. An operator who did change the
+            // secret rotates once, on purpose.
+            tracing::error!(reason = %why, "logins will fail until the signing key is rotated");
         }
         // Warm the dummy hash, so the first login for an unknown name costs no more.
         let _ = self.logins.passwords.verify(String::new(), None).await;

@@ -26,16 +26,23 @@ pub enum PasswordError {
     Hashing,
     #[error("the password hashing pool stopped")]
     PoolStopped,
+    /// [`QUEUE`] checks are already waiting.
+    #[error("too many password checks queued")]
+    Busy,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
+
+/// Most checks waiting for a thread: at 17 ms each on one thread, over four seconds of work.
+/// Past it a login answers RESOURCE_EXHAUSTED at once rather than wait longer than a client.
+const QUEUE: usize = 256;
 
 /// Hashes and verifies passwords on a bounded pool of threads.
 #[derive(Clone)]
 pub struct Passwords {
     parallel: usize,
     /// Where jobs go; the threads start with the first one.
-    pool: Arc<OnceLock<Option<mpsc::Sender<Job>>>>,
+    pool: Arc<OnceLock<Option<mpsc::SyncSender<Job>>>>,
     /// A hash of a random password, verified when the user is unknown.
     dummy: Arc<OnceLock<String>>,
 }
@@ -50,8 +57,8 @@ impl std::fmt::Debug for Passwords {
 
 /// `parallel` threads taking jobs in turn; they end when the sender is dropped. `None` when
 /// no thread could be started.
-fn start_pool(parallel: usize) -> Option<mpsc::Sender<Job>> {
-    let (jobs, queue) = mpsc::channel::<Job>();
+fn start_pool(parallel: usize) -> Option<mpsc::SyncSender<Job>> {
+    let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE);
     let queue = Arc::new(Mutex::new(queue));
     let mut started = 0;
     for _ in 0..parallel {
@@ -98,8 +105,8 @@ impl Passwords {
     }
 
     /// Runs `work` on the pool. A caller that stops waiting (a client gone, a request
-    /// timeout) leaves its job to finish: the number of hashes running never exceeds the
-    /// threads.
+    /// timeout) leaves its job queued, skipped when its turn comes; one already running
+    /// finishes: the number of hashes running never exceeds the threads.
     async fn on_pool<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
@@ -110,10 +117,16 @@ impl Passwords {
             .as_ref()
             .ok_or(PasswordError::PoolStopped)?;
         let (done, result) = tokio::sync::oneshot::channel();
-        pool.send(Box::new(move || {
-            let _ = done.send(work());
-        }))
-        .map_err(|_| PasswordError::PoolStopped)?;
+        let job: Job = Box::new(move || {
+            // Its caller gave up while it queued: no one would read the answer.
+            if !done.is_closed() {
+                let _ = done.send(work());
+            }
+        });
+        pool.try_send(job).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => PasswordError::Busy,
+            mpsc::TrySendError::Disconnected(_) => PasswordError::PoolStopped,
+        })?;
         result.await.map_err(|_| PasswordError::PoolStopped)
     }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::StoreResult;
 use crate::domain::clock::Millis;
-use crate::domain::model::{LoginFailures, User, UserCredentials};
+use crate::domain::model::{User, UserCredentials};
 
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
@@ -24,22 +24,25 @@ pub trait CredentialStore: Send + Sync {
     ) -> StoreResult<(User, u32)>;
     /// Stores a new, not yet confirmed seed; TOTP is off until [`Self::enable_totp`].
     async fn set_pending_totp(&self, id: &str, sealed_secret: &[u8]) -> StoreResult<()>;
-    /// Turns TOTP on, recording `step` as used; false when no seed is pending (it was
-    /// enabled or removed meanwhile), and then nothing changes.
-    async fn enable_totp(&self, id: &str, step: i64) -> StoreResult<bool>;
+    /// Turns TOTP on, recording `step` as used, only if the pending seed is still
+    /// `sealed_secret` (the one the code was checked against); false otherwise (enrolled
+    /// again, enabled or removed meanwhile), and then nothing changes.
+    async fn enable_totp(&self, id: &str, step: i64, sealed_secret: &[u8]) -> StoreResult<bool>;
     /// Turns TOTP off and forgets the seed; `NotFound` for an unknown user.
     async fn remove_totp(&self, id: &str) -> StoreResult<User>;
     /// Records `step` as used only if it is later than the last one used, atomically, so
     /// one code is accepted once across every replica. True when it was recorded.
     async fn use_totp_step(&self, id: &str, step: i64) -> StoreResult<bool>;
-    async fn login_failures(&self, name_hash: &[u8]) -> StoreResult<Option<LoginFailures>>;
-    /// Counts one more failure; `lock_for` gives, from the new count, how long to refuse
-    /// attempts. Returns the new state.
-    async fn record_login_failure(
+    /// Counts one login attempt for `name_hash` before its password is checked, in one
+    /// transaction: `Some(until)` (and nothing counted) while the name is locked, else
+    /// `None`, the attempt counted and the lock set from the new count by `lock_for`.
+    /// Counting first means a burst of parallel guesses is locked out as a sequence is.
+    async fn begin_login_attempt(
         &self,
         name_hash: &[u8],
         now: Millis,
         lock_for: fn(u32) -> Millis,
-    ) -> StoreResult<LoginFailures>;
+    ) -> StoreResult<Option<Millis>>;
+    /// A success: the count starts again.
     async fn clear_login_failures(&self, name_hash: &[u8]) -> StoreResult<()>;
 }

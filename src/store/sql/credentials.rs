@@ -6,7 +6,7 @@ use super::rows::{Columns, credentials_from_row};
 use super::schema::credentials as q;
 use super::{SqlBackend, SqlStore, SqlTx, finish, to_u32};
 use crate::domain::clock::Millis;
-use crate::domain::model::{LoginFailures, User, UserCredentials};
+use crate::domain::model::{User, UserCredentials};
 use crate::domain::ports::{CredentialStore, Entity, StoreError, StoreResult};
 
 impl<B: SqlBackend> SqlStore<B> {
@@ -14,13 +14,12 @@ impl<B: SqlBackend> SqlStore<B> {
         &self,
         query: sea_query::SelectStatement,
     ) -> StoreResult<Option<UserCredentials>> {
-        let Some(row) = self.fetch_optional(B::render(&query)).await? else {
-            return Ok(None);
-        };
-        let mut creds = credentials_from_row(&row)?;
-        self.attach_roles(std::slice::from_mut(&mut creds.user))
-            .await?;
-        Ok(Some(creds))
+        // Without the user's roles: a login reads them only once it succeeded, so a known
+        // name costs no more store work than an unknown one before the password check.
+        match self.fetch_optional(B::render(&query)).await? {
+            Some(row) => Ok(Some(credentials_from_row(&row)?)),
+            None => Ok(None),
+        }
     }
 
     /// One conditional update: whether it changed a row.
@@ -78,8 +77,9 @@ impl<B: SqlBackend> CredentialStore for SqlStore<B> {
         }
     }
 
-    async fn enable_totp(&self, id: &str, step: i64) -> StoreResult<bool> {
-        self.changed(q::update_enable_totp(id, step)).await
+    async fn enable_totp(&self, id: &str, step: i64, sealed_secret: &[u8]) -> StoreResult<bool> {
+        self.changed(q::update_enable_totp(id, step, sealed_secret))
+            .await
     }
 
     async fn remove_totp(&self, id: &str) -> StoreResult<User> {
@@ -95,39 +95,34 @@ impl<B: SqlBackend> CredentialStore for SqlStore<B> {
         self.changed(q::update_totp_step(id, step)).await
     }
 
-    async fn login_failures(&self, name_hash: &[u8]) -> StoreResult<Option<LoginFailures>> {
-        // Read outside a transaction: the lock in the statement is for `record_login_failure`.
-        let st = B::render(&q::select_login_failures(name_hash));
-        match self.fetch_optional(st).await? {
-            Some(row) => Ok(Some(failures_from_row(&row)?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn record_login_failure(
+    async fn begin_login_attempt(
         &self,
         name_hash: &[u8],
         now: Millis,
         lock_for: fn(u32) -> Millis,
-    ) -> StoreResult<LoginFailures> {
+    ) -> StoreResult<Option<Millis>> {
         self.write(async {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
-                let before = match tx
-                    .fetch_optional(B::render(&q::select_login_failures(name_hash)))
-                    .await?
-                {
-                    Some(row) => failures_from_row(&row)?.failures,
-                    None => 0,
-                };
-                let failures = before.saturating_add(1);
-                let state = LoginFailures {
-                    failures,
-                    locked_until: now.saturating_add(lock_for(failures)),
-                };
-                tx.execute(B::render(&q::upsert_login_failures(name_hash, state)))
+                let read = || B::render(&q::select_login_failures(name_hash));
+                if let Some(row) = tx.fetch_optional(read()).await? {
+                    let locked_until = row.int("locked_until")?;
+                    if locked_until > now {
+                        return Ok(Some(locked_until));
+                    }
+                }
+                // Counted in the statement (failures + 1), so concurrent first attempts on
+                // a name no row holds yet are not lost.
+                tx.execute(B::render(&q::count_login_attempt(name_hash, now)))
                     .await?;
-                Ok(state)
+                let failures = match tx.fetch_optional(read()).await? {
+                    Some(row) => u32::try_from(row.int("failures")?).unwrap_or(u32::MAX),
+                    None => return Err(StoreError::internal("the counted attempt vanished")),
+                };
+                let until = now.saturating_add(lock_for(failures));
+                tx.execute(B::render(&q::update_locked_until(name_hash, until)))
+                    .await?;
+                Ok(None)
             }
             .await;
             finish(tx, outcome).await
@@ -139,11 +134,4 @@ impl<B: SqlBackend> CredentialStore for SqlStore<B> {
         let st = B::render(&q::delete_login_failures(name_hash));
         self.execute(st, |e| e.into_store()).await.map(|_| ())
     }
-}
-
-fn failures_from_row(row: &impl Columns) -> StoreResult<LoginFailures> {
-    Ok(LoginFailures {
-        failures: u32::try_from(row.int("failures")?).unwrap_or(u32::MAX),
-        locked_until: row.int("locked_until")?,
-    })
 }

@@ -8,7 +8,6 @@ use sea_query::{
 use super::tokens::Tokens;
 use super::users::{Users, select_users};
 use crate::domain::clock::Millis;
-use crate::domain::model::LoginFailures;
 use crate::domain::token_format::TokenKind;
 
 #[derive(Iden, Clone, Copy)]
@@ -79,13 +78,13 @@ pub fn update_pending_totp(id: &str, sealed: &[u8]) -> UpdateStatement {
         .take()
 }
 
-pub fn update_enable_totp(id: &str, step: i64) -> UpdateStatement {
+pub fn update_enable_totp(id: &str, step: i64, sealed: &[u8]) -> UpdateStatement {
     Query::update()
         .table(Users::Table)
         .value(Users::TotpEnabled, true)
         .value(Users::TotpLastStep, step)
         .and_where(Expr::col(Users::Id).eq(id))
-        .and_where(Expr::col(Users::TotpSecret).is_not_null())
+        .and_where(Expr::col(Users::TotpSecret).eq(sealed.to_vec()))
         .and_where(Expr::col(Users::TotpEnabled).eq(false))
         .take()
 }
@@ -128,7 +127,8 @@ pub fn select_login_failures(name_hash: &[u8]) -> SelectStatement {
         .take()
 }
 
-pub fn upsert_login_failures(name_hash: &[u8], state: LoginFailures) -> InsertStatement {
+/// One more attempt: a new row at 1, or the row's count plus one.
+pub fn count_login_attempt(name_hash: &[u8], now: Millis) -> InsertStatement {
     Query::insert()
         .into_table(LoginFailuresTable::Table)
         .columns([
@@ -136,19 +136,23 @@ pub fn upsert_login_failures(name_hash: &[u8], state: LoginFailures) -> InsertSt
             LoginFailuresTable::Failures,
             LoginFailuresTable::LockedUntil,
         ])
-        .values_panic([
-            name_hash.to_vec().into(),
-            i64::from(state.failures).into(),
-            state.locked_until.into(),
-        ])
+        .values_panic([name_hash.to_vec().into(), 1i64.into(), now.into()])
         .on_conflict(
             OnConflict::column(LoginFailuresTable::NameHash)
-                .update_columns([
+                .value(
                     LoginFailuresTable::Failures,
-                    LoginFailuresTable::LockedUntil,
-                ])
+                    Expr::col((LoginFailuresTable::Table, LoginFailuresTable::Failures)).add(1),
+                )
                 .to_owned(),
         )
+        .take()
+}
+
+pub fn update_locked_until(name_hash: &[u8], until: Millis) -> UpdateStatement {
+    Query::update()
+        .table(LoginFailuresTable::Table)
+        .value(LoginFailuresTable::LockedUntil, until)
+        .and_where(Expr::col(LoginFailuresTable::NameHash).eq(name_hash.to_vec()))
         .take()
 }
 
