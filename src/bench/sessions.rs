@@ -24,11 +24,15 @@ pub const SESSION_SCENARIOS: [&str; 4] = [
 
 /// Concurrent logins, good and bad, behind `authorize_warm_under_logins`.
 const LOGIN_FLOOD: usize = 200;
+/// Users the good logins take turns with: tessera turns away more than five logins of one
+/// user checked at once, as it would a burst of guesses.
+const LOGIN_USERS: usize = 32;
 const PASSWORD: &str = "benchmark password, long enough";
 
 #[derive(Debug)]
 pub struct SessionFixture {
-    username: String,
+    /// The users the `login` scenarios sign in as, in turn.
+    usernames: Vec<String>,
     session: String,
     garbage: Vec<String>,
 }
@@ -40,15 +44,35 @@ pub(super) async fn setup(
     user_id: &str,
     username: &str,
 ) -> Result<SessionFixture, BenchError> {
-    AdminServiceClient::new(channel.clone())
-        .set_user_password(request(
+    let mut admins = AdminServiceClient::new(channel.clone());
+    let set_password = |id: String| {
+        request(
             admin,
             pb::SetUserPasswordRequest {
-                id: user_id.to_owned(),
+                id,
                 password: PASSWORD.to_owned(),
             },
-        ))
+        )
+    };
+    admins
+        .set_user_password(set_password(user_id.to_owned()))
         .await?;
+    let mut usernames = Vec::with_capacity(LOGIN_USERS);
+    for i in 0..LOGIN_USERS {
+        let name = format!("{username}-login-{i}");
+        let user = admins
+            .create_user(request(
+                admin,
+                pb::CreateUserRequest {
+                    name: name.clone(),
+                    roles: Vec::new(),
+                },
+            ))
+            .await?
+            .into_inner();
+        admins.set_user_password(set_password(user.id)).await?;
+        usernames.push(name);
+    }
     let session = login(channel, username, PASSWORD, None)
         .await?
         .ok_or_else(|| BenchError::Setup("the bench user's login failed".into()))?;
@@ -84,7 +108,7 @@ pub(super) async fn setup(
         ));
     }
     Ok(SessionFixture {
-        username: username.to_owned(),
+        usernames,
         session,
         garbage,
     })
@@ -125,12 +149,12 @@ impl Drop for Flood {
     }
 }
 
-fn flood(channels: &[Channel], username: &str) -> Flood {
+fn flood(channels: &[Channel], usernames: &[String]) -> Flood {
     Flood(
         (0..LOGIN_FLOOD)
             .map(|i| {
                 let channel = channels[i % channels.len()].clone();
-                let username = username.to_owned();
+                let username = usernames[(i / 2) % usernames.len()].clone();
                 tokio::spawn(async move {
                     loop {
                         let name = match i % 2 {
@@ -188,18 +212,19 @@ pub(super) async fn run(
             .await
         }
         "login" => {
-            let username = Arc::new(sessions.username.clone());
-            load::run(chans, c, w, d, move |ch, _| {
-                let username = username.clone();
+            let usernames = Arc::new(sessions.usernames.clone());
+            load::run(chans, c, w, d, move |ch, i| {
+                let usernames = usernames.clone();
                 async move {
+                    let name = &usernames[(i % usernames.len() as u64) as usize];
                     let short = Some(Duration::from_secs(1));
-                    matches!(login(ch, &username, PASSWORD, short).await, Ok(Some(_)))
+                    matches!(login(ch, name, PASSWORD, short).await, Ok(Some(_)))
                 }
             })
             .await
         }
         _ => {
-            let _busy = flood(chans, &sessions.username);
+            let _busy = flood(chans, &sessions.usernames);
             load::run(chans, c, w, d, move |ch, _| {
                 let fx = fx.clone();
                 async move { check(&fx, ch, &fx.pat, pb::Decision::Allow).await }

@@ -162,14 +162,17 @@ impl CredentialStore for CountingStore {
     async fn use_totp_step(&self, id: &str, step: i64) -> StoreResult<bool> {
         self.inner.use_totp_step(id, step).await
     }
-    async fn begin_login_attempt(
+    async fn login_failures(&self, name_hash: &[u8]) -> StoreResult<Option<(u32, Millis)>> {
+        self.inner.login_failures(name_hash).await
+    }
+    async fn record_login_failure(
         &self,
         name_hash: &[u8],
         now: Millis,
         lock_for: fn(u32) -> Millis,
-    ) -> StoreResult<Option<Millis>> {
+    ) -> StoreResult<()> {
         self.inner
-            .begin_login_attempt(name_hash, now, lock_for)
+            .record_login_failure(name_hash, now, lock_for)
             .await
     }
     async fn clear_login_failures(&self, name_hash: &[u8]) -> StoreResult<()> {

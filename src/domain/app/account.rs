@@ -103,9 +103,10 @@ impl App {
             .as_ref()
             .map(|keys| super::login::throttle_key_of(keys, &creds.user.name));
         let now = self.clock.now();
-        if let Some(key) = &throttle {
-            self.begin_attempt(key, now).await?;
-        }
+        let attempt = match &throttle {
+            Some(key) => Some(self.begin_attempt(key, now).await?),
+            None => None,
+        };
         let ok = self
             .logins
             .passwords
@@ -113,10 +114,13 @@ impl App {
             .await
             .map_err(super::login::pool_error)?;
         if !ok {
+            if let Some(attempt) = attempt {
+                self.attempt_failed(attempt).await?;
+            }
             return Err(Error::denied("current_password is wrong"));
         }
-        if let Some(key) = &throttle {
-            self.store.clear_login_failures(key).await?;
+        if let Some(attempt) = attempt {
+            self.attempt_passed(attempt).await?;
         }
         let phc = self
             .logins

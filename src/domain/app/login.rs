@@ -5,6 +5,8 @@
 //! one answer, and costs one argon2 verification whether or not the user exists. Failures
 //! in a row for one username lock it for a while, doubling up to 15 minutes.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -96,19 +98,75 @@ pub(super) fn throttle_key_of(keys: &ServerKeys, username: &str) -> Vec<u8> {
     throttle_key(keys, username)
 }
 
+/// A login attempt being checked: counted in this process until dropped (on any exit,
+/// cancellation included).
+pub(super) struct Attempt<'a> {
+    in_flight: &'a Mutex<HashMap<Vec<u8>, u32>>,
+    name_hash: Vec<u8>,
+    /// Failures in a row before this attempt.
+    failures: u32,
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.name_hash) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.name_hash);
+            }
+        }
+    }
+}
+
 impl App {
-    /// Counts an attempt on `name_hash` before its password is checked; RESOURCE_EXHAUSTED,
-    /// with the delay, while the name is locked.
-    pub(super) async fn begin_attempt(&self, name_hash: &[u8], now: Millis) -> Result<()> {
-        if let Some(until) = self
+    /// Admits an attempt on `name_hash`: RESOURCE_EXHAUSTED, with the delay, while the
+    /// name is locked, and while as many attempts are being checked here as failures
+    /// remain before the lock. A burst of parallel guesses thus gets no more tries than a
+    /// sequence (failures are counted once each is known), and a user's own parallel
+    /// logins are turned away only while more than that are in flight, never locked.
+    pub(super) async fn begin_attempt(&self, name_hash: &[u8], now: Millis) -> Result<Attempt<'_>> {
+        let (failures, locked_until) = self
             .store
-            .begin_login_attempt(name_hash, now, lock_for)
+            .login_failures(name_hash)
             .await?
-        {
-            let wait = (until - now + 999) / 1000;
+            .unwrap_or((0, 0));
+        if locked_until > now {
+            let wait = (locked_until - now + 999) / 1000;
             return Err(Error::ResourceExhausted(format!(
                 "too many failed logins for this user; retry in {wait} s"
             )));
+        }
+        let room = LOCK_AFTER.saturating_sub(failures).max(1);
+        let in_flight = &self.logins.in_flight;
+        let mut map = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(name_hash.to_vec()).or_insert(0);
+        if *n >= room {
+            return Err(Error::ResourceExhausted(
+                "other logins for this user are being checked; retry in 1 s".into(),
+            ));
+        }
+        *n += 1;
+        Ok(Attempt {
+            in_flight,
+            name_hash: name_hash.to_vec(),
+            failures,
+        })
+    }
+
+    /// The attempt failed: counted in the store, shared by every replica.
+    pub(super) async fn attempt_failed(&self, attempt: Attempt<'_>) -> Result<()> {
+        let now = self.clock.now();
+        self.store
+            .record_login_failure(&attempt.name_hash, now, lock_for)
+            .await?;
+        Ok(())
+    }
+
+    /// The attempt passed: the count starts again.
+    pub(super) async fn attempt_passed(&self, attempt: Attempt<'_>) -> Result<()> {
+        if attempt.failures > 0 {
+            self.store.clear_login_failures(&attempt.name_hash).await?;
         }
         Ok(())
     }
@@ -129,7 +187,7 @@ impl App {
         let ttl = validate::ttl("password.ttl", input.ttl)?;
         let name_hash = throttle_key(keys, &input.username);
         let now = self.clock.now();
-        self.begin_attempt(&name_hash, now).await?;
+        let attempt = self.begin_attempt(&name_hash, now).await?;
         let creds = self.store.user_credentials_by_name(&input.username).await?;
         let phc = creds.as_ref().and_then(|c| c.password_hash.clone());
         let password_ok = self
@@ -151,9 +209,10 @@ impl App {
                 Some(user_id) => tracing::warn!(%user_id, "login failed"),
                 None => tracing::warn!(unknown_user = %log_name(&name_hash), "login failed"),
             }
+            self.attempt_failed(attempt).await?;
             return Err(Error::LoginFailed);
         };
-        self.store.clear_login_failures(&name_hash).await?;
+        self.attempt_passed(attempt).await?;
         let issued = self.mint_session(&creds, amr, ttl, now).await?;
         tracing::info!(user_id = %creds.user.id, token_id = %issued.token_id, "login succeeded");
         Ok(issued)

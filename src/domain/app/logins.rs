@@ -75,6 +75,8 @@ pub(super) struct Logins {
     pub(super) keys: Option<ServerKeys>,
     pub(super) passwords: Passwords,
     verifying: Mutex<HashMap<String, CachedKey>>,
+    /// Login attempts being checked in this process, by throttle key (see `login`).
+    pub(super) in_flight: Mutex<HashMap<Vec<u8>, u32>>,
 }
 
 impl Logins {
@@ -84,6 +86,7 @@ impl Logins {
             config,
             keys,
             verifying: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
         }
     }
 

@@ -33,16 +33,16 @@ pub trait CredentialStore: Send + Sync {
     /// Records `step` as used only if it is later than the last one used, atomically, so
     /// one code is accepted once across every replica. True when it was recorded.
     async fn use_totp_step(&self, id: &str, step: i64) -> StoreResult<bool>;
-    /// Counts one login attempt for `name_hash` before its password is checked, in one
-    /// transaction: `Some(until)` (and nothing counted) while the name is locked, else
-    /// `None`, the attempt counted and the lock set from the new count by `lock_for`.
-    /// Counting first means a burst of parallel guesses is locked out as a sequence is.
-    async fn begin_login_attempt(
+    /// Failures in a row for `name_hash` and until when attempts are refused.
+    async fn login_failures(&self, name_hash: &[u8]) -> StoreResult<Option<(u32, Millis)>>;
+    /// Counts one failure, atomically (concurrent failures are all counted, a first one
+    /// included), and sets the lock from the new count by `lock_for`.
+    async fn record_login_failure(
         &self,
         name_hash: &[u8],
         now: Millis,
         lock_for: fn(u32) -> Millis,
-    ) -> StoreResult<Option<Millis>>;
+    ) -> StoreResult<()>;
     /// A success: the count starts again.
     async fn clear_login_failures(&self, name_hash: &[u8]) -> StoreResult<()>;
 }

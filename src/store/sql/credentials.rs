@@ -95,34 +95,39 @@ impl<B: SqlBackend> CredentialStore for SqlStore<B> {
         self.changed(q::update_totp_step(id, step)).await
     }
 
-    async fn begin_login_attempt(
+    async fn login_failures(&self, name_hash: &[u8]) -> StoreResult<Option<(u32, Millis)>> {
+        let st = B::render(&q::select_login_failures(name_hash, false));
+        match self.fetch_optional(st).await? {
+            Some(row) => Ok(Some((
+                u32::try_from(row.int("failures")?).unwrap_or(u32::MAX),
+                row.int("locked_until")?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    async fn record_login_failure(
         &self,
         name_hash: &[u8],
         now: Millis,
         lock_for: fn(u32) -> Millis,
-    ) -> StoreResult<Option<Millis>> {
+    ) -> StoreResult<()> {
         self.write(async {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
-                let read = || B::render(&q::select_login_failures(name_hash));
-                if let Some(row) = tx.fetch_optional(read()).await? {
-                    let locked_until = row.int("locked_until")?;
-                    if locked_until > now {
-                        return Ok(Some(locked_until));
-                    }
-                }
-                // Counted in the statement (failures + 1), so concurrent first attempts on
-                // a name no row holds yet are not lost.
+                // Counted in the statement (failures + 1), so concurrent first failures on
+                // a name no row holds yet are not lost; the row stays locked to the end.
                 tx.execute(B::render(&q::count_login_attempt(name_hash, now)))
                     .await?;
-                let failures = match tx.fetch_optional(read()).await? {
+                let read = B::render(&q::select_login_failures(name_hash, true));
+                let failures = match tx.fetch_optional(read).await? {
                     Some(row) => u32::try_from(row.int("failures")?).unwrap_or(u32::MAX),
-                    None => return Err(StoreError::internal("the counted attempt vanished")),
+                    None => return Err(StoreError::internal("the counted failure vanished")),
                 };
                 let until = now.saturating_add(lock_for(failures));
                 tx.execute(B::render(&q::update_locked_until(name_hash, until)))
                     .await?;
-                Ok(None)
+                Ok(())
             }
             .await;
             finish(tx, outcome).await

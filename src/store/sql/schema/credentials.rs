@@ -115,19 +115,22 @@ pub fn update_totp_step(id: &str, step: i64) -> UpdateStatement {
         .take()
 }
 
-pub fn select_login_failures(name_hash: &[u8]) -> SelectStatement {
-    Query::select()
-        .columns([
-            LoginFailuresTable::Failures,
-            LoginFailuresTable::LockedUntil,
-        ])
-        .from(LoginFailuresTable::Table)
-        .and_where(Expr::col(LoginFailuresTable::NameHash).eq(name_hash.to_vec()))
-        .lock(sea_query::LockType::Update)
-        .take()
+/// `locked`: inside a transaction that updates the row next (Postgres `FOR UPDATE`).
+pub fn select_login_failures(name_hash: &[u8], locked: bool) -> SelectStatement {
+    let mut q = Query::select();
+    q.columns([
+        LoginFailuresTable::Failures,
+        LoginFailuresTable::LockedUntil,
+    ])
+    .from(LoginFailuresTable::Table)
+    .and_where(Expr::col(LoginFailuresTable::NameHash).eq(name_hash.to_vec()));
+    if locked {
+        q.lock(sea_query::LockType::Update);
+    }
+    q
 }
 
-/// One more attempt: a new row at 1, or the row's count plus one.
+/// One more failure: a new row at 1, or the row's count plus one.
 pub fn count_login_attempt(name_hash: &[u8], now: Millis) -> InsertStatement {
     Query::insert()
         .into_table(LoginFailuresTable::Table)
