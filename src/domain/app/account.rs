@@ -52,6 +52,15 @@ fn require_session(caller: &Caller) -> Result<()> {
 }
 
 impl App {
+    /// A PHC string for `password`, from the hashing threads.
+    async fn hash_password(&self, password: String) -> Result<String> {
+        self.logins
+            .passwords
+            .hash(password)
+            .await
+            .map_err(super::login::pool_error)
+    }
+
     async fn own_credentials(&self, caller: &Caller) -> Result<UserCredentials> {
         self.store
             .user_credentials(caller.user_id())
@@ -69,12 +78,7 @@ impl App {
         caller.require_write(perms::USERS_WRITE)?;
         check_password("password", &password)?;
         self.require_may_act_as(caller, user_id).await?;
-        let phc = self
-            .logins
-            .passwords
-            .hash(password)
-            .await
-            .map_err(super::login::pool_error)?;
+        let phc = self.hash_password(password).await?;
         let (user, revoked) = self
             .store
             .set_password(user_id, &phc, None, self.clock.now())
@@ -122,12 +126,7 @@ impl App {
         if let Some(attempt) = attempt {
             self.attempt_passed(attempt).await?;
         }
-        let phc = self
-            .logins
-            .passwords
-            .hash(new)
-            .await
-            .map_err(super::login::pool_error)?;
+        let phc = self.hash_password(new).await?;
         let (user, revoked) = self
             .store
             .set_password(
@@ -244,12 +243,7 @@ impl App {
     /// Sets a user's password with no caller, for `bootstrap --admin-password-file`.
     pub async fn set_password_at_bootstrap(&self, user_id: &str, password: String) -> Result<()> {
         check_password("--admin-password-file", &password)?;
-        let phc = self
-            .logins
-            .passwords
-            .hash(password)
-            .await
-            .map_err(super::login::pool_error)?;
+        let phc = self.hash_password(password).await?;
         self.store
             .set_password(user_id, &phc, None, self.clock.now())
             .await?;
