@@ -77,6 +77,9 @@ pub(super) struct Logins {
     verifying: Mutex<HashMap<String, CachedKey>>,
     /// Login attempts being checked in this process, by throttle key (see `login`).
     pub(super) in_flight: Mutex<HashMap<Vec<u8>, u32>>,
+    /// The published key set and when it was read (monotonic): `GetJwks` needs no
+    /// credential, so it must not cost a store read per call.
+    published: Mutex<Option<(Vec<PublicJwk>, Millis)>>,
 }
 
 impl Logins {
@@ -87,6 +90,7 @@ impl Logins {
             keys,
             verifying: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
+            published: Mutex::new(None),
         }
     }
 
@@ -152,6 +156,11 @@ impl App {
         let leeway = i64::try_from(session_jwt::LEEWAY_SECONDS).unwrap_or(0) * 1000;
         let retire_at = now.saturating_add(longest).saturating_add(leeway);
         self.store.rotate_signing_key(&stored, retire_at).await?;
+        *self
+            .logins
+            .published
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
         tracing::info!(kid = %key.kid, "session signing key rotated");
         Ok(key.kid)
     }
@@ -188,8 +197,34 @@ impl App {
         Ok(SigningKey::from_seed(newest.kid, seed))
     }
 
-    /// The public keys that verify sessions now, for `GetJwks`.
+    /// The public keys that verify sessions now, for `GetJwks`: read again after
+    /// [`KEY_CACHE_TTL`], or at once after a rotation made here.
     pub async fn jwks(&self) -> Result<Vec<PublicJwk>> {
+        let at = self.clock.monotonic();
+        let cached = {
+            let published = self
+                .logins
+                .published
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            published
+                .as_ref()
+                .filter(|(_, read_at)| at.saturating_sub(*read_at) < KEY_CACHE_TTL)
+                .map(|(keys, _)| keys.clone())
+        };
+        if let Some(keys) = cached {
+            return Ok(keys);
+        }
+        let keys = self.read_jwks().await?;
+        *self
+            .logins
+            .published
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some((keys.clone(), at));
+        Ok(keys)
+    }
+
+    async fn read_jwks(&self) -> Result<Vec<PublicJwk>> {
         let keys = self.store.signing_keys(self.clock.now()).await?;
         Ok(keys
             .into_iter()
