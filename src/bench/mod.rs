@@ -6,6 +6,7 @@
 //! little; ratios to the empty call say what tessera itself costs.
 
 mod load;
+mod options;
 mod overload;
 mod run;
 mod scenarios;
@@ -15,9 +16,9 @@ mod subjects;
 mod wide;
 
 pub use load::Stats;
+pub use options::{BenchOptions, SCENARIOS};
 pub use overload::{OverloadRow, overload, overload_markdown};
 pub use run::{fill, run_bench};
-pub use scenarios::{BenchOptions, SCENARIOS};
 pub use seed::seed;
 
 #[derive(Debug, thiserror::Error)]

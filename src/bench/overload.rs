@@ -8,7 +8,8 @@ use std::time::Instant;
 use tonic::Code;
 
 use super::load::{Samples, connect};
-use super::scenarios::{BenchOptions, bearer, request};
+use super::options::BenchOptions;
+use super::scenarios::{bearer, request};
 use super::{BenchError, Stats};
 use crate::proto::v1 as pb;
 use crate::proto::v1::token_service_client::TokenServiceClient;

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::load::{self, Samples};
-use super::scenarios::{BenchOptions, COLD, SCENARIOS, bearer, request, scenario, setup};
+use super::options::{BenchOptions, COLD, SCENARIOS};
+use super::scenarios::{bearer, request, scenario, setup};
 use super::{BenchError, Row};
 use crate::proto::v1 as pb;
 use crate::proto::v1::token_service_client::TokenServiceClient;

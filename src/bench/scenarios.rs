@@ -1,7 +1,6 @@
 //! The benchmark scenarios, set up through the public API with an admin key.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tonic::Request;
 use tonic::metadata::MetadataValue;
@@ -12,27 +11,12 @@ use tonic_health::pb::health_client::HealthClient;
 
 use super::BenchError;
 use super::load::{self, Samples};
+use super::options::{BenchOptions, PRODUCT, WIDE};
 use super::wide::{self, WideToken};
 use crate::domain::token_format::{self, TokenKind};
 use crate::proto::v1 as pb;
 use crate::proto::v1::admin_service_client::AdminServiceClient;
 use crate::proto::v1::token_service_client::TokenServiceClient;
-
-#[derive(Debug, Clone)]
-pub struct BenchOptions {
-    pub addr: String,
-    /// A server on the same store with its cache off, for the cold scenario.
-    pub cold_addr: Option<String>,
-    pub admin_key: String,
-    pub concurrency: Vec<usize>,
-    pub connections: usize,
-    pub warmup: Duration,
-    pub duration: Duration,
-    /// Slices per cell, each paired with a slice of the empty call (see `run_bench`).
-    pub rounds: u32,
-    /// Scenario names to run (empty: all).
-    pub only: Vec<String>,
-}
 
 /// What the scenarios share: the caller's header and the tokens they check.
 pub(super) struct Fixture {
@@ -358,64 +342,5 @@ pub(super) async fn scenario(
             })
             .await
         }
-    }
-}
-
-pub const SCENARIOS: [&str; 18] = [
-    "health",
-    "authorize_warm",
-    "authorize_cold",
-    "introspect_warm",
-    "authorize_garbage",
-    "authorize_unknown",
-    "issue",
-    "authorize_wide_warm",
-    "authorize_wide_cold",
-    "authorize_half_wide_cold",
-    "introspect_wide_cold",
-    "authorize_warm_churn",
-    "issue_product",
-    "health_under_products",
-    "authorize_session_warm",
-    "authorize_session_garbage",
-    "login",
-    "authorize_warm_under_logins",
-];
-
-/// The scenarios that need the product key.
-const PRODUCT: [&str; 2] = ["issue_product", "health_under_products"];
-
-/// The scenarios that need the wide users.
-const WIDE: [&str; 4] = [
-    "authorize_wide_warm",
-    "authorize_wide_cold",
-    "authorize_half_wide_cold",
-    "introspect_wide_cold",
-];
-
-/// The scenarios that need the server with its cache off.
-pub(super) const COLD: [&str; 4] = [
-    "authorize_cold",
-    "authorize_wide_cold",
-    "authorize_half_wide_cold",
-    "introspect_wide_cold",
-];
-
-impl BenchOptions {
-    /// Slices per cell; at least one, whoever built the options.
-    pub(super) fn rounds(&self) -> u32 {
-        self.rounds.max(1)
-    }
-
-    /// Whether any of `names` is to run.
-    pub(super) fn selected(&self, names: &[&str]) -> bool {
-        names
-            .iter()
-            .any(|n| self.only.is_empty() || self.only.iter().any(|s| s == n))
-    }
-
-    /// Measured time of one slice.
-    pub(super) fn slice(&self) -> Duration {
-        self.duration / self.rounds()
     }
 }

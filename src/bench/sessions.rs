@@ -8,7 +8,8 @@ use tonic::transport::Channel;
 
 use super::BenchError;
 use super::load::{self, Samples};
-use super::scenarios::{BenchOptions, Fixture, request};
+use super::options::BenchOptions;
+use super::scenarios::{Fixture, request};
 use crate::domain::credentials::session_jwt::{AMR_PASSWORD, SessionClaims, SigningKey};
 use crate::domain::token_format::random_base62;
 use crate::proto::v1 as pb;

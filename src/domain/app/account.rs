@@ -2,6 +2,7 @@
 //! administrator (under the escalation rule: setting someone's password lets you act as
 //! them).
 
+use super::login::internal;
 use super::{App, Caller, perms};
 use crate::domain::credentials::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES};
 use crate::domain::credentials::server_keys::Purpose;
@@ -33,10 +34,6 @@ fn check_password(field: &str, password: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::Internal(Box::new(e))
 }
 
 /// Account calls act on the caller's own user and need a session: a narrow API key of that
@@ -105,7 +102,7 @@ impl App {
             .logins
             .keys
             .as_ref()
-            .map(|keys| super::login::throttle_key_of(keys, &creds.user.name));
+            .map(|keys| super::login::throttle_key(keys, &creds.user.name));
         let now = self.clock.now();
         let attempt = match &throttle {
             Some(key) => Some(self.begin_attempt(key, now).await?),

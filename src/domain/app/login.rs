@@ -60,7 +60,7 @@ impl std::fmt::Debug for LoginInput {
 
 /// The key under which a username's failures are counted: an HMAC, so the store never
 /// holds what was typed into the name field (a password, sometimes).
-fn throttle_key(keys: &ServerKeys, username: &str) -> Vec<u8> {
+pub(super) fn throttle_key(keys: &ServerKeys, username: &str) -> Vec<u8> {
     let key = keys.derive(Purpose::LoginThrottle);
     // HMAC takes a key of any length: this cannot fail.
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
@@ -79,7 +79,7 @@ fn log_name(name_hash: &[u8]) -> String {
         .collect()
 }
 
-fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+pub(super) fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::Internal(Box::new(e))
 }
 
@@ -91,11 +91,6 @@ pub(super) fn pool_error(e: PasswordError) -> Error {
         }
         e => internal(e),
     }
-}
-
-/// The key under which failures of `username` are counted.
-pub(super) fn throttle_key_of(keys: &ServerKeys, username: &str) -> Vec<u8> {
-    throttle_key(keys, username)
 }
 
 /// A login attempt being checked: counted in this process until dropped (on any exit,
