@@ -5,6 +5,7 @@ pub mod clock;
 pub mod credentials;
 pub mod error;
 pub mod model;
+pub mod oauth_client;
 pub mod permission;
 pub mod permission_set;
 pub mod ports;

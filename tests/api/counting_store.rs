@@ -9,10 +9,11 @@ use tessera::domain::clock::Millis;
 use tessera::domain::model::{
     Page, PageRequest, Role, StoredSigningKey, TokenAccess, TokenRecord, User, UserCredentials,
 };
+use tessera::domain::oauth_client::{ClientSecrets, OAuthClient};
 use tessera::domain::permission_set::PermissionSet;
 use tessera::domain::ports::{
-    CredentialStore, RoleStore, SigningKeyStore, Store, StoreHealth, StoreResult, TokenStore,
-    UserStore,
+    ClientStore, CredentialStore, RoleStore, SigningKeyStore, Store, StoreHealth, StoreResult,
+    TokenStore, UserStore,
 };
 
 pub struct CountingStore {
@@ -190,5 +191,41 @@ impl SigningKeyStore for CountingStore {
     }
     async fn rotate_signing_key(&self, key: &StoredSigningKey, retire: Millis) -> StoreResult<()> {
         self.inner.rotate_signing_key(key, retire).await
+    }
+}
+
+#[async_trait]
+impl ClientStore for CountingStore {
+    async fn create_client(&self, client: &OAuthClient, hash: Option<&[u8]>) -> StoreResult<()> {
+        self.inner.create_client(client, hash).await
+    }
+    async fn get_client(&self, id: &str) -> StoreResult<Option<OAuthClient>> {
+        self.inner.get_client(id).await
+    }
+    async fn client_with_secrets(
+        &self,
+        id: &str,
+    ) -> StoreResult<Option<(OAuthClient, ClientSecrets)>> {
+        self.inner.client_with_secrets(id).await
+    }
+    async fn list_clients(&self, page: &PageRequest) -> StoreResult<Page<OAuthClient>> {
+        self.inner.list_clients(page).await
+    }
+    async fn update_client(&self, client: &OAuthClient) -> StoreResult<OAuthClient> {
+        self.inner.update_client(client).await
+    }
+    async fn set_client_secret(
+        &self,
+        id: &str,
+        hash: &[u8],
+        until: Option<Millis>,
+    ) -> StoreResult<OAuthClient> {
+        self.inner.set_client_secret(id, hash, until).await
+    }
+    async fn set_client_disabled(&self, id: &str, disabled: bool) -> StoreResult<OAuthClient> {
+        self.inner.set_client_disabled(id, disabled).await
+    }
+    async fn delete_client(&self, id: &str, now: Millis) -> StoreResult<u32> {
+        self.inner.delete_client(id, now).await
     }
 }

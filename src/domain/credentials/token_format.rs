@@ -125,15 +125,51 @@ impl fmt::Debug for NewToken {
 
 /// Mints a new token of `kind`.
 pub fn generate(kind: TokenKind) -> Result<NewToken, RandomError> {
+    let (id, secret) = compose(kind.prefix())?;
+    Ok(NewToken { kind, id, secret })
+}
+
+/// The prefix of an OAuth client secret: the token format, so scanners find it and typos
+/// are caught by the checksum, but never a bearer token (no token row has it).
+pub const CLIENT_SECRET_PREFIX: &str = "tsc_";
+
+/// A new OAuth client secret (256 random bits), shown once and stored as a hash.
+pub fn generate_client_secret() -> Result<String, RandomError> {
+    Ok(compose(CLIENT_SECRET_PREFIX)?.1)
+}
+
+/// Whether `text` is shaped like a client secret: prefix, length, alphabet, checksum.
+pub fn is_client_secret(text: &str) -> bool {
+    well_formed(text).is_some_and(|(prefix, _)| prefix == CLIENT_SECRET_PREFIX)
+}
+
+/// A fresh id and the whole text `<prefix><id><secret><checksum>`.
+fn compose(prefix: &str) -> Result<(String, String), RandomError> {
     let id = random_base62(ID_LEN)?;
     let secret_part = random_base62(SECRET_LEN)?;
     let mut secret = String::with_capacity(TOKEN_LEN);
-    secret.push_str(kind.prefix());
+    secret.push_str(prefix);
     secret.push_str(&id);
     secret.push_str(&secret_part);
     let sum = checksum(&secret);
     secret.push_str(&sum);
-    Ok(NewToken { kind, id, secret })
+    Ok((id, secret))
+}
+
+/// The prefix and id of a text in the token format whose checksum holds.
+fn well_formed(text: &str) -> Option<(&str, &str)> {
+    if text.len() != TOKEN_LEN || !text.is_ascii() {
+        return None;
+    }
+    let body = &text[PREFIX_LEN..];
+    if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let (signed, sum) = text.split_at(TOKEN_LEN - CHECKSUM_LEN);
+    if checksum(signed) != sum {
+        return None;
+    }
+    Some((&text[..PREFIX_LEN], &body[..ID_LEN]))
 }
 
 /// A token text that is well formed: right prefix, length, alphabet and checksum, or
@@ -183,21 +219,10 @@ pub fn parse_presented(text: &str) -> Option<ParsedToken<'_>> {
 
 /// Checks the token's shape and checksum. `None` means "not a tessera token".
 pub fn parse(text: &str) -> Option<ParsedToken<'_>> {
-    if text.len() != TOKEN_LEN || !text.is_ascii() {
-        return None;
-    }
-    let kind = TokenKind::from_prefix(&text[..PREFIX_LEN])?;
-    let body = &text[PREFIX_LEN..];
-    if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return None;
-    }
-    let (signed, sum) = text.split_at(TOKEN_LEN - CHECKSUM_LEN);
-    if checksum(signed) != sum {
-        return None;
-    }
+    let (prefix, id) = well_formed(text)?;
     Some(ParsedToken {
-        kind,
-        id: body[..ID_LEN].into(),
+        kind: TokenKind::from_prefix(prefix)?,
+        id: id.into(),
         text,
     })
 }
@@ -217,6 +242,16 @@ mod tests {
             assert_eq!(parsed.id, t.id);
             assert!(!format!("{t:?}").contains(&t.secret));
         }
+    }
+
+    #[test]
+    fn client_secrets_are_not_tokens() {
+        let s = generate_client_secret().expect("os rng");
+        assert!(s.starts_with(CLIENT_SECRET_PREFIX) && is_client_secret(&s));
+        assert!(parse(&s).is_none());
+        assert!(!is_client_secret(&s[..s.len() - 1]));
+        let t = generate(TokenKind::ApiKey).expect("os rng").secret;
+        assert!(!is_client_secret(&t));
     }
 
     #[test]

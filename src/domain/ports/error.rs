@@ -11,6 +11,7 @@ pub enum Entity {
     User,
     Token,
     SigningKey,
+    Client,
 }
 
 impl Entity {
@@ -20,6 +21,7 @@ impl Entity {
             Entity::User => "user",
             Entity::Token => "token",
             Entity::SigningKey => "signing key",
+            Entity::Client => "client",
         }
     }
 }

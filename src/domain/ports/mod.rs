@@ -6,6 +6,7 @@
 //! global namespace beyond what today's keys (role names, user names) already are.
 
 mod changes;
+mod clients;
 mod credentials;
 mod error;
 mod roles;
@@ -14,6 +15,7 @@ mod tokens;
 mod users;
 
 pub use changes::ChangeSink;
+pub use clients::ClientStore;
 pub use credentials::CredentialStore;
 pub use error::{Entity, StoreError, StoreResult};
 pub use roles::RoleStore;
@@ -36,7 +38,14 @@ pub trait StoreHealth: Send + Sync {
 
 /// Every port a store implements.
 pub trait Store:
-    RoleStore + UserStore + TokenStore + CredentialStore + SigningKeyStore + StoreHealth + 'static
+    RoleStore
+    + UserStore
+    + TokenStore
+    + CredentialStore
+    + SigningKeyStore
+    + ClientStore
+    + StoreHealth
+    + 'static
 {
 }
 
@@ -46,6 +55,7 @@ impl<T> Store for T where
         + TokenStore
         + CredentialStore
         + SigningKeyStore
+        + ClientStore
         + StoreHealth
         + 'static
 {

@@ -83,6 +83,11 @@ fn migrator() -> Migrator {
             "logins",
             include_str!("../../../migrations/postgres/0010_logins.sql"),
         ),
+        (
+            11,
+            "oauth clients",
+            include_str!("../../../migrations/postgres/0011_oauth_clients.sql"),
+        ),
     ])
 }
 

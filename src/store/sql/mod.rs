@@ -10,6 +10,7 @@
 //! Every call, transactions included, is bounded by the backend's deadline.
 
 pub mod backend;
+mod clients;
 mod credentials;
 pub mod exec;
 mod health;

@@ -75,6 +75,11 @@ fn migrator() -> Migrator {
             "logins",
             include_str!("../../../migrations/sqlite/0010_logins.sql"),
         ),
+        (
+            11,
+            "oauth clients",
+            include_str!("../../../migrations/sqlite/0011_oauth_clients.sql"),
+        ),
     ])
 }
 

@@ -3,6 +3,7 @@
 //! dialect.
 
 pub mod changes;
+pub mod clients;
 pub mod credentials;
 pub mod roles;
 pub mod signing_keys;

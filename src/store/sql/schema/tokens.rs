@@ -31,6 +31,8 @@ pub enum Tokens {
     LastUsedAt,
     RevokedAt,
     CreatedBy,
+    /// The OAuth client an access or refresh token was issued to (migration 0011).
+    ClientId,
 }
 
 const TOKEN_COLUMNS: [Tokens; 16] = [
@@ -296,6 +298,14 @@ pub fn revoke_role_pats(role: &str, now: Millis) -> WithQuery {
     let mut root = roots();
     root.and_where(Expr::col(Tokens::Kind).eq(TokenKind::Pat.as_str()))
         .and_where(Expr::col(Tokens::RoleId).in_subquery(id));
+    revoke_lineage(root, now)
+}
+
+/// Revokes every token issued to an OAuth client (when it is deleted, inside the deleting
+/// transaction) and every token derived from them.
+pub fn revoke_client_tokens(client_id: &str, now: Millis) -> WithQuery {
+    let mut root = roots();
+    root.and_where(Expr::col(Tokens::ClientId).eq(client_id));
     revoke_lineage(root, now)
 }
 
