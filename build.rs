@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-const SECRET_BEARING: [&str; 11] = [
+const SECRET_BEARING: [&str; 13] = [
     ".tessera.v1.IssueRequest",
     ".tessera.v1.IssueRequest.grant",
     ".tessera.v1.PasswordGrant",
@@ -15,6 +15,8 @@ const SECRET_BEARING: [&str; 11] = [
     ".tessera.v1.AuthorizeRequest",
     ".tessera.v1.RevokeRequest",
     ".tessera.v1.RevokeRequest.target",
+    ".tessera.v1.CreateClientResponse",
+    ".tessera.v1.RotateClientSecretResponse",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

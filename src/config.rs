@@ -208,6 +208,29 @@ pub struct ServeArgs {
     pub idle_timeout: Duration,
     #[command(flatten)]
     pub logins: LoginArgs,
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
+}
+
+/// tessera as an OAuth 2 authorization server.
+#[derive(Debug, Args)]
+pub struct OAuthArgs {
+    /// How long a client's previous secret keeps working after RotateClientSecret, for
+    /// rolling the new one out (`0` ends it at once; at most 30 days, e.g. `90m`).
+    #[arg(long, env = "TESSERA_CLIENT_SECRET_GRACE", default_value = "0", value_parser = parse_grace)]
+    pub client_secret_grace: Duration,
+}
+
+/// A grace period: a duration like [`parse_duration`]'s, or zero, at most 30 days.
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    let d = match text.trim().trim_end_matches(['s', 'm']) {
+        "0" => Duration::ZERO,
+        _ => parse_duration(text)?,
+    };
+    if d > crate::domain::app::oauth::MAX_CLIENT_SECRET_GRACE {
+        return Err("at most 30 days (43200m)".to_owned());
+    }
+    Ok(d)
 }
 
 /// The environment variable holding the server secret itself (no flag, as for the HMAC key:
@@ -278,5 +301,9 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_grace("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_grace("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_grace("90m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_grace("43201m").is_err());
     }
 }

@@ -9,6 +9,7 @@ use tessera::config::{
     Cli, Command, HashArgs, LoginArgs, PatIssuersArg, SECRET_KEY_ENV, ServeArgs, StoreArgs,
     TOKEN_HMAC_KEY_ENV,
 };
+use tessera::domain::app::oauth::OAuthConfig;
 use tessera::domain::app::{App, CacheConfig, Limits, LoginConfig, PatIssuers};
 use tessera::domain::clock::SystemClock;
 use tessera::domain::credentials::server_keys::ServerKeys;
@@ -219,7 +220,10 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     let keys = server_keys(&args.logins, sqlite_path.as_deref())?;
     let app = Arc::new(
         build_app(backend.store(), &args.hashing, &cache, limits)?
-            .with_logins(login_config(&args.logins), keys),
+            .with_logins(login_config(&args.logins), keys)
+            .with_oauth(OAuthConfig {
+                client_secret_grace: args.oauth.client_secret_grace,
+            }),
     );
     app.ensure_signing_key()
         .await

@@ -16,12 +16,31 @@ mod redacted_debug {
     use std::fmt;
 
     use super::v1::{
-        AuthorizeRequest, ChangePasswordRequest, EnrollTotpResponse, IntrospectRequest,
-        IssueRequest, IssueResponse, PasswordGrant, RevokeRequest, SetUserPasswordRequest,
-        issue_request, revoke_request,
+        AuthorizeRequest, ChangePasswordRequest, CreateClientResponse, EnrollTotpResponse,
+        IntrospectRequest, IssueRequest, IssueResponse, PasswordGrant, RevokeRequest,
+        RotateClientSecretResponse, SetUserPasswordRequest, issue_request, revoke_request,
     };
 
     const REDACTED: &str = "<redacted>";
+
+    impl fmt::Debug for CreateClientResponse {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("CreateClientResponse")
+                .field("client", &self.client)
+                .field("client_secret", &REDACTED)
+                .field("stripped_scopes", &self.stripped_scopes)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for RotateClientSecretResponse {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("RotateClientSecretResponse")
+                .field("client", &self.client)
+                .field("client_secret", &REDACTED)
+                .finish()
+        }
+    }
 
     impl fmt::Debug for IssueResponse {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

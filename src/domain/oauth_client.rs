@@ -118,6 +118,82 @@ impl ClientSecrets {
     }
 }
 
+/// A client id as given in a request: what tessera makes (`cli_` and base62) or nothing
+/// like it; the value is not echoed.
+pub fn client_id(field: &str, id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    match ok {
+        true => Ok(()),
+        false => Err(Error::invalid(field, "not a client id")),
+    }
+}
+
+/// Grant type names, sorted; none given means `authorization_code` and `refresh_token`.
+pub fn grant_types(field: &str, names: &[String]) -> Result<Vec<GrantType>> {
+    if names.is_empty() {
+        return Ok(vec![GrantType::AuthorizationCode, GrantType::RefreshToken]);
+    }
+    let mut grants = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let grant = GrantType::from_name(name).ok_or_else(|| {
+            Error::invalid(
+                format!("{field}[{i}]"),
+                "one of authorization_code, refresh_token, client_credentials",
+            )
+        })?;
+        if grants.contains(&grant) {
+            return Err(Error::invalid(format!("{field}[{i}]"), "listed twice"));
+        }
+        grants.push(grant);
+    }
+    grants.sort();
+    Ok(grants)
+}
+
+/// Redirect URIs as registered: each valid, none twice, at most [`MAX_REDIRECT_URIS`].
+pub fn redirect_uris(field: &str, uris: &[String]) -> Result<Vec<String>> {
+    if uris.len() > MAX_REDIRECT_URIS {
+        return Err(Error::invalid(
+            field,
+            format!("at most {MAX_REDIRECT_URIS} redirect URIs"),
+        ));
+    }
+    for (i, uri) in uris.iter().enumerate() {
+        redirect_uri(&format!("{field}[{i}]"), uri)?;
+        if uris[..i].contains(uri) {
+            return Err(Error::invalid(format!("{field}[{i}]"), "listed twice"));
+        }
+    }
+    Ok(uris.to_vec())
+}
+
+/// What a client's type, grants and redirect URIs must agree on: a public client cannot
+/// authenticate, so no client credentials; the code grant needs somewhere to send the
+/// code; a refresh token comes only from the code grant.
+pub fn check_combination(client: &OAuthClient) -> Result<()> {
+    if client.client_type == ClientType::Public && client.allows(GrantType::ClientCredentials) {
+        return Err(Error::invalid(
+            "grant_types",
+            "a public client cannot use client_credentials: it has no secret",
+        ));
+    }
+    if client.allows(GrantType::AuthorizationCode) && client.redirect_uris.is_empty() {
+        return Err(Error::invalid(
+            "redirect_uris",
+            "authorization_code needs at least one redirect URI",
+        ));
+    }
+    if client.allows(GrantType::RefreshToken) && !client.allows(GrantType::AuthorizationCode) {
+        return Err(Error::invalid(
+            "grant_types",
+            "refresh_token comes with authorization_code only",
+        ));
+    }
+    Ok(())
+}
+
 /// Most redirect URIs one client may register, and the longest one.
 pub const MAX_REDIRECT_URIS: usize = 32;
 pub const MAX_REDIRECT_URI_LEN: usize = 2048;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::caller;
+use super::{caller, client_registry as clients};
 use crate::domain::app::{App, page_request};
 use crate::proto::v1 as pb;
 use crate::proto::v1::admin_service_server::AdminService;
@@ -191,5 +191,55 @@ impl AdminService for AdminApi {
         caller.require_write(crate::domain::app::perms::KEYS_ROTATE)?;
         let kid = self.app.rotate_signing_key().await?;
         Ok(Response::new(pb::RotateSigningKeyResponse { kid }))
+    }
+
+    async fn create_client(
+        &self,
+        request: Request<pb::CreateClientRequest>,
+    ) -> Reply<pb::CreateClientResponse> {
+        clients::create(&self.app, request).await
+    }
+
+    async fn get_client(&self, request: Request<pb::GetClientRequest>) -> Reply<pb::Client> {
+        clients::get(&self.app, request).await
+    }
+
+    async fn list_clients(
+        &self,
+        request: Request<pb::ListClientsRequest>,
+    ) -> Reply<pb::ListClientsResponse> {
+        clients::list(&self.app, request).await
+    }
+
+    async fn update_client(
+        &self,
+        request: Request<pb::UpdateClientRequest>,
+    ) -> Reply<pb::UpdateClientResponse> {
+        clients::update(&self.app, request).await
+    }
+
+    async fn rotate_client_secret(
+        &self,
+        request: Request<pb::RotateClientSecretRequest>,
+    ) -> Reply<pb::RotateClientSecretResponse> {
+        clients::rotate_secret(&self.app, request).await
+    }
+
+    async fn disable_client(
+        &self,
+        request: Request<pb::DisableClientRequest>,
+    ) -> Reply<pb::Client> {
+        clients::set_disabled(&self.app, &request, &request.get_ref().client_id, true).await
+    }
+
+    async fn enable_client(&self, request: Request<pb::EnableClientRequest>) -> Reply<pb::Client> {
+        clients::set_disabled(&self.app, &request, &request.get_ref().client_id, false).await
+    }
+
+    async fn delete_client(
+        &self,
+        request: Request<pb::DeleteClientRequest>,
+    ) -> Reply<pb::DeleteClientResponse> {
+        clients::delete(&self.app, request).await
     }
 }

@@ -6,6 +6,7 @@ use crate::domain::app::TokenView;
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Role, User};
+use crate::domain::oauth_client::{ClientType, OAuthClient};
 use crate::proto::v1 as pb;
 
 pub fn timestamp(ms: Millis) -> prost_types::Timestamp {
@@ -96,6 +97,29 @@ impl From<crate::domain::app::PublicJwk> for pb::Jwk {
             x: k.x,
             alg: "EdDSA".into(),
             r#use: "sig".into(),
+        }
+    }
+}
+
+impl From<OAuthClient> for pb::Client {
+    fn from(c: OAuthClient) -> pb::Client {
+        let client_type = match c.client_type {
+            ClientType::Public => pb::ClientType::Public,
+            ClientType::Confidential => pb::ClientType::Confidential,
+        };
+        pb::Client {
+            scopes: c.scopes.to_strings(),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            client_id: c.id,
+            name: c.name,
+            r#type: client_type.into(),
+            redirect_uris: c.redirect_uris,
+            disabled: c.disabled,
+            created_at: Some(timestamp(c.created_at)),
         }
     }
 }

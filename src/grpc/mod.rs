@@ -6,6 +6,7 @@
 mod account_service;
 mod admin_service;
 mod caller_first;
+mod client_registry;
 mod convert;
 mod message_limits;
 mod status;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use tessera::domain::app::oauth::OAuthConfig;
 use tessera::domain::app::{App, CacheConfig, Limits, LoginConfig, PatIssuers};
 use tessera::domain::credentials::server_keys::ServerKeys;
 use tessera::store::{Backend, ChangeFeed, StoreSettings};
@@ -36,6 +37,7 @@ pub struct Setup {
     pub logins: LoginConfig,
     /// The server secret; `None` leaves logins off (FAILED_PRECONDITION).
     pub secret: Option<Vec<u8>>,
+    pub oauth: OAuthConfig,
 }
 
 impl Default for Setup {
@@ -53,6 +55,7 @@ impl Default for Setup {
                 ..LoginConfig::default()
             },
             secret: Some(TEST_SECRET.to_vec()),
+            oauth: OAuthConfig::default(),
         }
     }
 }
@@ -120,7 +123,8 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -
                 .secret
                 .as_deref()
                 .map(|s| ServerKeys::new(s).expect("test secret")),
-        ),
+        )
+        .with_oauth(setup.oauth.clone()),
     );
     let feed = backend.follow_changes(app.clone());
     let (admin_key, admin_id) = match admin {

@@ -10,6 +10,8 @@ mod acting_as;
 mod bad_input;
 mod cache;
 mod callers;
+mod client_secrets;
+mod clients;
 mod connections;
 mod counting_store;
 mod db;

@@ -14,6 +14,8 @@ mod shared {
     pub mod bad_input;
     pub mod cache;
     pub mod callers;
+    pub mod client_secrets;
+    pub mod clients;
     pub mod connections;
     pub mod discovery;
     pub mod escalation;

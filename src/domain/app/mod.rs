@@ -9,12 +9,14 @@ mod auth_cache;
 mod authorize;
 mod bootstrap;
 mod caller;
+mod clients;
 mod effective;
 mod escalation;
 mod issue;
 mod lineage;
 mod login;
 mod logins;
+pub mod oauth;
 mod resolve;
 mod revoke;
 mod session_check;
@@ -27,6 +29,7 @@ pub use auth_cache::CacheConfig;
 pub use authorize::{AuthorizeInput, AuthorizeOutcome, Decision, Introspection};
 pub use bootstrap::Bootstrapped;
 pub use caller::Caller;
+pub use clients::{ClientChange, ClientSpec, ClientUpdate, NewClientSecret};
 pub use issue::{Issued, TokenSpec};
 pub use login::LoginInput;
 pub use logins::{LoginConfig, PatIssuers, PublicJwk, SECRET_SETTING};
@@ -57,6 +60,9 @@ pub mod perms {
     pub const USERS_BIND: &str = "tessera:users:bind";
     /// Rotating the session signing key.
     pub const KEYS_ROTATE: &str = "tessera:keys:rotate";
+    /// Reading and editing the app registry (OAuth clients).
+    pub const CLIENTS_READ: &str = "tessera:clients:read";
+    pub const CLIENTS_WRITE: &str = "tessera:clients:write";
 }
 
 /// Bounds on what one caller may accumulate.
@@ -86,6 +92,7 @@ pub struct App {
     cache: Option<auth_cache::AuthCache>,
     limits: Limits,
     logins: logins::Logins,
+    oauth: oauth::OAuthConfig,
 }
 
 impl std::fmt::Debug for App {
@@ -117,7 +124,14 @@ impl App {
             cache: auth_cache::AuthCache::new(cache),
             limits: Limits::default(),
             logins: logins::Logins::new(LoginConfig::default(), None),
+            oauth: oauth::OAuthConfig::default(),
         }
+    }
+
+    /// The same application with other OAuth settings.
+    pub fn with_oauth(mut self, oauth: oauth::OAuthConfig) -> App {
+        self.oauth = oauth;
+        self
     }
 
     /// The same application with other limits.

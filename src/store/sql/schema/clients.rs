@@ -122,9 +122,9 @@ pub fn update(client: &OAuthClient) -> UpdateStatement {
 /// The new secret becomes current; the replaced one is kept until `previous_until`, or
 /// dropped at once.
 pub fn set_secret(id: &str, hash: &[u8], previous_until: Option<Millis>) -> UpdateStatement {
-    let previous: SimpleExpr = match previous_until {
-        Some(_) => Expr::col(OauthClients::SecretHash).into(),
-        None => Expr::val(None::<Vec<u8>>).into(),
+    let previous: Expr = match previous_until {
+        Some(_) => Expr::col(OauthClients::SecretHash),
+        None => Expr::val(None::<Vec<u8>>),
     };
     Query::update()
         .table(OauthClients::Table)
