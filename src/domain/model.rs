@@ -102,6 +102,11 @@ pub struct TokenRecord {
     pub revoked_at: Option<Millis>,
     /// The token id of the credential that issued this one (audit trail).
     pub created_by: Option<String>,
+    /// The OAuth client an access or refresh token was issued to; a token whose subject is
+    /// this client (client credentials) acts for the app itself, not for a user.
+    pub client_id: Option<String>,
+    /// The OAuth grant (one authorization) an access or refresh token came from.
+    pub grant_id: Option<String>,
 }
 
 impl std::fmt::Debug for TokenRecord {
@@ -134,12 +139,22 @@ pub enum OwnerState {
     Missing,
 }
 
+/// The state of the OAuth client a token was issued to, as the check read finds it.
+#[derive(Debug, Clone)]
+pub struct ClientAccess {
+    pub disabled: bool,
+    /// The client's scopes now: they cap every token issued to it.
+    pub scopes: PermissionSet,
+}
+
 /// A token with everything its effective permissions depend on, read in one go: the check
 /// path's read.
 #[derive(Debug, Clone)]
 pub struct TokenAccess {
     pub record: TokenRecord,
     pub owner: OwnerState,
+    /// For a token issued to an OAuth client: the client, `None` when it is gone.
+    pub client: Option<ClientAccess>,
     /// The roles the owner holds, with their permissions now.
     pub owner_roles: Vec<Role>,
     /// A PAT's bound role (by id), when it exists (whether or not the owner holds it).

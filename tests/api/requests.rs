@@ -39,6 +39,8 @@ pub fn token_record(
         last_used_at: None,
         revoked_at: None,
         created_by: None,
+        client_id: None,
+        grant_id: None,
     }
 }
 

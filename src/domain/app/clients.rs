@@ -212,10 +212,11 @@ impl App {
         Ok((capped, stripped))
     }
 
-    /// A client changed: the tokens issued to it must be read again. Until tokens name
-    /// their client in the cache, every cached entry goes (client edits are rare).
-    fn invalidate_client(&self, _id: &str) {
-        self.invalidate_all();
+    /// A client changed (here or elsewhere): the tokens issued to it must be read again.
+    pub(super) fn invalidate_client(&self, id: &str) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(super::auth_cache::Changed::Client(id.into()));
+        }
     }
 }
 

@@ -80,7 +80,12 @@ pub(super) fn role_sets<'a>(roles: impl IntoIterator<Item = &'a Role>) -> Vec<Pe
 pub(super) fn own_chain(record: &TokenRecord, bound: Option<&Role>) -> Vec<PermissionSet> {
     let own = match record.kind {
         // A session's stored scopes are `*`: it acts with its user's permissions now.
-        TokenKind::ApiKey | TokenKind::Session => record.scopes.clone(),
+        // An OAuth token's stored scopes are what was granted; the client's scopes now
+        // and (for a user's token) the user's permissions now cap them.
+        TokenKind::ApiKey
+        | TokenKind::Session
+        | TokenKind::OAuthAccess
+        | TokenKind::OAuthRefresh => record.scopes.clone(),
         TokenKind::Pat => bound
             .filter(|r| Some(&r.id) == record.role_id.as_ref())
             .map(|r| r.permissions.clone())

@@ -270,6 +270,8 @@ impl App {
             last_used_at: None,
             revoked_at: None,
             created_by: plan.created_by,
+            client_id: None,
+            grant_id: None,
         };
         match max_active {
             Some(limit) => self.store.insert_token_within(&record, limit).await?,
@@ -323,6 +325,8 @@ impl App {
                 last_used_at: None,
                 revoked_at: None,
                 created_by: None,
+                client_id: None,
+                grant_id: None,
             });
             secrets.push(new.secret);
         }

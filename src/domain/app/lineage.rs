@@ -65,6 +65,10 @@ impl App {
         if access.owner != OwnerState::Active {
             return Ok(complete(inactive(access, None, true, at)));
         }
+        // A token issued to an app lives only while the app exists and is enabled.
+        if access.record.client_id.is_some() && access.client.as_ref().is_none_or(|c| c.disabled) {
+            return Ok(complete(inactive(access, None, false, at)));
+        }
         // A PAT whose role is gone (deleted, or deleted while the PAT was being issued)
         // can never grant again: a role re-created under that name is another role.
         if access.record.kind == TokenKind::Pat && access.bound_role.is_none() {
@@ -112,9 +116,13 @@ impl App {
         at: Millis,
     ) -> Result<Arc<ResolvedToken>> {
         let roles = dependencies(&access);
-        let owner = effective::union_of(effective::role_sets(&access.owner_roles)).await?;
         let mut chain = effective::own_chain(&access.record, access.bound_role.as_ref());
-        chain.push(owner);
+        // A user's token is capped by the user's permissions now; an app's own token
+        // (client credentials) has no user, only the client's scopes below.
+        if !acts_for_client(&access) {
+            chain.push(effective::union_of(effective::role_sets(&access.owner_roles)).await?);
+        }
+        chain.extend(access.client.as_ref().map(|c| c.scopes.clone()));
         chain.extend(parent.as_ref().map(|p| p.effective.clone()));
         // Past a bound (a role widened since issue), the token grants nothing rather than
         // make every check pay for an unbounded computation: never an ALLOW too many.
@@ -145,6 +153,11 @@ pub(super) fn require_room_below(depth: usize) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Whether the token is an app's own (client credentials): its subject is its client.
+fn acts_for_client(access: &TokenAccess) -> bool {
+    access.record.client_id.as_deref() == Some(access.record.subject.as_str())
 }
 
 fn complete(token: Arc<ResolvedToken>) -> Found {

@@ -289,6 +289,8 @@ impl App {
             last_used_at: None,
             revoked_at: None,
             created_by: None,
+            client_id: None,
+            grant_id: None,
         };
         self.store
             .insert_token_within(&record, self.limits.max_tokens_per_user)

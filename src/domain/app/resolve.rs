@@ -45,8 +45,10 @@ impl App {
             return Ok(None);
         };
         let record = &resolved.record;
+        // A refresh token is no bearer credential: it is good for the refresh grant only.
         if !resolved.is_active(now)
             || record.kind != parsed.kind
+            || record.kind == TokenKind::OAuthRefresh
             || !self.hasher.verify(parsed.text, &record.secret_hash)
         {
             return Ok(None);
@@ -147,6 +149,10 @@ impl crate::domain::ports::ChangeSink for App {
 
     fn user_changed(&self, id: &str) {
         self.invalidate_user(id);
+    }
+
+    fn client_changed(&self, id: &str) {
+        self.invalidate_client(id);
     }
 
     fn everything_changed(&self) {

@@ -1,6 +1,7 @@
 //! The opaque token format: `<prefix><id><secret><checksum>`, all base62 after the prefix.
 //!
-//! Like GitHub's token formats, a token names its kind (`tsk_` API key, `tsp_` PAT) so secret
+//! Like GitHub's token formats, a token names its kind (`tsk_` API key, `tsp_` PAT, `tsa_`
+//! and `tsr_` OAuth access and refresh tokens) so secret
 //! scanners can find it, carries a public lookup id so the store is read by primary key, holds
 //! at least 256 bits from the OS CSPRNG, and ends in a CRC32 so that typos and garbage are
 //! refused without touching the store.
@@ -28,6 +29,10 @@ pub enum TokenKind {
     Pat,
     /// A login session: a JWT (see `session_jwt`), not an opaque token.
     Session,
+    /// An OAuth access token, issued to an app (see `app::oauth`).
+    OAuthAccess,
+    /// An OAuth refresh token: never a bearer credential, only for the refresh grant.
+    OAuthRefresh,
 }
 
 impl TokenKind {
@@ -38,6 +43,8 @@ impl TokenKind {
             TokenKind::ApiKey => "tsk_",
             TokenKind::Pat => "tsp_",
             TokenKind::Session => "",
+            TokenKind::OAuthAccess => "tsa_",
+            TokenKind::OAuthRefresh => "tsr_",
         }
     }
 
@@ -47,6 +54,8 @@ impl TokenKind {
             TokenKind::ApiKey => "api_key",
             TokenKind::Pat => "pat",
             TokenKind::Session => "session",
+            TokenKind::OAuthAccess => "oauth_access",
+            TokenKind::OAuthRefresh => "oauth_refresh",
         }
     }
 
@@ -55,6 +64,8 @@ impl TokenKind {
             "api_key" => Some(TokenKind::ApiKey),
             "pat" => Some(TokenKind::Pat),
             "session" => Some(TokenKind::Session),
+            "oauth_access" => Some(TokenKind::OAuthAccess),
+            "oauth_refresh" => Some(TokenKind::OAuthRefresh),
             _ => None,
         }
     }
@@ -63,6 +74,8 @@ impl TokenKind {
         match prefix {
             "tsk_" => Some(TokenKind::ApiKey),
             "tsp_" => Some(TokenKind::Pat),
+            "tsa_" => Some(TokenKind::OAuthAccess),
+            "tsr_" => Some(TokenKind::OAuthRefresh),
             _ => None,
         }
     }
@@ -233,7 +246,12 @@ mod tests {
 
     #[test]
     fn generated_tokens_parse_back() {
-        for kind in [TokenKind::ApiKey, TokenKind::Pat] {
+        for kind in [
+            TokenKind::ApiKey,
+            TokenKind::Pat,
+            TokenKind::OAuthAccess,
+            TokenKind::OAuthRefresh,
+        ] {
             let t = generate(kind).expect("os rng");
             assert!(t.secret.starts_with(kind.prefix()));
             assert_eq!(t.secret.len(), TOKEN_LEN);

@@ -87,6 +87,7 @@ enum Notice<'a> {
     Token(i64, &'a str),
     Role(i64, &'a str),
     User(i64, &'a str),
+    Client(i64, &'a str),
     Everything(i64),
 }
 
@@ -97,6 +98,7 @@ fn parse_notice(payload: &str) -> Option<Notice<'_>> {
         ("t", Some(id)) if !id.is_empty() => Some(Notice::Token(revision, id)),
         ("r", Some(name)) if !name.is_empty() => Some(Notice::Role(revision, name)),
         ("u", Some(id)) if !id.is_empty() => Some(Notice::User(revision, id)),
+        ("c", Some(id)) if !id.is_empty() => Some(Notice::Client(revision, id)),
         ("*", None) => Some(Notice::Everything(revision)),
         _ => None,
     }
@@ -253,6 +255,10 @@ fn apply(payload: &str, sink: &Arc<dyn ChangeSink>, state: &SharedState) {
             sink.user_changed(id);
             state.send_modify(|s| s.heard(revision));
         }
+        Some(Notice::Client(revision, id)) => {
+            sink.client_changed(id);
+            state.send_modify(|s| s.heard(revision));
+        }
         Some(Notice::Everything(revision)) => {
             sink.everything_changed();
             state.send_modify(|s| s.heard(revision));
@@ -321,6 +327,10 @@ mod tests {
         assert_eq!(parse_notice("8 *"), Some(Notice::Everything(8)));
         assert_eq!(parse_notice("9 r admin"), Some(Notice::Role(9, "admin")));
         assert_eq!(parse_notice("10 u usr_1"), Some(Notice::User(10, "usr_1")));
+        assert_eq!(
+            parse_notice("11 c cli_1"),
+            Some(Notice::Client(11, "cli_1"))
+        );
         for bad in [
             "",
             "x *",

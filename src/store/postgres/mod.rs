@@ -85,8 +85,8 @@ fn migrator() -> Migrator {
         ),
         (
             11,
-            "oauth clients",
-            include_str!("../../../migrations/postgres/0011_oauth_clients.sql"),
+            "oauth",
+            include_str!("../../../migrations/postgres/0011_oauth.sql"),
         ),
     ])
 }

@@ -5,8 +5,8 @@
 //! here only, so the backends cannot drift apart in how they read the same schema.
 
 use crate::domain::model::{
-    OwnerState, Page, PageRequest, Role, StoredSigningKey, TokenAccess, TokenRecord, User,
-    UserCredentials,
+    ClientAccess, OwnerState, Page, PageRequest, Role, StoredSigningKey, TokenAccess, TokenRecord,
+    User, UserCredentials,
 };
 use crate::domain::permission_set::PermissionSet;
 use crate::domain::ports::{StoreError, StoreResult};
@@ -117,6 +117,8 @@ pub fn token_from_row(row: &impl Columns) -> StoreResult<(i64, TokenRecord)> {
         last_used_at: row.opt_int("last_used_at")?,
         revoked_at: row.opt_int("revoked_at")?,
         created_by: row.opt_text("created_by")?,
+        client_id: row.opt_text("client_id")?,
+        grant_id: row.opt_text("grant_id")?,
     };
     Ok((row.int("seq")?, record))
 }
@@ -159,8 +161,24 @@ pub fn access_from_rows(rows: &[impl Columns]) -> StoreResult<Option<TokenAccess
         }),
         _ => None,
     };
+    let client = match first.opt_flag("client_disabled")? {
+        Some(disabled) => Some(ClientAccess {
+            disabled,
+            scopes: PermissionSet::from_stored(&first.text("client_scopes")?),
+        }),
+        None => None,
+    };
+    // An app's own token (client credentials) acts for the client: the client is its owner.
+    let owner = match (&client, &record.client_id) {
+        (Some(c), Some(id)) if *id == record.subject => match c.disabled {
+            false => OwnerState::Active,
+            true => OwnerState::Disabled,
+        },
+        _ => owner,
+    };
     Ok(Some(TokenAccess {
         owner,
+        client,
         owner_roles,
         bound_role,
         record,

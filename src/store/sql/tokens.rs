@@ -43,15 +43,19 @@ pub async fn insert_in<X: SqlTx, B: SqlBackend>(
             });
         }
     }
-    tx.execute(B::render(&q::insert_token(token)))
+    let inserted = tx
+        .execute(B::render(&q::insert_token(token)))
         .await
-        .map(|_| ())
         .map_err(|e| {
             e.or_constraint(
                 || StoreError::conflict(Entity::Token, &token.id),
                 || StoreError::not_found(Entity::User, &token.subject),
             )
-        })
+        })?;
+    match inserted {
+        0 => Err(StoreError::not_found(Entity::User, &token.subject)),
+        _ => Ok(()),
+    }
 }
 
 /// Inserts `tokens` in one transaction, all or none (bounded by the caller), each within

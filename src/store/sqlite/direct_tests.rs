@@ -40,6 +40,8 @@ fn pat(id: &str, subject: &str, role: &str) -> TokenRecord {
         last_used_at: None,
         revoked_at: None,
         created_by: Some("admin".into()),
+        client_id: None,
+        grant_id: None,
     }
 }
 

@@ -77,8 +77,8 @@ fn migrator() -> Migrator {
         ),
         (
             11,
-            "oauth clients",
-            include_str!("../../../migrations/sqlite/0011_oauth_clients.sql"),
+            "oauth",
+            include_str!("../../../migrations/sqlite/0011_oauth.sql"),
         ),
     ])
 }

@@ -1,4 +1,4 @@
-//! Recent role and user changes, so that a change makes stale only the entries that depend
+//! Recent role, user, token and client changes, so that a change makes stale only the entries that depend
 //! on it.
 //!
 //! Each change gets the next sequence number. A cache entry remembers the number it was last
@@ -26,6 +26,8 @@ pub enum Changed {
     User(Box<str>),
     /// A token was revoked or edited: tokens derived from it depend on it.
     Token(Box<str>),
+    /// An OAuth client changed (scopes, state) or went: the tokens issued to it.
+    Client(Box<str>),
 }
 
 impl Changed {
@@ -35,6 +37,7 @@ impl Changed {
             Changed::User(id) => **id == *t.record.subject,
             Changed::Role(name) => t.roles.binary_search_by(|r| r.as_str().cmp(name)).is_ok(),
             Changed::Token(id) => **id == *t.record.id,
+            Changed::Client(id) => t.record.client_id.as_deref() == Some(&**id),
         })
     }
 }

@@ -35,6 +35,8 @@ fn derived(
             last_used_at: None,
             revoked_at: None,
             created_by: None,
+            client_id: None,
+            grant_id: None,
         },
         owner: OwnerState::Active,
         effective: PermissionSet::empty(),

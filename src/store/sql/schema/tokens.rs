@@ -5,6 +5,7 @@ use sea_query::{
     SelectStatement, UnionType, UpdateStatement, WithClause, WithQuery,
 };
 
+use super::clients::OauthClients;
 use super::roles::Roles;
 use super::users::{UserRoles, Users};
 use crate::domain::clock::Millis;
@@ -33,9 +34,11 @@ pub enum Tokens {
     CreatedBy,
     /// The OAuth client an access or refresh token was issued to (migration 0011).
     ClientId,
+    /// The OAuth grant an access or refresh token came from (migration 0011).
+    GrantId,
 }
 
-const TOKEN_COLUMNS: [Tokens; 16] = [
+const TOKEN_COLUMNS: [Tokens; 18] = [
     Tokens::Seq,
     Tokens::Id,
     Tokens::Kind,
@@ -52,30 +55,59 @@ const TOKEN_COLUMNS: [Tokens; 16] = [
     Tokens::LastUsedAt,
     Tokens::RevokedAt,
     Tokens::CreatedBy,
+    Tokens::ClientId,
+    Tokens::GrantId,
 ];
 
+/// Inserts the token if its subject exists: a user, or, for an app's own token, its client
+/// (no foreign key can say "a user or a client"). No row inserted means no such subject.
 pub fn insert_token(t: &TokenRecord) -> InsertStatement {
+    let user = Query::select()
+        .expr(Expr::val(1))
+        .from(Users::Table)
+        .and_where(Expr::col(Users::Id).eq(&t.subject))
+        .take();
+    let client = Query::select()
+        .expr(Expr::val(1))
+        .from(OauthClients::Table)
+        .and_where(Expr::col(OauthClients::Id).eq(&t.subject))
+        .and_where(Expr::val(
+            t.client_id.as_deref() == Some(t.subject.as_str()),
+        ))
+        .take();
+    let values = Query::select()
+        .exprs(token_values(t))
+        .and_where(Expr::exists(user).or(Expr::exists(client)))
+        .take();
     Query::insert()
         .into_table(Tokens::Table)
         .columns(TOKEN_COLUMNS.into_iter().skip(1))
-        .values_panic([
-            t.id.clone().into(),
-            t.kind.as_str().into(),
-            t.name.clone().into(),
-            t.subject.clone().into(),
-            t.role.clone().into(),
-            t.role_id.clone().into(),
-            t.secret_hash.clone().into(),
-            t.scopes.to_stored().into(),
-            t.cap.as_ref().map(PermissionSet::to_stored).into(),
-            t.read_only.into(),
-            t.issued_at.into(),
-            t.expires_at.into(),
-            t.last_used_at.into(),
-            t.revoked_at.into(),
-            t.created_by.clone().into(),
-        ])
-        .take()
+        .select_from(values)
+        .map(|q| q.to_owned())
+        .expect("one value per column")
+}
+
+fn token_values(t: &TokenRecord) -> [Expr; 17] {
+    let values: [sea_query::Value; 17] = [
+        t.id.clone().into(),
+        t.kind.as_str().into(),
+        t.name.clone().into(),
+        t.subject.clone().into(),
+        t.role.clone().into(),
+        t.role_id.clone().into(),
+        t.secret_hash.clone().into(),
+        t.scopes.to_stored().into(),
+        t.cap.as_ref().map(PermissionSet::to_stored).into(),
+        t.read_only.into(),
+        t.issued_at.into(),
+        t.expires_at.into(),
+        t.last_used_at.into(),
+        t.revoked_at.into(),
+        t.created_by.clone().into(),
+        t.client_id.clone().into(),
+        t.grant_id.clone().into(),
+    ];
+    values.map(Expr::val)
 }
 
 pub fn select_token(id: &str) -> SelectStatement {
@@ -87,8 +119,9 @@ pub fn select_token(id: &str) -> SelectStatement {
 }
 
 /// The check path's only query. One row for the token, with its owner's state
-/// (`owner_disabled` NULL when the owner is gone) and a PAT's bound role, joined by id
-/// (`bound_permissions` NULL when there is none), then one row per role the owner holds
+/// (`owner_disabled` NULL when the owner is gone), a PAT's bound role, joined by id
+/// (`bound_permissions` NULL when there is none), and an OAuth token's client
+/// (`client_disabled`, `client_scopes`; NULL when there is none), then one row per role the owner holds
 /// (`role_name`, `held_role_id`, `role_permissions`; every other column NULL).
 ///
 /// Why not one plain join: every role row would repeat the token's columns, so a token
@@ -109,6 +142,14 @@ pub fn select_token_access(id: &str) -> WithQuery {
         .expr_as(null(), "held_role_id")
         .expr_as(null(), "role_permissions")
         .expr_as(Expr::col((bound, Roles::Permissions)), "bound_permissions")
+        .expr_as(
+            Expr::col((OauthClients::Table, OauthClients::Disabled)),
+            "client_disabled",
+        )
+        .expr_as(
+            Expr::col((OauthClients::Table, OauthClients::Scopes)),
+            "client_scopes",
+        )
         .from(t)
         .left_join(
             Users::Table,
@@ -119,6 +160,10 @@ pub fn select_token_access(id: &str) -> WithQuery {
             Roles::Table,
             bound,
             Expr::col((bound, Roles::Id)).equals((t, Tokens::RoleId)),
+        )
+        .left_join(
+            OauthClients::Table,
+            Expr::col((OauthClients::Table, OauthClients::Id)).equals((t, Tokens::ClientId)),
         );
     let mut roles = Query::select();
     for _ in TOKEN_COLUMNS {
@@ -129,6 +174,8 @@ pub fn select_token_access(id: &str) -> WithQuery {
         .expr(Expr::col((Roles::Table, Roles::Name)))
         .expr(Expr::col((Roles::Table, Roles::Id)))
         .expr(Expr::col((Roles::Table, Roles::Permissions)))
+        .expr(null())
+        .expr(null())
         .expr(null())
         .from(t)
         .inner_join(
