@@ -30,6 +30,13 @@ pub enum Error {
     /// The store cannot be reached; retrying later may work.
     #[error("service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// An OAuth grant or authorization failed with an RFC 6749 error code; the description
+    /// says why, without a secret.
+    #[error("{}: {description}", code.as_str())]
+    OAuth {
+        code: super::oauth_grant::OAuthErrorCode,
+        description: String,
+    },
     /// A fault of ours; details go to the log, not to the caller.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -45,6 +52,16 @@ impl Error {
 
     pub fn denied(message: impl Into<String>) -> Error {
         Error::PermissionDenied(message.into())
+    }
+
+    pub fn oauth(
+        code: super::oauth_grant::OAuthErrorCode,
+        description: impl Into<String>,
+    ) -> Error {
+        Error::OAuth {
+            code,
+            description: description.into(),
+        }
     }
 }
 

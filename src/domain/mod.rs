@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod error;
 pub mod model;
 pub mod oauth_client;
+pub mod oauth_grant;
 pub mod permission;
 pub mod permission_set;
 pub mod ports;

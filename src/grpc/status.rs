@@ -22,6 +22,19 @@ impl From<Error> for Status {
             Error::AlreadyExists(m) => Status::already_exists(format!("{m} already exists")),
             Error::FailedPrecondition(m) => Status::failed_precondition(m.clone()),
             Error::ResourceExhausted(m) => Status::resource_exhausted(m.clone()),
+            Error::OAuth { code, .. } => {
+                use crate::domain::oauth_grant::OAuthErrorCode as C;
+                let code = match code {
+                    C::InvalidClient => Code::Unauthenticated,
+                    C::UnauthorizedClient | C::AccessDenied => Code::PermissionDenied,
+                    C::InvalidRequest
+                    | C::InvalidGrant
+                    | C::UnsupportedGrantType
+                    | C::UnsupportedResponseType
+                    | C::InvalidScope => Code::InvalidArgument,
+                };
+                Status::new(code, e.to_string())
+            }
             Error::Unavailable(source) => {
                 tracing::warn!(error = %chain(source.as_ref()), "store unavailable");
                 Status::unavailable("store unavailable, retry later")

@@ -10,10 +10,11 @@ use tessera::domain::model::{
     Page, PageRequest, Role, StoredSigningKey, TokenAccess, TokenRecord, User, UserCredentials,
 };
 use tessera::domain::oauth_client::{ClientSecrets, OAuthClient};
+use tessera::domain::oauth_grant::{AuthorizationCode, OAuthGrant};
 use tessera::domain::permission_set::PermissionSet;
 use tessera::domain::ports::{
-    ClientStore, CredentialStore, RoleStore, SigningKeyStore, Store, StoreHealth, StoreResult,
-    TokenStore, UserStore,
+    ClientStore, CredentialStore, GrantFilter, OAuthStore, RoleStore, SigningKeyStore, Store,
+    StoreHealth, StoreResult, TokenStore, UserStore,
 };
 
 pub struct CountingStore {
@@ -227,5 +228,55 @@ impl ClientStore for CountingStore {
     }
     async fn delete_client(&self, id: &str, now: Millis) -> StoreResult<u32> {
         self.inner.delete_client(id, now).await
+    }
+}
+
+#[async_trait]
+impl OAuthStore for CountingStore {
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        self.inner.insert_code(code).await
+    }
+    async fn get_code(&self, hash: &[u8]) -> StoreResult<Option<AuthorizationCode>> {
+        self.inner.get_code(hash).await
+    }
+    async fn redeem_code(
+        &self,
+        hash: &[u8],
+        now: Millis,
+        grant: &OAuthGrant,
+        tokens: &[TokenRecord],
+    ) -> StoreResult<bool> {
+        self.inner.redeem_code(hash, now, grant, tokens).await
+    }
+    async fn rotate_refresh(
+        &self,
+        old: &str,
+        grant: &str,
+        now: Millis,
+        tokens: &[TokenRecord],
+    ) -> StoreResult<bool> {
+        self.inner.rotate_refresh(old, grant, now, tokens).await
+    }
+    async fn get_grant(&self, id: &str) -> StoreResult<Option<OAuthGrant>> {
+        self.inner.get_grant(id).await
+    }
+    async fn revoke_grant(&self, id: &str, now: Millis) -> StoreResult<u32> {
+        self.inner.revoke_grant(id, now).await
+    }
+    async fn revoke_client_grants(
+        &self,
+        client: &str,
+        subject: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<u32> {
+        self.inner.revoke_client_grants(client, subject, now).await
+    }
+    async fn list_grants(
+        &self,
+        filter: &GrantFilter,
+        now: Millis,
+        page: &PageRequest,
+    ) -> StoreResult<Page<OAuthGrant>> {
+        self.inner.list_grants(filter, now, page).await
     }
 }

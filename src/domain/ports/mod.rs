@@ -9,6 +9,7 @@ mod changes;
 mod clients;
 mod credentials;
 mod error;
+mod oauth;
 mod roles;
 mod signing_keys;
 mod tokens;
@@ -18,6 +19,7 @@ pub use changes::ChangeSink;
 pub use clients::ClientStore;
 pub use credentials::CredentialStore;
 pub use error::{Entity, StoreError, StoreResult};
+pub use oauth::{GrantFilter, OAuthStore};
 pub use roles::RoleStore;
 pub use signing_keys::SigningKeyStore;
 pub use tokens::TokenStore;
@@ -44,6 +46,7 @@ pub trait Store:
     + CredentialStore
     + SigningKeyStore
     + ClientStore
+    + OAuthStore
     + StoreHealth
     + 'static
 {
@@ -56,6 +59,7 @@ impl<T> Store for T where
         + CredentialStore
         + SigningKeyStore
         + ClientStore
+        + OAuthStore
         + StoreHealth
         + 'static
 {

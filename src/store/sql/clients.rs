@@ -138,7 +138,7 @@ impl<B: SqlBackend> ClientStore for SqlStore<B> {
             let outcome = async {
                 // Tokens first, as every writer touching tokens does (see `delete_role`).
                 let revoked = tx
-                    .execute(B::render(&tq::revoke_client_tokens(id, now)))
+                    .execute(B::render(&tq::revoke_client_tokens(id, None, now)))
                     .await?;
                 if tx.execute(B::render(&q::delete(id))).await? == 0 {
                     return Err(StoreError::not_found(Entity::Client, id));

@@ -5,6 +5,7 @@
 pub mod changes;
 pub mod clients;
 pub mod credentials;
+pub mod oauth;
 pub mod roles;
 pub mod signing_keys;
 pub mod tokens;

@@ -348,12 +348,33 @@ pub fn revoke_role_pats(role: &str, now: Millis) -> WithQuery {
     revoke_lineage(root, now)
 }
 
-/// Revokes every token issued to an OAuth client (when it is deleted, inside the deleting
-/// transaction) and every token derived from them.
-pub fn revoke_client_tokens(client_id: &str, now: Millis) -> WithQuery {
+/// Revokes every token issued to an OAuth client (or to it for one user) and every token
+/// derived from them.
+pub fn revoke_client_tokens(client_id: &str, subject: Option<&str>, now: Millis) -> WithQuery {
     let mut root = roots();
     root.and_where(Expr::col(Tokens::ClientId).eq(client_id));
+    if let Some(subject) = subject {
+        root.and_where(Expr::col(Tokens::Subject).eq(subject));
+    }
     revoke_lineage(root, now)
+}
+
+/// Revokes every token issued from one OAuth grant, and what derives from them.
+pub fn revoke_grant_tokens(grant_id: &str, now: Millis) -> WithQuery {
+    let mut root = roots();
+    root.and_where(Expr::col(Tokens::GrantId).eq(grant_id));
+    revoke_lineage(root, now)
+}
+
+/// Ends a live refresh token on rotation; no row changed means it was not live.
+pub fn end_refresh_token(id: &str, now: Millis) -> UpdateStatement {
+    Query::update()
+        .table(Tokens::Table)
+        .value(Tokens::RevokedAt, now)
+        .and_where(Expr::col(Tokens::Id).eq(id))
+        .and_where(Expr::col(Tokens::Kind).eq(TokenKind::OAuthRefresh.as_str()))
+        .and_where(Expr::col(Tokens::RevokedAt).is_null())
+        .take()
 }
 
 #[cfg(test)]

@@ -1,0 +1,61 @@
+//! The port for OAuth authorizations: codes, grants (token families) and the rotation of
+//! refresh tokens, each change atomic with the tokens it issues or revokes.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::clock::Millis;
+use crate::domain::model::{Page, PageRequest, TokenRecord};
+use crate::domain::oauth_grant::{AuthorizationCode, OAuthGrant};
+
+/// Which live grants a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct GrantFilter {
+    pub subject: Option<String>,
+    pub client_id: Option<String>,
+}
+
+#[async_trait]
+pub trait OAuthStore: Send + Sync {
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    async fn get_code(&self, code_hash: &[u8]) -> StoreResult<Option<AuthorizationCode>>;
+    /// In one transaction: marks the code used (recording `grant`'s id on it), stores
+    /// `grant` and inserts `tokens`. `false`, with nothing written, when the code was used
+    /// already (by a concurrent exchange, say).
+    async fn redeem_code(
+        &self,
+        code_hash: &[u8],
+        now: Millis,
+        grant: &OAuthGrant,
+        tokens: &[TokenRecord],
+    ) -> StoreResult<bool>;
+    /// In one transaction: ends the refresh token `old_id` (sets its `revoked_at`), marks
+    /// its grant used and inserts `tokens`. `false`, with nothing written, when the token
+    /// was no longer live: it was rotated or revoked already.
+    async fn rotate_refresh(
+        &self,
+        old_id: &str,
+        grant_id: &str,
+        now: Millis,
+        tokens: &[TokenRecord],
+    ) -> StoreResult<bool>;
+    async fn get_grant(&self, id: &str) -> StoreResult<Option<OAuthGrant>>;
+    /// Revokes a grant and every token issued from it (and derived from those); returns
+    /// how many tokens.
+    async fn revoke_grant(&self, id: &str, now: Millis) -> StoreResult<u32>;
+    /// Revokes every grant of a client, or of one user with it, and their tokens; with no
+    /// subject, also the client's own tokens (client credentials). Returns how many tokens.
+    async fn revoke_client_grants(
+        &self,
+        client_id: &str,
+        subject: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<u32>;
+    /// Live grants (not revoked, not past their family's end), newest first by id.
+    async fn list_grants(
+        &self,
+        filter: &GrantFilter,
+        now: Millis,
+        page: &PageRequest,
+    ) -> StoreResult<Page<OAuthGrant>>;
+}

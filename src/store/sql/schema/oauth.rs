@@ -1,0 +1,182 @@
+//! Statements on OAuth authorization codes and grants.
+
+use sea_query::{
+    Expr, ExprTrait, Iden, InsertStatement, Order, Query, SelectStatement, UpdateStatement,
+};
+
+use crate::domain::clock::Millis;
+use crate::domain::oauth_grant::{AuthorizationCode, OAuthGrant};
+use crate::domain::ports::GrantFilter;
+
+#[derive(Iden, Clone, Copy)]
+pub enum OauthCodes {
+    Table,
+    CodeHash,
+    ClientId,
+    RedirectUri,
+    Subject,
+    Scopes,
+    CodeChallenge,
+    CreatedAt,
+    ExpiresAt,
+    UsedAt,
+    GrantId,
+}
+
+const CODE_COLUMNS: [OauthCodes; 10] = [
+    OauthCodes::CodeHash,
+    OauthCodes::ClientId,
+    OauthCodes::RedirectUri,
+    OauthCodes::Subject,
+    OauthCodes::Scopes,
+    OauthCodes::CodeChallenge,
+    OauthCodes::CreatedAt,
+    OauthCodes::ExpiresAt,
+    OauthCodes::UsedAt,
+    OauthCodes::GrantId,
+];
+
+#[derive(Iden, Clone, Copy)]
+pub enum OauthGrants {
+    Table,
+    Id,
+    ClientId,
+    Subject,
+    Scopes,
+    CreatedAt,
+    LastUsedAt,
+    ExpiresAt,
+    RevokedAt,
+}
+
+const GRANT_COLUMNS: [OauthGrants; 8] = [
+    OauthGrants::Id,
+    OauthGrants::ClientId,
+    OauthGrants::Subject,
+    OauthGrants::Scopes,
+    OauthGrants::CreatedAt,
+    OauthGrants::LastUsedAt,
+    OauthGrants::ExpiresAt,
+    OauthGrants::RevokedAt,
+];
+
+pub fn insert_code(c: &AuthorizationCode) -> InsertStatement {
+    Query::insert()
+        .into_table(OauthCodes::Table)
+        .columns(CODE_COLUMNS)
+        .values_panic([
+            c.code_hash.clone().into(),
+            c.client_id.clone().into(),
+            c.redirect_uri.clone().into(),
+            c.subject.clone().into(),
+            c.scopes.to_stored().into(),
+            c.code_challenge.clone().into(),
+            c.created_at.into(),
+            c.expires_at.into(),
+            c.used_at.into(),
+            c.grant_id.clone().into(),
+        ])
+        .take()
+}
+
+pub fn select_code(hash: &[u8]) -> SelectStatement {
+    Query::select()
+        .columns(CODE_COLUMNS)
+        .from(OauthCodes::Table)
+        .and_where(Expr::col(OauthCodes::CodeHash).eq(hash.to_vec()))
+        .take()
+}
+
+/// Marks a code used by the exchange that makes `grant_id`; no row changed means another
+/// exchange used it first.
+pub fn use_code(hash: &[u8], now: Millis, grant_id: &str) -> UpdateStatement {
+    Query::update()
+        .table(OauthCodes::Table)
+        .value(OauthCodes::UsedAt, now)
+        .value(OauthCodes::GrantId, grant_id)
+        .and_where(Expr::col(OauthCodes::CodeHash).eq(hash.to_vec()))
+        .and_where(Expr::col(OauthCodes::UsedAt).is_null())
+        .take()
+}
+
+pub fn insert_grant(g: &OAuthGrant) -> InsertStatement {
+    Query::insert()
+        .into_table(OauthGrants::Table)
+        .columns(GRANT_COLUMNS)
+        .values_panic([
+            g.id.clone().into(),
+            g.client_id.clone().into(),
+            g.subject.clone().into(),
+            g.scopes.to_stored().into(),
+            g.created_at.into(),
+            g.last_used_at.into(),
+            g.expires_at.into(),
+            g.revoked_at.into(),
+        ])
+        .take()
+}
+
+pub fn select_grant(id: &str) -> SelectStatement {
+    Query::select()
+        .columns(GRANT_COLUMNS)
+        .from(OauthGrants::Table)
+        .and_where(Expr::col(OauthGrants::Id).eq(id))
+        .take()
+}
+
+pub fn touch_grant(id: &str, now: Millis) -> UpdateStatement {
+    Query::update()
+        .table(OauthGrants::Table)
+        .value(OauthGrants::LastUsedAt, now)
+        .and_where(Expr::col(OauthGrants::Id).eq(id))
+        .take()
+}
+
+/// Revokes one grant, or every grant of a client (of one user, when `subject` is given).
+pub fn revoke_grants(
+    id: Option<&str>,
+    client: Option<(&str, Option<&str>)>,
+    now: Millis,
+) -> UpdateStatement {
+    let mut q = Query::update()
+        .table(OauthGrants::Table)
+        .value(OauthGrants::RevokedAt, now)
+        .and_where(Expr::col(OauthGrants::RevokedAt).is_null())
+        .take();
+    if let Some(id) = id {
+        q.and_where(Expr::col(OauthGrants::Id).eq(id));
+    }
+    if let Some((client_id, subject)) = client {
+        q.and_where(Expr::col(OauthGrants::ClientId).eq(client_id));
+        if let Some(subject) = subject {
+            q.and_where(Expr::col(OauthGrants::Subject).eq(subject));
+        }
+    }
+    q
+}
+
+pub fn list_grants(
+    filter: &GrantFilter,
+    now: Millis,
+    after: Option<&str>,
+    limit: u64,
+) -> SelectStatement {
+    let mut q = Query::select()
+        .columns(GRANT_COLUMNS)
+        .from(OauthGrants::Table)
+        .and_where(Expr::col(OauthGrants::RevokedAt).is_null())
+        .and_where(Expr::col(OauthGrants::ExpiresAt).gt(now))
+        .order_by(OauthGrants::Id, Order::Asc)
+        .limit(limit)
+        .take();
+    if let Some(subject) = &filter.subject {
+        q.and_where(Expr::col(OauthGrants::Subject).eq(subject));
+    }
+    if let Some(client_id) = &filter.client_id {
+        q.and_where(Expr::col(OauthGrants::ClientId).eq(client_id));
+    }
+    if let Some(after) = after {
+        q.and_where(Expr::col(OauthGrants::Id).gt(after));
+    }
+    q
+}
