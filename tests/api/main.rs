@@ -26,6 +26,7 @@ mod lifecycle;
 mod lineage;
 mod login_flood;
 mod logins;
+mod oauth_tokens;
 mod overload;
 mod pat_rule;
 mod permissions;

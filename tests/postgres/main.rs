@@ -23,6 +23,7 @@ mod shared {
     pub mod lifecycle;
     pub mod lineage;
     pub mod logins;
+    pub mod oauth_tokens;
     pub mod overload;
     pub mod pat_rule;
     pub mod permissions;

@@ -1,0 +1,290 @@
+//! OAuth tokens in the store and on the check path, before the grants that mint them: an
+//! app's token is capped by its client now and ends with it, a code is redeemed once, a
+//! refresh token rotates once and is never a bearer credential.
+
+use tessera::domain::model::TokenRecord;
+use tessera::domain::oauth_grant::{AuthorizationCode, OAuthGrant};
+use tessera::domain::permission_set::PermissionSet;
+use tessera::domain::ports::{ClientStore, OAuthStore, TokenStore};
+use tessera::domain::secret_hash::SecretHasher;
+use tessera::domain::token_format::{self, TokenKind};
+use tessera::proto::v1 as pb;
+
+use crate::helpers::*;
+
+async fn client(t: &TestApp, scopes: &[&str]) -> String {
+    let made = t
+        .admin
+        .clone()
+        .create_client(authed(
+            &t.admin_key,
+            pb::CreateClientRequest {
+                name: "app".into(),
+                r#type: pb::ClientType::Confidential.into(),
+                redirect_uris: strings(&["https://app.example.com/cb"]),
+                scopes: strings(scopes),
+                grant_types: strings(&[
+                    "authorization_code",
+                    "refresh_token",
+                    "client_credentials",
+                ]),
+            },
+        ))
+        .await
+        .expect("client")
+        .into_inner();
+    made.client.expect("client").client_id
+}
+
+/// A token of `kind` for `subject` issued to `client_id`, and its secret.
+fn app_token(
+    kind: TokenKind,
+    subject: &str,
+    client_id: &str,
+    grant: Option<&str>,
+    scopes: &str,
+) -> (TokenRecord, String) {
+    let new = token_format::generate(kind).expect("os rng");
+    let mut record = token_record(&new.id, subject, kind, None);
+    record.secret_hash = SecretHasher::new(None).hash(&new.secret).to_vec();
+    record.scopes = PermissionSet::from_stored(scopes);
+    record.client_id = Some(client_id.to_owned());
+    record.grant_id = grant.map(str::to_owned);
+    (record, new.secret)
+}
+
+fn code_and_grant(client_id: &str, subject: &str) -> (AuthorizationCode, OAuthGrant) {
+    let code = AuthorizationCode {
+        code_hash: vec![7; 32],
+        client_id: client_id.into(),
+        redirect_uri: "https://app.example.com/cb".into(),
+        subject: subject.into(),
+        scopes: PermissionSet::from_stored("read:contacts write:contacts"),
+        code_challenge: None,
+        created_at: 1,
+        expires_at: i64::MAX,
+        used_at: None,
+        grant_id: None,
+    };
+    let grant = OAuthGrant {
+        id: format!("grt_{}", token_format::random_base62(20).expect("rng")),
+        client_id: client_id.into(),
+        subject: subject.into(),
+        scopes: code.scopes.clone(),
+        created_at: 1,
+        last_used_at: None,
+        expires_at: i64::MAX,
+        revoked_at: None,
+    };
+    (code, grant)
+}
+
+async fn set_client(t: &TestApp, id: &str, disabled: bool) {
+    let mut admin = t.admin.clone();
+    let res = match disabled {
+        true => {
+            admin
+                .disable_client(authed(
+                    &t.admin_key,
+                    pb::DisableClientRequest {
+                        client_id: id.into(),
+                    },
+                ))
+                .await
+        }
+        false => {
+            admin
+                .enable_client(authed(
+                    &t.admin_key,
+                    pb::EnableClientRequest {
+                        client_id: id.into(),
+                    },
+                ))
+                .await
+        }
+    };
+    res.expect("client state");
+}
+
+#[tokio::test]
+async fn a_users_app_token_is_capped_by_its_client_now_and_ends_with_its_grant() {
+    let t = spawn_app().await;
+    t.create_role("editor", &["read:contacts", "write:contacts"])
+        .await;
+    let user = t.create_user("ann", &["editor"]).await;
+    let app = client(&t, &["read:*", "write:*"]).await;
+    let (code, grant) = code_and_grant(&app, &user.id);
+    t.store.insert_code(&code).await.expect("code");
+    let (access, secret) = app_token(
+        TokenKind::OAuthAccess,
+        &user.id,
+        &app,
+        Some(&grant.id),
+        "read:contacts write:contacts",
+    );
+    let (refresh, refresh_secret) = app_token(
+        TokenKind::OAuthRefresh,
+        &user.id,
+        &app,
+        Some(&grant.id),
+        "read:contacts write:contacts",
+    );
+    let tokens = [access.clone(), refresh.clone()];
+    assert!(
+        t.store
+            .redeem_code(&code.code_hash, 5, &grant, &tokens)
+            .await
+            .expect("redeem")
+    );
+    let again = code_and_grant(&app, &user.id).1;
+    assert!(
+        !t.store
+            .redeem_code(&code.code_hash, 6, &again, &[])
+            .await
+            .expect("second use"),
+        "a code is used once"
+    );
+    let used = t
+        .store
+        .get_code(&code.code_hash)
+        .await
+        .expect("read")
+        .expect("code");
+    assert_eq!(
+        used.grant_id.as_deref(),
+        Some(grant.id.as_str()),
+        "the first use's grant"
+    );
+
+    assert_allow(&t.check(&secret, &["write:contacts"]).await);
+    assert_unauthenticated(&t.check(&refresh_secret, &["read:contacts"]).await);
+
+    // Narrowing the client narrows the token at its next check.
+    t.admin
+        .clone()
+        .update_client(authed(
+            &t.admin_key,
+            pb::UpdateClientRequest {
+                client_id: app.clone(),
+                scopes: strings(&["read:*"]),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("narrow");
+    assert_denied(&t.check(&secret, &["write:contacts"]).await);
+    assert_allow(&t.check(&secret, &["read:contacts"]).await);
+    set_client(&t, &app, true).await;
+    assert_unauthenticated(&t.check(&secret, &["read:contacts"]).await);
+    set_client(&t, &app, false).await;
+    assert_allow(&t.check(&secret, &["read:contacts"]).await);
+
+    let revoked = t
+        .store
+        .revoke_grant(&grant.id, 10)
+        .await
+        .expect("revoke grant");
+    assert_eq!(revoked, 2, "the access and the refresh token");
+    // Revoked behind the cache's back (no use case yet): seen once the entry's TTL passed.
+    t.clock.advance(std::time::Duration::from_secs(6));
+    assert_unauthenticated(&t.check(&secret, &["read:contacts"]).await);
+    assert!(
+        t.store
+            .get_grant(&grant.id)
+            .await
+            .expect("read")
+            .expect("grant")
+            .revoked_at
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotates_exactly_once_among_concurrent_rotations() {
+    let t = spawn_app().await;
+    let user = t.create_user("bob", &[]).await;
+    let app = client(&t, &["read:*"]).await;
+    let (code, grant) = code_and_grant(&app, &user.id);
+    t.store.insert_code(&code).await.expect("code");
+    let (refresh, _) = app_token(
+        TokenKind::OAuthRefresh,
+        &user.id,
+        &app,
+        Some(&grant.id),
+        "read:*",
+    );
+    assert!(
+        t.store
+            .redeem_code(&code.code_hash, 5, &grant, std::slice::from_ref(&refresh))
+            .await
+            .expect("redeem")
+    );
+    let rotations = (0..20).map(|_| {
+        let store = t.store.clone();
+        let (next, _) = app_token(
+            TokenKind::OAuthRefresh,
+            &user.id,
+            &app,
+            Some(&grant.id),
+            "read:*",
+        );
+        let (old, grant_id) = (refresh.id.clone(), grant.id.clone());
+        tokio::spawn(async move { store.rotate_refresh(&old, &grant_id, 9, &[next]).await })
+    });
+    let mut won = 0;
+    for r in rotations.collect::<Vec<_>>() {
+        if r.await.expect("task").expect("rotation") {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1, "exactly one rotation wins");
+    let grant = t
+        .store
+        .get_grant(&grant.id)
+        .await
+        .expect("read")
+        .expect("grant");
+    assert_eq!(grant.last_used_at, Some(9));
+}
+
+#[tokio::test]
+async fn an_apps_own_token_acts_for_the_client_and_goes_with_it() {
+    let t = spawn_app().await;
+    let app = client(&t, &["read:*"]).await;
+    let (own, secret) = app_token(
+        TokenKind::OAuthAccess,
+        &app,
+        &app,
+        None,
+        "read:reports write:reports",
+    );
+    t.store
+        .insert_token(&own)
+        .await
+        .expect("an app's own token");
+    assert_allow(&t.check(&secret, &["read:reports"]).await);
+    assert_denied(&t.check(&secret, &["write:reports"]).await);
+    // A subject that is neither a user nor the token's own client is refused.
+    let (stray, _) = app_token(TokenKind::OAuthAccess, "usr_nobody", &app, None, "read:*");
+    assert!(t.store.insert_token(&stray).await.is_err());
+    let (other, _) = app_token(TokenKind::OAuthAccess, &app, "cli_other", None, "read:*");
+    assert!(
+        t.store.insert_token(&other).await.is_err(),
+        "the client must be the token's own"
+    );
+    let gone = t
+        .admin
+        .clone()
+        .delete_client(authed(
+            &t.admin_key,
+            pb::DeleteClientRequest {
+                client_id: app.clone(),
+            },
+        ))
+        .await
+        .expect("delete")
+        .into_inner();
+    assert_eq!(gone.revoked, 1);
+    assert_unauthenticated(&t.check(&secret, &["read:reports"]).await);
+    assert!(t.store.get_client(&app).await.expect("read").is_none());
+}
