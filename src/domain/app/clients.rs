@@ -211,13 +211,6 @@ impl App {
             .collect();
         Ok((capped, stripped))
     }
-
-    /// A client changed (here or elsewhere): the tokens issued to it must be read again.
-    pub(super) fn invalidate_client(&self, id: &str) {
-        if let Some(cache) = &self.cache {
-            cache.invalidate(super::auth_cache::Changed::Client(id.into()));
-        }
-    }
 }
 
 /// An app's display name: a label like a token's (1 to 128 bytes, NFC, not blank).

@@ -120,6 +120,13 @@ impl App {
         }
     }
 
+    /// A client changed (here or elsewhere): the tokens issued to it must be read again.
+    pub(super) fn invalidate_client(&self, id: &str) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(super::auth_cache::Changed::Client(id.into()));
+        }
+    }
+
     /// One token was just issued through this process: forget a remembered "unknown".
     pub(super) fn invalidate_token(&self, id: &str) {
         if let Some(cache) = &self.cache {

@@ -4,7 +4,6 @@ use async_trait::async_trait;
 
 use super::rows::{Columns, finish_page, probe_limit};
 use super::schema::clients as q;
-use super::schema::tokens as tq;
 use super::{SqlBackend, SqlStore, SqlTx, finish, to_u32};
 use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest};
@@ -138,7 +137,9 @@ impl<B: SqlBackend> ClientStore for SqlStore<B> {
             let outcome = async {
                 // Tokens first, as every writer touching tokens does (see `delete_role`).
                 let revoked = tx
-                    .execute(B::render(&tq::revoke_client_tokens(id, None, now)))
+                    .execute(B::render(&super::schema::oauth::revoke_client_tokens(
+                        id, None, now,
+                    )))
                     .await?;
                 if tx.execute(B::render(&q::delete(id))).await? == 0 {
                     return Err(StoreError::not_found(Entity::Client, id));

@@ -5,7 +5,6 @@ use async_trait::async_trait;
 
 use super::rows::{Columns, finish_page, probe_limit};
 use super::schema::oauth as q;
-use super::schema::tokens as tq;
 use super::{SqlBackend, SqlStore, SqlTx, finish, insert_in, to_u32};
 use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest, TokenRecord};
@@ -112,7 +111,7 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
             let outcome = async {
                 // Of N concurrent rotations of one token, exactly one changes this row.
                 let ended = tx
-                    .execute(B::render(&tq::end_refresh_token(old_id, now)))
+                    .execute(B::render(&q::end_refresh_token(old_id, now)))
                     .await?;
                 if ended == 0 {
                     return Ok(false);
@@ -141,7 +140,7 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
             let outcome = async {
                 // Tokens first, as every writer touching tokens does (see `delete_role`).
                 let revoked = tx
-                    .execute(B::render(&tq::revoke_grant_tokens(id, now)))
+                    .execute(B::render(&q::revoke_grant_tokens(id, now)))
                     .await?;
                 tx.execute(B::render(&q::revoke_grants(Some(id), None, now)))
                     .await?;
@@ -163,9 +162,7 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
                 let revoked = tx
-                    .execute(B::render(&tq::revoke_client_tokens(
-                        client_id, subject, now,
-                    )))
+                    .execute(B::render(&q::revoke_client_tokens(client_id, subject, now)))
                     .await?;
                 tx.execute(B::render(&q::revoke_grants(
                     None,

@@ -1,12 +1,15 @@
-//! Statements on OAuth authorization codes and grants.
+//! Statements on OAuth authorization codes and grants, and on the tokens issued from them.
 
 use sea_query::{
     Expr, ExprTrait, Iden, InsertStatement, Order, Query, SelectStatement, UpdateStatement,
+    WithQuery,
 };
 
+use super::tokens::{Tokens, revoke_lineage, roots};
 use crate::domain::clock::Millis;
 use crate::domain::oauth_grant::{AuthorizationCode, OAuthGrant};
 use crate::domain::ports::GrantFilter;
+use crate::domain::token_format::TokenKind;
 
 #[derive(Iden, Clone, Copy)]
 pub enum OauthCodes {
@@ -179,4 +182,33 @@ pub fn list_grants(
         q.and_where(Expr::col(OauthGrants::Id).gt(after));
     }
     q
+}
+
+/// Revokes every token issued to an OAuth client (or to it for one user) and every token
+/// derived from them.
+pub fn revoke_client_tokens(client_id: &str, subject: Option<&str>, now: Millis) -> WithQuery {
+    let mut root = roots();
+    root.and_where(Expr::col(Tokens::ClientId).eq(client_id));
+    if let Some(subject) = subject {
+        root.and_where(Expr::col(Tokens::Subject).eq(subject));
+    }
+    revoke_lineage(root, now)
+}
+
+/// Revokes every token issued from one OAuth grant, and what derives from them.
+pub fn revoke_grant_tokens(grant_id: &str, now: Millis) -> WithQuery {
+    let mut root = roots();
+    root.and_where(Expr::col(Tokens::GrantId).eq(grant_id));
+    revoke_lineage(root, now)
+}
+
+/// Ends a live refresh token on rotation; no row changed means it was not live.
+pub fn end_refresh_token(id: &str, now: Millis) -> UpdateStatement {
+    Query::update()
+        .table(Tokens::Table)
+        .value(Tokens::RevokedAt, now)
+        .and_where(Expr::col(Tokens::Id).eq(id))
+        .and_where(Expr::col(Tokens::Kind).eq(TokenKind::OAuthRefresh.as_str()))
+        .and_where(Expr::col(Tokens::RevokedAt).is_null())
+        .take()
 }

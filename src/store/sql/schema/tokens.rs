@@ -248,7 +248,7 @@ pub fn revoke_subject(subject: &str, now: Millis) -> WithQuery {
     revoke_lineage(root, now)
 }
 
-fn roots() -> SelectStatement {
+pub(super) fn roots() -> SelectStatement {
     Query::select()
         .column(Tokens::Id)
         .from(Tokens::Table)
@@ -265,7 +265,7 @@ fn roots() -> SelectStatement {
 /// On Postgres the rows are locked in id order first (`ORDER BY id FOR UPDATE`), so two
 /// cascades over overlapping trees (a subject's tokens and one of their parents, revoked
 /// at once) queue instead of deadlocking; the usage flush skips locked rows anyway.
-fn revoke_lineage(roots: SelectStatement, now: Millis) -> WithQuery {
+pub(super) fn revoke_lineage(roots: SelectStatement, now: Millis) -> WithQuery {
     let tree = "lineage";
     let mut walk = roots;
     walk.union(
@@ -346,35 +346,6 @@ pub fn revoke_role_pats(role: &str, now: Millis) -> WithQuery {
     root.and_where(Expr::col(Tokens::Kind).eq(TokenKind::Pat.as_str()))
         .and_where(Expr::col(Tokens::RoleId).in_subquery(id));
     revoke_lineage(root, now)
-}
-
-/// Revokes every token issued to an OAuth client (or to it for one user) and every token
-/// derived from them.
-pub fn revoke_client_tokens(client_id: &str, subject: Option<&str>, now: Millis) -> WithQuery {
-    let mut root = roots();
-    root.and_where(Expr::col(Tokens::ClientId).eq(client_id));
-    if let Some(subject) = subject {
-        root.and_where(Expr::col(Tokens::Subject).eq(subject));
-    }
-    revoke_lineage(root, now)
-}
-
-/// Revokes every token issued from one OAuth grant, and what derives from them.
-pub fn revoke_grant_tokens(grant_id: &str, now: Millis) -> WithQuery {
-    let mut root = roots();
-    root.and_where(Expr::col(Tokens::GrantId).eq(grant_id));
-    revoke_lineage(root, now)
-}
-
-/// Ends a live refresh token on rotation; no row changed means it was not live.
-pub fn end_refresh_token(id: &str, now: Millis) -> UpdateStatement {
-    Query::update()
-        .table(Tokens::Table)
-        .value(Tokens::RevokedAt, now)
-        .and_where(Expr::col(Tokens::Id).eq(id))
-        .and_where(Expr::col(Tokens::Kind).eq(TokenKind::OAuthRefresh.as_str()))
-        .and_where(Expr::col(Tokens::RevokedAt).is_null())
-        .take()
 }
 
 #[cfg(test)]
