@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-const SECRET_BEARING: [&str; 13] = [
+const SECRET_BEARING: [&str; 17] = [
     ".tessera.v1.IssueRequest",
     ".tessera.v1.IssueRequest.grant",
     ".tessera.v1.PasswordGrant",
@@ -17,6 +17,10 @@ const SECRET_BEARING: [&str; 13] = [
     ".tessera.v1.RevokeRequest.target",
     ".tessera.v1.CreateClientResponse",
     ".tessera.v1.RotateClientSecretResponse",
+    ".tessera.v1.AuthorizationCodeGrant",
+    ".tessera.v1.RefreshTokenGrant",
+    ".tessera.v1.ClientCredentialsGrant",
+    ".tessera.v1.ApproveAuthorizationResponse",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tessera/v1/tokens.proto",
         "tessera/v1/admin.proto",
         "tessera/v1/account.proto",
+        "tessera/v1/oauth.proto",
     ])?;
     std::fs::write(
         out_dir.join("tessera_descriptor.bin"),

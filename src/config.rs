@@ -216,14 +216,60 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct OAuthArgs {
     /// How long a client's previous secret keeps working after RotateClientSecret, for
-    /// rolling the new one out (`0` ends it at once; at most 30 days, e.g. `90m`).
+    /// rolling the new one out (`0` ends it at once; at most 30 days, e.g. `90m` or `7d`).
     #[arg(long, env = "TESSERA_CLIENT_SECRET_GRACE", default_value = "0", value_parser = parse_grace)]
     pub client_secret_grace: Duration,
+    /// How long an authorization code waits for its exchange.
+    #[arg(long, env = "TESSERA_AUTHORIZATION_CODE_TTL", default_value = "60s", value_parser = parse_duration)]
+    pub authorization_code_ttl: Duration,
+    /// An OAuth access token's lifetime.
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", default_value = "1h", value_parser = parse_duration)]
+    pub access_token_ttl: Duration,
+    /// A refresh token's lifetime; each refresh hands out a new one.
+    #[arg(long, env = "TESSERA_REFRESH_TOKEN_TTL", default_value = "30d", value_parser = parse_duration)]
+    pub refresh_token_ttl: Duration,
+    /// When an authorization ends, however often its tokens are refreshed.
+    #[arg(long, env = "TESSERA_REFRESH_FAMILY_LIFETIME", default_value = "90d", value_parser = parse_duration)]
+    pub refresh_family_lifetime: Duration,
+    /// How long a used refresh token may be presented again (a client's retry after a lost
+    /// answer) before a reuse counts as theft and revokes its family (`0`; at most 60s).
+    #[arg(long, env = "TESSERA_REFRESH_REUSE_GRACE", default_value = "0", value_parser = parse_reuse_grace)]
+    pub refresh_reuse_grace: Duration,
+    /// The product's consent page: `GET /oauth/authorize` sends the browser there with the
+    /// query unchanged once the client and redirect URI check out.
+    #[arg(long, env = "TESSERA_CONSENT_URL")]
+    pub consent_url: Option<String>,
+    /// The issuer URL the OAuth metadata names (RFC 8414), the public base of the HTTP
+    /// listener, e.g. `https://auth.example.com`; unset, `http://` and the bound address.
+    #[arg(long, env = "TESSERA_OAUTH_ISSUER")]
+    pub oauth_issuer: Option<String>,
+}
+
+impl OAuthArgs {
+    pub fn config(&self) -> crate::domain::app::oauth::OAuthConfig {
+        crate::domain::app::oauth::OAuthConfig {
+            client_secret_grace: self.client_secret_grace,
+            code_ttl: self.authorization_code_ttl,
+            access_ttl: self.access_token_ttl,
+            refresh_ttl: self.refresh_token_ttl,
+            family_lifetime: self.refresh_family_lifetime,
+            refresh_reuse_grace: self.refresh_reuse_grace,
+        }
+    }
+}
+
+/// `--refresh-reuse-grace`: zero, or up to a minute.
+fn parse_reuse_grace(text: &str) -> Result<Duration, String> {
+    let d = parse_grace(text)?;
+    if d > crate::domain::app::oauth::MAX_REFRESH_REUSE_GRACE {
+        return Err("at most 60s".to_owned());
+    }
+    Ok(d)
 }
 
 /// A grace period: a duration like [`parse_duration`]'s, or zero, at most 30 days.
 fn parse_grace(text: &str) -> Result<Duration, String> {
-    let d = match text.trim().trim_end_matches(['s', 'm']) {
+    let d = match text.trim().trim_end_matches(['s', 'm', 'h', 'd']) {
         "0" => Duration::ZERO,
         _ => parse_duration(text)?,
     };
@@ -268,7 +314,7 @@ pub enum PatIssuersArg {
     Any,
 }
 
-/// Parses `250ms`, `5s`, `2m` or a bare number of seconds.
+/// Parses `250ms`, `5s`, `2m`, `1h`, `30d` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -281,8 +327,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let d = match unit {
         "ms" => Duration::from_millis(n),
         "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        _ => return Err(format!("{text:?}: unit must be ms, s or m")),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        "d" => Duration::from_secs(n.saturating_mul(86_400)),
+        _ => return Err(format!("{text:?}: unit must be ms, s, m, h or d")),
     };
     if d.is_zero() {
         return Err("must be positive".to_owned());
@@ -300,7 +348,11 @@ mod tests {
         assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert!(parse_duration("5y").is_err());
+        assert_eq!(parse_reuse_grace("0"), Ok(Duration::ZERO));
+        assert!(parse_reuse_grace("61s").is_err());
         assert_eq!(parse_grace("0"), Ok(Duration::ZERO));
         assert_eq!(parse_grace("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_grace("90m"), Ok(Duration::from_secs(5400)));

@@ -9,7 +9,6 @@ use tessera::config::{
     Cli, Command, HashArgs, LoginArgs, PatIssuersArg, SECRET_KEY_ENV, ServeArgs, StoreArgs,
     TOKEN_HMAC_KEY_ENV,
 };
-use tessera::domain::app::oauth::OAuthConfig;
 use tessera::domain::app::{App, CacheConfig, Limits, LoginConfig, PatIssuers};
 use tessera::domain::clock::SystemClock;
 use tessera::domain::credentials::server_keys::ServerKeys;
@@ -221,9 +220,7 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     let app = Arc::new(
         build_app(backend.store(), &args.hashing, &cache, limits)?
             .with_logins(login_config(&args.logins), keys)
-            .with_oauth(OAuthConfig {
-                client_secret_grace: args.oauth.client_secret_grace,
-            }),
+            .with_oauth(args.oauth.config()),
     );
     app.ensure_signing_key()
         .await

@@ -16,9 +16,11 @@ mod redacted_debug {
     use std::fmt;
 
     use super::v1::{
-        AuthorizeRequest, ChangePasswordRequest, CreateClientResponse, EnrollTotpResponse,
-        IntrospectRequest, IssueRequest, IssueResponse, PasswordGrant, RevokeRequest,
-        RotateClientSecretResponse, SetUserPasswordRequest, issue_request, revoke_request,
+        ApproveAuthorizationResponse, AuthorizationCodeGrant, AuthorizeRequest,
+        ChangePasswordRequest, ClientCredentialsGrant, CreateClientResponse, EnrollTotpResponse,
+        IntrospectRequest, IssueRequest, IssueResponse, PasswordGrant, RefreshTokenGrant,
+        RevokeRequest, RotateClientSecretResponse, SetUserPasswordRequest, issue_request,
+        revoke_request,
     };
 
     const REDACTED: &str = "<redacted>";
@@ -51,6 +53,53 @@ mod redacted_debug {
                 .field("scopes", &self.scopes)
                 .field("stripped_scopes", &self.stripped_scopes)
                 .field("expires_at", &self.expires_at)
+                .field("refresh_token", &REDACTED)
+                .field("refresh_expires_at", &self.refresh_expires_at)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for AuthorizationCodeGrant {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("AuthorizationCodeGrant")
+                .field("code", &REDACTED)
+                .field("redirect_uri", &self.redirect_uri)
+                .field("client_id", &self.client_id)
+                .field("client_secret", &REDACTED)
+                .field("code_verifier", &REDACTED)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for RefreshTokenGrant {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("RefreshTokenGrant")
+                .field("refresh_token", &REDACTED)
+                .field("client_id", &self.client_id)
+                .field("client_secret", &REDACTED)
+                .field("scopes", &self.scopes)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for ClientCredentialsGrant {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("ClientCredentialsGrant")
+                .field("client_id", &self.client_id)
+                .field("client_secret", &REDACTED)
+                .field("scopes", &self.scopes)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for ApproveAuthorizationResponse {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("ApproveAuthorizationResponse")
+                .field("redirect_url", &REDACTED)
+                .field("code", &REDACTED)
+                .field("expires_at", &self.expires_at)
+                .field("scopes", &self.scopes)
+                .field("error", &self.error)
                 .finish()
         }
     }
@@ -69,6 +118,15 @@ mod redacted_debug {
                 issue_request::Grant::ApiKey(g) => f.debug_tuple("ApiKey").field(g).finish(),
                 issue_request::Grant::Pat(g) => f.debug_tuple("Pat").field(g).finish(),
                 issue_request::Grant::Password(g) => f.debug_tuple("Password").field(g).finish(),
+                issue_request::Grant::AuthorizationCode(g) => {
+                    f.debug_tuple("AuthorizationCode").field(g).finish()
+                }
+                issue_request::Grant::RefreshToken(g) => {
+                    f.debug_tuple("RefreshToken").field(g).finish()
+                }
+                issue_request::Grant::ClientCredentials(g) => {
+                    f.debug_tuple("ClientCredentials").field(g).finish()
+                }
             }
         }
     }
@@ -145,6 +203,8 @@ mod redacted_debug {
                 // A caller may paste a whole token where an id belongs: redact that too.
                 revoke_request::Target::TokenId(_) => f.write_str("TokenId(<redacted>)"),
                 revoke_request::Target::Subject(s) => f.debug_tuple("Subject").field(s).finish(),
+                revoke_request::Target::ClientId(c) => f.debug_tuple("ClientId").field(c).finish(),
+                revoke_request::Target::Grant(g) => f.debug_tuple("Grant").field(g).finish(),
             }
         }
     }

@@ -211,6 +211,13 @@ impl AdminService for AdminApi {
         clients::list(&self.app, request).await
     }
 
+    async fn list_grants(
+        &self,
+        request: Request<pb::ListGrantsRequest>,
+    ) -> Reply<pb::ListGrantsResponse> {
+        clients::list_grants(&self.app, request).await
+    }
+
     async fn update_client(
         &self,
         request: Request<pb::UpdateClientRequest>,

@@ -28,9 +28,10 @@ use crate::domain::app::App;
 const GUARDED: &str = "/tessera.v1.";
 
 /// The calls that may come without a credential, and the most each may then send: a
-/// password grant is a username, a password of at most 1 KiB and a code.
+/// password grant is a username, a password of at most 1 KiB and a code; an OAuth grant a
+/// client's credentials, a code or refresh token, a redirect URI and up to 64 scopes.
 const OPEN: [(&str, usize); 2] = [
-    ("/tessera.v1.TokenService/Issue", 4 * 1024),
+    ("/tessera.v1.TokenService/Issue", 16 * 1024),
     ("/tessera.v1.TokenService/GetJwks", 64),
 ];
 

@@ -7,6 +7,7 @@ use super::caller;
 use crate::domain::app::{App, ClientSpec, ClientUpdate, page_request};
 use crate::domain::error::Error;
 use crate::domain::oauth_client::ClientType;
+use crate::domain::ports::GrantFilter;
 use crate::proto::v1 as pb;
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -60,6 +61,25 @@ pub(super) async fn list(
         .await?;
     Ok(Response::new(pb::ListClientsResponse {
         clients: page.items.into_iter().map(Into::into).collect(),
+        next_page_token: page.next.unwrap_or_default(),
+    }))
+}
+
+pub(super) async fn list_grants(
+    app: &App,
+    request: Request<pb::ListGrantsRequest>,
+) -> Reply<pb::ListGrantsResponse> {
+    let caller = caller(app, &request).await?;
+    let r = request.into_inner();
+    let filter = GrantFilter {
+        subject: (!r.subject.is_empty()).then_some(r.subject),
+        client_id: (!r.client_id.is_empty()).then_some(r.client_id),
+    };
+    let page = app
+        .list_grants(&caller, filter, &page_request(r.page_size, &r.page_token))
+        .await?;
+    Ok(Response::new(pb::ListGrantsResponse {
+        grants: page.items.into_iter().map(Into::into).collect(),
         next_page_token: page.next.unwrap_or_default(),
     }))
 }

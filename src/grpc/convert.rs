@@ -77,6 +77,10 @@ impl From<TokenView> for pb::TokenInfo {
 
 impl From<crate::domain::app::Issued> for pb::IssueResponse {
     fn from(issued: crate::domain::app::Issued) -> pb::IssueResponse {
+        let (refresh_token, refresh_expires_at) = match issued.refresh {
+            Some(r) => (r.token, Some(timestamp(r.expires_at))),
+            None => (String::new(), None),
+        };
         pb::IssueResponse {
             token: issued.token,
             token_id: issued.token_id,
@@ -84,6 +88,22 @@ impl From<crate::domain::app::Issued> for pb::IssueResponse {
             scopes: issued.scopes,
             stripped_scopes: issued.stripped,
             expires_at: opt_timestamp(issued.expires_at),
+            refresh_token,
+            refresh_expires_at,
+        }
+    }
+}
+
+impl From<crate::domain::oauth_grant::OAuthGrant> for pb::Grant {
+    fn from(g: crate::domain::oauth_grant::OAuthGrant) -> pb::Grant {
+        pb::Grant {
+            grant_id: g.id,
+            client_id: g.client_id,
+            subject: g.subject,
+            scopes: g.scopes.to_strings(),
+            created_at: Some(timestamp(g.created_at)),
+            last_used_at: opt_timestamp(g.last_used_at),
+            expires_at: Some(timestamp(g.expires_at)),
         }
     }
 }

@@ -9,6 +9,8 @@ mod caller_first;
 mod client_registry;
 mod convert;
 mod message_limits;
+mod oauth_grants;
+mod oauth_service;
 mod status;
 mod token_service;
 
@@ -16,6 +18,7 @@ pub use account_service::AccountApi;
 pub use admin_service::AdminApi;
 pub use caller_first::CallerFirstLayer;
 pub use message_limits::LargeMessages;
+pub use oauth_service::OAuthApi;
 pub use token_service::{MAX_TOKEN_MESSAGE_BYTES, TokenApi};
 
 use tonic::Request;

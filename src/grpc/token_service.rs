@@ -5,8 +5,9 @@ use std::sync::Arc;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
-use super::caller;
 use super::convert::{duration, opt_timestamp, timestamp};
+use super::{caller, oauth_grants};
+use crate::domain::app::oauth::GrantTarget;
 use crate::domain::app::{App, AuthorizeInput, LoginInput, RevokeTarget, TokenSpec};
 use crate::domain::error::Error;
 use crate::proto::v1 as pb;
@@ -55,16 +56,29 @@ impl TokenService for TokenApi {
         request: Request<pb::IssueRequest>,
     ) -> Result<Response<pb::IssueResponse>, Status> {
         limit_size(request.get_ref().encoded_len(), 0)?;
-        // A login is the one grant with no caller credential.
-        let login = matches!(
+        // A login and the OAuth grants need no caller credential.
+        use pb::issue_request::Grant as G;
+        let open = matches!(
             request.get_ref().grant,
-            Some(pb::issue_request::Grant::Password(_))
+            Some(
+                G::Password(_)
+                    | G::AuthorizationCode(_)
+                    | G::RefreshToken(_)
+                    | G::ClientCredentials(_)
+            )
         );
-        let caller = match login {
+        let caller = match open {
             true => None,
             false => Some(caller(&self.app, &request).await?),
         };
         let grant = match (request.into_inner().grant, caller) {
+            (Some(G::AuthorizationCode(g)), _) => {
+                return oauth_grants::exchange(&self.app, g).await;
+            }
+            (Some(G::RefreshToken(g)), _) => return oauth_grants::refresh(&self.app, g).await,
+            (Some(G::ClientCredentials(g)), _) => {
+                return oauth_grants::client_credentials(&self.app, g).await;
+            }
             (Some(pb::issue_request::Grant::Password(g)), _) => {
                 let issued = self
                     .app
@@ -98,7 +112,12 @@ impl TokenService for TokenApi {
                 caller,
             ),
             (None, _) => {
-                return Err(Error::invalid("grant", "set one of api_key, pat or password").into());
+                return Err(Error::invalid(
+                    "grant",
+                    "set one of api_key, pat, password, authorization_code, refresh_token or \
+                     client_credentials",
+                )
+                .into());
             }
             (_, None) => return Err(Error::Unauthenticated.into()),
         };
@@ -146,6 +165,7 @@ impl TokenService for TokenApi {
                     role: i.role.unwrap_or_default(),
                     issued_at: Some(timestamp(i.issued_at)),
                     expires_at: opt_timestamp(i.expires_at),
+                    client_id: i.client_id.unwrap_or_default(),
                 }
             }
         };
@@ -170,10 +190,19 @@ impl TokenService for TokenApi {
             Some(pb::revoke_request::Target::Token(t)) => RevokeTarget::Token(t),
             Some(pb::revoke_request::Target::TokenId(id)) => RevokeTarget::TokenId(id),
             Some(pb::revoke_request::Target::Subject(s)) => RevokeTarget::Subject(s),
+            Some(pb::revoke_request::Target::ClientId(c)) => {
+                RevokeTarget::App(GrantTarget::Client(c))
+            }
+            Some(pb::revoke_request::Target::Grant(g)) => RevokeTarget::App(GrantTarget::Grant {
+                client_id: g.client_id,
+                subject: g.subject,
+            }),
             None => {
-                return Err(
-                    Error::invalid("target", "set one of token, token_id or subject").into(),
-                );
+                return Err(Error::invalid(
+                    "target",
+                    "set one of token, token_id, subject, client_id or grant",
+                )
+                .into());
             }
         };
         let revoked = self.app.revoke(&caller, target).await?;

@@ -13,10 +13,11 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::domain::app::App;
-use crate::grpc::{AccountApi, AdminApi, TokenApi};
+use crate::grpc::{AccountApi, AdminApi, OAuthApi, TokenApi};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::account_service_server::AccountServiceServer;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
+use crate::proto::v1::o_auth_service_server::OAuthServiceServer;
 use crate::proto::v1::token_service_server::TokenServiceServer;
 
 mod listener;
@@ -27,11 +28,12 @@ pub use listener::ConnectionLimits;
 /// Largest request the admin service decodes.
 const MAX_ADMIN_REQUEST: usize = 64 * 1024;
 /// The services whose health follows the store.
-const HEALTH_NAMES: [&str; 4] = [
+const HEALTH_NAMES: [&str; 5] = [
     "",
     "tessera.v1.TokenService",
     "tessera.v1.AdminService",
     "tessera.v1.AccountService",
+    "tessera.v1.OAuthService",
 ];
 /// A health name that is SERVING whenever the process answers, whatever the store does: for
 /// liveness probes, so a database outage makes replicas unready, not restarted.
@@ -140,6 +142,8 @@ pub async fn run(
         .max_decoding_message_size(MAX_ADMIN_REQUEST);
     let account = AccountServiceServer::new(AccountApi::new(app.clone()))
         .max_decoding_message_size(MAX_ADMIN_REQUEST);
+    let oauth = OAuthServiceServer::new(OAuthApi::new(app.clone()))
+        .max_decoding_message_size(MAX_ADMIN_REQUEST);
 
     // Shutdown starts when `shutdown` completes. In order: health turns NOT_SERVING (so
     // balancers and watchers move away first), the listener closes (a new connection is
@@ -202,6 +206,7 @@ pub async fn run(
         .add_service(tokens)
         .add_service(admin)
         .add_service(account)
+        .add_service(oauth)
         .serve_with_incoming_shutdown(incoming, stop_signal);
     let served = tokio::select! {
         served = serving => served,

@@ -91,6 +91,8 @@ pub struct Introspection {
     pub role: Option<String>,
     pub issued_at: Millis,
     pub expires_at: Option<Millis>,
+    /// The app an OAuth token was issued to.
+    pub client_id: Option<String>,
 }
 
 impl App {
@@ -157,6 +159,7 @@ impl App {
             role: active.record.role.clone(),
             issued_at: active.record.issued_at,
             expires_at: active.expires_at,
+            client_id: active.record.client_id.clone(),
         }))
     }
 }

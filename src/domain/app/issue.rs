@@ -37,6 +37,8 @@ pub struct Issued {
     pub scopes: Vec<String>,
     pub stripped: Vec<String>,
     pub expires_at: Option<Millis>,
+    /// The refresh token an OAuth grant hands out with its access token.
+    pub refresh: Option<super::oauth::IssuedRefresh>,
 }
 
 impl std::fmt::Debug for Issued {
@@ -292,6 +294,7 @@ impl App {
             scopes: effective::strings_of(plan.effective).await?,
             stripped,
             expires_at: record.expires_at,
+            refresh: None,
         })
     }
 

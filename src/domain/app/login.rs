@@ -310,6 +310,7 @@ impl App {
             scopes,
             stripped: Vec::new(),
             expires_at: record.expires_at,
+            refresh: None,
         })
     }
 }

@@ -13,6 +13,8 @@ pub enum RevokeTarget {
     TokenId(String),
     /// Every token of a user.
     Subject(String),
+    /// An app's access: all of it, or one user's connection (see `oauth::grants`).
+    App(super::oauth::GrantTarget),
 }
 
 impl std::fmt::Debug for RevokeTarget {
@@ -21,6 +23,7 @@ impl std::fmt::Debug for RevokeTarget {
             RevokeTarget::Token(_) => f.write_str("Token(<redacted>)"),
             RevokeTarget::TokenId(id) => f.debug_tuple("TokenId").field(id).finish(),
             RevokeTarget::Subject(s) => f.debug_tuple("Subject").field(s).finish(),
+            RevokeTarget::App(t) => f.debug_tuple("App").field(t).finish(),
         }
     }
 }
@@ -36,7 +39,7 @@ impl App {
             RevokeTarget::TokenId(id) => id == caller.token_id(),
             RevokeTarget::Token(text) => token_format::parse_presented(text)
                 .is_some_and(|parsed| parsed.id == caller.token_id()),
-            RevokeTarget::Subject(_) => false,
+            RevokeTarget::Subject(_) | RevokeTarget::App(_) => false,
         };
         if !itself {
             caller.require_writable()?;
@@ -57,7 +60,7 @@ impl App {
                         if revoked > 0 {
                             self.invalidate_lineage(&rec.id);
                         }
-                        Ok(revoked)
+                        Ok(revoked + self.end_family_of(&rec).await?)
                     }
                     _ => Ok(0),
                 }
@@ -72,10 +75,15 @@ impl App {
                 }
                 let owner = (!caller.has(perms::TOKENS_REVOKE)).then_some(caller.user_id());
                 let revoked = self.store.revoke_token(&id, owner, now).await?;
-                if revoked > 0 {
-                    self.invalidate_lineage(&id);
+                if revoked == 0 {
+                    return Ok(0);
                 }
-                Ok(revoked)
+                self.invalidate_lineage(&id);
+                let family = match self.store.get_token(&id).await? {
+                    Some(rec) => self.end_family_of(&rec).await?,
+                    None => 0,
+                };
+                Ok(revoked + family)
             }
             RevokeTarget::Subject(subject) => {
                 if subject.is_empty() {
@@ -90,6 +98,18 @@ impl App {
                 }
                 Ok(revoked)
             }
+            RevokeTarget::App(target) => self.revoke_app(caller, target).await,
+        }
+    }
+
+    /// RFC 7009 §2.1: revoking a refresh token revokes its whole family (the grant and
+    /// every token issued from it). Other tokens end alone.
+    async fn end_family_of(&self, rec: &crate::domain::model::TokenRecord) -> Result<u32> {
+        match (&rec.grant_id, rec.kind) {
+            (Some(grant), token_format::TokenKind::OAuthRefresh) => {
+                self.end_grant(grant, "refresh token revoked").await
+            }
+            _ => Ok(0),
         }
     }
 }

@@ -1,0 +1,141 @@
+//! The refresh grant (RFC 6749 §6) with rotation: each refresh token is used once. A
+//! consumed one presented again means two parties hold it, so the whole family (every
+//! token of its grant) is revoked, as Ory Hydra and fosite do (RFC 9700 §4.14.2).
+
+use super::super::{App, Issued, effective};
+use super::client_auth::ClientAuth;
+use super::millis;
+use crate::domain::error::{Error, Result};
+use crate::domain::oauth_client::GrantType;
+use crate::domain::oauth_grant::OAuthErrorCode;
+use crate::domain::token_format::{self, TokenKind};
+use crate::domain::validate;
+
+/// A `refresh_token` grant.
+#[derive(Clone, Default)]
+pub struct RefreshRequest {
+    pub client: ClientAuth,
+    pub refresh_token: String,
+    /// Empty: everything the grant holds. Never wider.
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("client", &self.client)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bad_grant(why: &str) -> Error {
+    Error::oauth(OAuthErrorCode::InvalidGrant, why)
+}
+
+const UNKNOWN: &str = "unknown, expired or revoked refresh token";
+
+impl App {
+    pub async fn refresh(&self, req: RefreshRequest) -> Result<Issued> {
+        let client = self.authenticate_client(&req.client).await?;
+        if !client.allows(GrantType::RefreshToken) {
+            return Err(Error::oauth(
+                OAuthErrorCode::UnauthorizedClient,
+                "the client may not use refresh_token",
+            ));
+        }
+        if req.refresh_token.is_empty() {
+            return Err(Error::oauth(
+                OAuthErrorCode::InvalidRequest,
+                "refresh_token is required",
+            ));
+        }
+        let parsed = token_format::parse_presented(&req.refresh_token)
+            .filter(|p| p.kind == TokenKind::OAuthRefresh)
+            .ok_or_else(|| bad_grant(UNKNOWN))?;
+        let old = match self.store.get_token(&parsed.id).await? {
+            Some(rec) if self.hasher.verify(parsed.text, &rec.secret_hash) => rec,
+            _ => return Err(bad_grant(UNKNOWN)),
+        };
+        // Another client's token: refused, and nothing revoked on its say.
+        let (Some(grant_id), true) = (&old.grant_id, old.client_id.as_deref() == Some(&client.id))
+        else {
+            return Err(bad_grant(UNKNOWN));
+        };
+        let now = self.clock.now();
+        let grant = match self.store.get_grant(grant_id).await? {
+            Some(g) if g.revoked_at.is_none() && now < g.expires_at => g,
+            _ => return Err(bad_grant(UNKNOWN)),
+        };
+        // Revoking a refresh token revokes its grant, so a consumed token of a live grant
+        // was rotated: presented again, it is either a retry within the grace or theft.
+        let retry = match old.revoked_at {
+            None => false,
+            Some(at) if now.saturating_sub(at) < millis(self.oauth.refresh_reuse_grace) => true,
+            Some(_) => {
+                self.end_grant(&grant.id, "refresh token reused").await?;
+                return Err(bad_grant(
+                    "refresh token already used: its grant is revoked",
+                ));
+            }
+        };
+        if old.expires_at.is_some_and(|end| now >= end) {
+            return Err(bad_grant(UNKNOWN));
+        }
+        let access_scopes = match req.scopes.is_empty() {
+            true => grant.scopes.clone(),
+            false => {
+                let asked = validate::grants("scope", &req.scopes, false)
+                    .map_err(|e| Error::oauth(OAuthErrorCode::InvalidScope, e.to_string()))?;
+                if let Some(wider) = asked.iter().find(|p| !grant.scopes.covers(p)) {
+                    return Err(Error::oauth(
+                        OAuthErrorCode::InvalidScope,
+                        format!("{wider} was not granted"),
+                    ));
+                }
+                asked
+            }
+        };
+        let user = match self.store.get_user(&grant.subject).await? {
+            Some(user) if !user.disabled => user,
+            _ => return Err(bad_grant(UNKNOWN)),
+        };
+        let chain = vec![
+            access_scopes.clone(),
+            client.scopes.clone(),
+            self.permissions_of(&user).await?,
+        ];
+        let granted = match effective::meet_all(chain).await? {
+            Ok(granted) if !granted.is_empty() => granted,
+            _ if !req.scopes.is_empty() => {
+                return Err(Error::oauth(
+                    OAuthErrorCode::InvalidScope,
+                    "none of the requested scopes are held now",
+                ));
+            }
+            _ => return Err(bad_grant("none of the granted scopes are held any more")),
+        };
+        let pair = self.grant_pair(
+            &user.id,
+            &client.id,
+            &grant.id,
+            &access_scopes,
+            Some(&grant.scopes),
+            grant.expires_at,
+        )?;
+        let mut records = vec![pair.access.record.clone()];
+        records.extend(pair.refresh.as_ref().map(|r| r.record.clone()));
+        if retry {
+            self.store.insert_tokens(&records).await?;
+        } else if !self
+            .store
+            .rotate_refresh(&old.id, &grant.id, now, &records)
+            .await?
+        {
+            // A concurrent refresh of the same token won the race.
+            return Err(bad_grant(UNKNOWN));
+        }
+        self.invalidate_lineage(&old.id);
+        self.issued_pair(pair, granted, Vec::new()).await
+    }
+}
