@@ -156,9 +156,12 @@ pub struct HashArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address the gRPC services listen on.
     #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
+    /// Address the OAuth HTTP endpoints (/oauth/token, /oauth/authorize, ...) listen on.
+    #[arg(long, env = "TESSERA_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub http_listen: SocketAddr,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]

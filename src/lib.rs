@@ -10,6 +10,8 @@
 //!   store over a small backend trait); statements are written once with sea-query.
 //! - [`grpc`]: thin service implementations, proto ↔ domain conversion, and the one mapping
 //!   from domain errors to `tonic::Status`.
+//! - [`http`]: the OAuth 2 endpoints (token, revoke, introspect, authorize, discovery) on
+//!   their own listener, over the same use cases.
 //! - [`server`]: health, reflection and services on a listener the caller bound.
 //! - [`config`] and [`telemetry`]: settings, logging and OTLP export.
 //! - [`bench`]: the load generator behind `tessera bench` and `scripts/bench.sh`.
@@ -18,6 +20,7 @@ pub mod bench;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod http;
 pub mod proto;
 pub mod server;
 pub mod store;

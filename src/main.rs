@@ -249,7 +249,12 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, database = %settings.redacted_url(), "tessera serving");
+    let http_listener = tokio::net::TcpListener::bind(args.http_listen)
+        .await
+        .with_context(|| format!("binding {}", args.http_listen))?;
+    let http_addr = http_listener.local_addr()?;
+    tracing::info!(listen = %listener.local_addr()?, http_listen = %http_addr,
+        database = %settings.redacted_url(), "tessera serving");
     let options = ServeOptions {
         usage_flush_interval: args.usage_flush_interval,
         health_interval: args.health_interval,
@@ -265,7 +270,20 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         },
         ..ServeOptions::default()
     };
-    server::run(listener, app, options, shutdown).await?;
+    let http = server::HttpListener {
+        listener: http_listener,
+        options: tessera::http::HttpOptions {
+            issuer: args
+                .oauth
+                .oauth_issuer
+                .clone()
+                .unwrap_or_else(|| format!("http://{http_addr}")),
+            consent_url: args.oauth.consent_url.clone(),
+            session_audience: args.logins.session_audience.clone(),
+            request_timeout: args.request_timeout,
+        },
+    };
+    server::run(listener, Some(http), app, options, shutdown).await?;
     backend.close().await;
     tracing::info!("tessera stopped");
     Ok(())

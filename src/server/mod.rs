@@ -45,6 +45,15 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("serving gRPC")]
     Transport(#[from] tonic::transport::Error),
+    #[error("serving HTTP")]
+    Http(#[source] std::io::Error),
+}
+
+/// The OAuth HTTP endpoints' listener, bound by the caller like the gRPC one.
+#[derive(Debug)]
+pub struct HttpListener {
+    pub listener: TcpListener,
+    pub options: crate::http::HttpOptions,
 }
 
 /// Knobs of the running server that are not part of the domain.
@@ -98,9 +107,11 @@ async fn set_health(reporter: &HealthReporter, serving: bool) {
     }
 }
 
-/// Serves until `shutdown` completes, then drains in-flight calls and writes pending usage.
+/// Serves gRPC on `listener` and, when given, the OAuth HTTP endpoints on theirs, until
+/// `shutdown` completes; then drains in-flight calls on both and writes pending usage.
 pub async fn run(
     listener: TcpListener,
+    http: Option<HttpListener>,
     app: Arc<App>,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
@@ -151,17 +162,28 @@ pub async fn run(
     // a deadline.
     let stopping = Arc::new(tokio::sync::Notify::new());
     let stop_accepting = Arc::new(tokio::sync::Notify::new());
+    let stop_http = Arc::new(tokio::sync::Notify::new());
     let stop_signal = {
         let (stopping, stop_accepting) = (stopping.clone(), stop_accepting.clone());
+        let stop_http = stop_http.clone();
         let health_updates = health_task.abort_handle();
         async move {
             shutdown.await;
             health_updates.abort();
             set_health(&reporter, false).await;
             stop_accepting.notify_one();
+            stop_http.notify_one();
             stopping.notify_one();
         }
     };
+    let http_task = http.map(|h| {
+        let routes = crate::http::router(app.clone(), &h.options);
+        tokio::spawn(
+            axum::serve(h.listener, routes)
+                .with_graceful_shutdown(async move { stop_http.notified().await })
+                .into_future(),
+        )
+    });
     let incoming = listener::accept(listener, options.connections.clone(), async move {
         stop_accepting.notified().await;
     });
@@ -217,6 +239,17 @@ pub async fn run(
     };
 
     health_task.abort();
+    if let Some(mut task) = http_task {
+        match tokio::time::timeout(drain_timeout, &mut task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => return Err(ServeError::Http(e)),
+            Ok(Err(e)) => tracing::error!(error = %e, "the HTTP server task failed"),
+            Err(_) => {
+                tracing::warn!("in-flight HTTP requests did not finish in time; stopping anyway");
+                task.abort();
+            }
+        }
+    }
     // Stopped between flushes rather than aborted mid-way, which would lose the batch it had
     // taken; a flush still running after the drain timeout (a huge batch) is aborted.
     stop_flushing.notify_one();

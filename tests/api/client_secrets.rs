@@ -19,6 +19,7 @@ async fn a_rotated_secret_replaces_the_old_one_after_the_grace() {
         Setup {
             oauth: OAuthConfig {
                 client_secret_grace: grace,
+                ..OAuthConfig::default()
             },
             ..Setup::default()
         },

@@ -38,6 +38,8 @@ pub struct Setup {
     /// The server secret; `None` leaves logins off (FAILED_PRECONDITION).
     pub secret: Option<Vec<u8>>,
     pub oauth: OAuthConfig,
+    /// The product's consent page, for `/oauth/authorize`.
+    pub consent_url: Option<String>,
 }
 
 impl Default for Setup {
@@ -56,6 +58,7 @@ impl Default for Setup {
             },
             secret: Some(TEST_SECRET.to_vec()),
             oauth: OAuthConfig::default(),
+            consent_url: None,
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct TestApp {
     pub channel: Channel,
     /// Where the server listens.
     pub addr: std::net::SocketAddr,
+    /// Where the OAuth HTTP endpoints listen.
+    pub http_addr: std::net::SocketAddr,
     pub backend: Backend,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
@@ -138,11 +143,24 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
+    let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let http_addr = http_listener.local_addr().expect("local addr");
+    let http = server::HttpListener {
+        listener: http_listener,
+        options: tessera::http::HttpOptions {
+            issuer: format!("http://{http_addr}"),
+            consent_url: setup.consent_url.clone(),
+            session_audience: "tessera".into(),
+            request_timeout: setup.serve.request_timeout,
+        },
+    };
     let (tx, rx) = oneshot::channel::<()>();
     let serving = app.clone();
     let serve_options = setup.serve.clone();
     let handle = tokio::spawn(async move {
-        server::run(listener, serving, serve_options, async {
+        server::run(listener, Some(http), serving, serve_options, async {
             let _ = rx.await;
         })
         .await
@@ -166,6 +184,7 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -
         admin: AdminServiceClient::new(channel.clone()),
         channel,
         addr,
+        http_addr,
         backend,
         shutdown: Some(tx),
         handle: Some(handle),

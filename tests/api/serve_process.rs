@@ -31,6 +31,7 @@ impl ServeProcess {
         let mut child = command
             .arg("serve")
             .env("TESSERA_LISTEN", "127.0.0.1:0")
+            .env("TESSERA_HTTP_LISTEN", "127.0.0.1:0")
             .env("TESSERA_DATABASE_URL", database_url)
             .env("TESSERA_LOG_FORMAT", "json")
             // The most verbose logging there is: still no secret may appear.

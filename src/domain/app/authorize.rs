@@ -95,6 +95,22 @@ pub struct Introspection {
     pub client_id: Option<String>,
 }
 
+impl Introspection {
+    pub(super) async fn of(active: &super::auth_cache::ResolvedToken) -> Result<Introspection> {
+        Ok(Introspection {
+            scopes: effective::strings_of(active.effective.clone()).await?,
+            token_id: active.record.id.clone(),
+            kind: active.record.kind,
+            subject: active.record.subject.clone(),
+            read_only: active.record.read_only,
+            role: active.record.role.clone(),
+            issued_at: active.record.issued_at,
+            expires_at: active.expires_at,
+            client_id: active.record.client_id.clone(),
+        })
+    }
+}
+
 impl App {
     pub async fn authorize(
         &self,
@@ -150,16 +166,6 @@ impl App {
         let Some(active) = self.resolve(token).await? else {
             return Ok(None);
         };
-        Ok(Some(Introspection {
-            scopes: effective::strings_of(active.effective.clone()).await?,
-            token_id: active.record.id.clone(),
-            kind: active.record.kind,
-            subject: active.record.subject.clone(),
-            read_only: active.record.read_only,
-            role: active.record.role.clone(),
-            issued_at: active.record.issued_at,
-            expires_at: active.expires_at,
-            client_id: active.record.client_id.clone(),
-        }))
+        Ok(Some(Introspection::of(&active).await?))
     }
 }

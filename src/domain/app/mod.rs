@@ -140,6 +140,11 @@ impl App {
         self
     }
 
+    /// The application clock's time, for answers that count down to an expiry.
+    pub fn now(&self) -> super::clock::Millis {
+        self.clock.now()
+    }
+
     /// How many tokens the cache holds (0 when it is off), for measurements.
     pub fn cached_tokens(&self) -> usize {
         self.cache

@@ -3,6 +3,7 @@
 //! rotation (`refresh`), client credentials (`client_credentials`), the client's own
 //! authentication (`client_auth`) and the connections a user has made (`grants`).
 
+mod app_tokens;
 mod approve;
 mod client_auth;
 mod client_credentials;

@@ -1,0 +1,108 @@
+//! The OAuth 2 HTTP endpoints, for OAuth client libraries as they are: token (RFC 6749),
+//! revocation (RFC 7009), introspection (RFC 7662), authorization (handing off to the
+//! product's consent page) and discovery (RFC 8414, the JWK Set). They call the same use
+//! cases as gRPC and never the store.
+
+mod authorize;
+mod error;
+mod form;
+mod introspect;
+mod metadata;
+mod revoke;
+mod token;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::domain::app::App;
+
+/// Largest request body read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What the endpoints need besides the application.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// The issuer URL the metadata and introspection name, without a trailing slash.
+    pub issuer: String,
+    /// The product's consent page (`--consent-url`).
+    pub consent_url: Option<String>,
+    /// The `aud` of session JWTs, for introspection.
+    pub session_audience: String,
+    /// Longest a request may take (`--request-timeout`, as for gRPC).
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct Http {
+    app: Arc<App>,
+    issuer: Arc<str>,
+    consent_url: Option<Arc<str>>,
+    session_audience: Arc<str>,
+}
+
+/// A JSON answer that no cache keeps (RFC 6749 §5.1).
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The deadline and the span of every request.
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let span = tracing::info_span!(
+        "http",
+        otel.kind = "server",
+        http.method = %request.method(),
+        http.path = %request.uri().path(),
+    );
+    match tokio::time::timeout(limit, tracing::Instrument::instrument(next.run(request), span))
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => error::OAuthError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the request took longer than the server's deadline",
+        )
+        .into_response(),
+    }
+}
+
+/// The endpoints' routes.
+pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
+    let http = Http {
+        app,
+        issuer: options.issuer.trim_end_matches('/').into(),
+        consent_url: options.consent_url.as_deref().map(Into::into),
+        session_audience: options.session_audience.as_str().into(),
+    };
+    Router::new()
+        .route("/oauth/token", post(token::token))
+        .route("/oauth/revoke", post(revoke::revoke))
+        .route("/oauth/introspect", post(introspect::introspect))
+        .route("/oauth/authorize", get(authorize::authorize))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::metadata),
+        )
+        .route("/.well-known/jwks.json", get(metadata::jwks))
+        .with_state(http)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            options.request_timeout,
+            deadline,
+        ))
+}
