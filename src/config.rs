@@ -29,8 +29,8 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply migrations and serve gRPC until SIGTERM or SIGINT.
-    Serve(ServeArgs),
+    /// Apply migrations and serve gRPC and the OAuth HTTP endpoints until SIGTERM or SIGINT.
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate(StoreArgs),
     /// Create role `admin` (`*`) and user `admin` when missing and print a new admin API key

@@ -23,7 +23,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         let telemetry = tessera::telemetry::init(cli.log_format)?;
         match cli.command {
-            Command::Serve(args) => serve(args, telemetry.exporting()).await,
+            Command::Serve(args) => serve(*args, telemetry.exporting()).await,
             Command::Migrate(args) => {
                 open_store(&args).await?;
                 tracing::info!("migrations applied");

@@ -26,7 +26,10 @@ pub(super) async fn introspect(
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| v.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("bearer ")));
+        .filter(|v| {
+            v.get(..7)
+                .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+        });
     let found = match bearer {
         Some(credential) => {
             let caller = app.authenticate(Some(credential)).await?;
@@ -35,10 +38,13 @@ pub(super) async fn introspect(
         None => {
             let presented = client_auth(&headers, &form)?;
             let basic = presented.basic;
-            let client = app.authenticate_client(&presented.auth).await.map_err(|e| {
-                let e = OAuthError::from(e);
-                if basic { e.with_basic_challenge() } else { e }
-            })?;
+            let client = app
+                .authenticate_client(&presented.auth)
+                .await
+                .map_err(|e| {
+                    let e = OAuthError::from(e);
+                    if basic { e.with_basic_challenge() } else { e }
+                })?;
             app.introspect_as_client(&client, token).await?
         }
     };

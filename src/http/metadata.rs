@@ -40,5 +40,8 @@ pub(super) async fn jwks(State(http): State<Http>) -> Result<Response, OAuthErro
             })
         })
         .collect();
-    Ok(json_response(StatusCode::OK, &serde_json::json!({ "keys": keys })))
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "keys": keys }),
+    ))
 }

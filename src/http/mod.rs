@@ -68,8 +68,11 @@ async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -
         http.method = %request.method(),
         http.path = %request.uri().path(),
     );
-    match tokio::time::timeout(limit, tracing::Instrument::instrument(next.run(request), span))
-        .await
+    match tokio::time::timeout(
+        limit,
+        tracing::Instrument::instrument(next.run(request), span),
+    )
+    .await
     {
         Ok(response) => response,
         Err(_) => error::OAuthError::new(

@@ -23,6 +23,10 @@ mod shared {
     pub mod lifecycle;
     pub mod lineage;
     pub mod logins;
+    pub mod oauth_apps;
+    pub mod oauth_codes;
+    pub mod oauth_errors;
+    pub mod oauth_flow;
     pub mod oauth_tokens;
     pub mod overload;
     pub mod pat_rule;

@@ -104,7 +104,10 @@ impl App {
 
     /// RFC 7009 §2.1: revoking a refresh token revokes its whole family (the grant and
     /// every token issued from it). Other tokens end alone.
-    pub(super) async fn end_family_of(&self, rec: &crate::domain::model::TokenRecord) -> Result<u32> {
+    pub(super) async fn end_family_of(
+        &self,
+        rec: &crate::domain::model::TokenRecord,
+    ) -> Result<u32> {
         match (&rec.grant_id, rec.kind) {
             (Some(grant), token_format::TokenKind::OAuthRefresh) => {
                 self.end_grant(grant, "refresh token revoked").await
