@@ -28,6 +28,7 @@ mod login_flood;
 mod logins;
 mod oauth_apps;
 mod oauth_codes;
+mod oauth_connections;
 mod oauth_errors;
 mod oauth_flow;
 mod oauth_tokens;

@@ -12,6 +12,8 @@ use tessera::proto::v1::o_auth_service_client::OAuthServiceClient;
 
 use crate::helpers::*;
 
+const ALL_GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
 /// The redirect URI every test app registers.
 pub const REDIRECT: &str = "https://app.example.com/callback";
 
@@ -166,4 +168,48 @@ pub async fn post_form(
     let bytes = res.bytes().await.expect("body");
     let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     (status, json, challenge)
+}
+
+/// A confidential app approved by `ann` (editor): the app and the token endpoint's answer.
+pub async fn connected(
+    t: &TestApp,
+    session: &str,
+    scopes: &[&str],
+) -> (Registered, serde_json::Value) {
+    let app = t
+        .register_app(pb::ClientType::Confidential, scopes, &ALL_GRANTS)
+        .await;
+    let code = t
+        .oauth_service()
+        .approve_authorization(authed(
+            session,
+            pb::ApproveAuthorizationRequest {
+                client_id: app.id.clone(),
+                redirect_uri: REDIRECT.into(),
+                response_type: "code".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("approve")
+        .into_inner()
+        .code;
+    let (status, json, _) = post_form(
+        &t.http_url("/oauth/token"),
+        Some((&app.id, &app.secret)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    (app, json)
+}
+
+pub async fn ann(t: &TestApp) -> String {
+    t.create_role("editor", &["read:contacts", "write:contacts"])
+        .await;
+    t.session_for("ann", &["editor"]).await
 }

@@ -25,6 +25,7 @@ mod shared {
     pub mod logins;
     pub mod oauth_apps;
     pub mod oauth_codes;
+    pub mod oauth_connections;
     pub mod oauth_errors;
     pub mod oauth_flow;
     pub mod oauth_tokens;
