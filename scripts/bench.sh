@@ -49,6 +49,7 @@ start_server() {
   for _ in $(seq 1 600); do
     if grep -q 'tessera serving' "$work/$name.log" 2>/dev/null; then
       SERVER_ADDR=$(grep 'tessera serving' "$work/$name.log" | head -n1 | grep -o '"listen":"[^"]*"' | cut -d'"' -f4)
+      SERVER_HTTP=$(grep 'tessera serving' "$work/$name.log" | head -n1 | grep -o '"http_listen":"[^"]*"' | cut -d'"' -f4)
       return 0
     fi
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$work/$name.log" >&2; return 1; }
@@ -75,11 +76,11 @@ echo "Seeded $TOKENS tokens through the store in $(elapsed "$seed_start" "$seed_
 echo
 
 start_server warm "$db"
-warm_pid=$SERVER_PID warm_addr=$SERVER_ADDR
+warm_pid=$SERVER_PID warm_addr=$SERVER_ADDR warm_http=$SERVER_HTTP
 start_server cold "$db" --cache-capacity 0
 cold_addr=$SERVER_ADDR
 
-"$BIN" bench --addr "$warm_addr" --cold-addr "$cold_addr" --admin-key-file "$work/admin.key" \
+"$BIN" bench --addr "$warm_addr" --cold-addr "$cold_addr" --http-addr "$warm_http" --admin-key-file "$work/admin.key" \
   --concurrency "$CONCURRENCY" --connections "$CONNECTIONS" --duration "$DURATION" --rounds "$ROUNDS" \
   ${ONLY:+--only "$ONLY"} 2>"$work/bench.log"
 

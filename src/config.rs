@@ -50,6 +50,10 @@ pub struct BenchArgs {
     /// A second server on the same store started with `--cache-capacity 0`, for the cold case.
     #[arg(long)]
     pub cold_addr: Option<String>,
+    /// The warm server's OAuth HTTP endpoints (`--http-listen`), for the OAuth scenarios;
+    /// without it they are skipped.
+    #[arg(long)]
+    pub http_addr: Option<String>,
     /// File holding an admin API key (as written by `serve` or `bootstrap`).
     #[arg(long)]
     pub admin_key_file: PathBuf,

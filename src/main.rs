@@ -297,6 +297,7 @@ async fn bench(args: tessera::config::BenchArgs) -> anyhow::Result<()> {
     let options = tessera::bench::BenchOptions {
         addr: args.addr,
         cold_addr: args.cold_addr,
+        http_addr: args.http_addr,
         admin_key,
         concurrency: args.concurrency,
         connections: args.connections,

@@ -5,7 +5,9 @@
 //! against the same server in the same run, because absolute figures on a shared machine say
 //! little; ratios to the empty call say what tessera itself costs.
 
+mod http;
 mod load;
+mod oauth;
 mod options;
 mod overload;
 mod run;

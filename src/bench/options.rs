@@ -7,6 +7,8 @@ pub struct BenchOptions {
     pub addr: String,
     /// A server on the same store with its cache off, for the cold scenario.
     pub cold_addr: Option<String>,
+    /// The server's OAuth HTTP endpoints, for the OAuth scenarios.
+    pub http_addr: Option<String>,
     pub admin_key: String,
     pub concurrency: Vec<usize>,
     pub connections: usize,
@@ -18,7 +20,7 @@ pub struct BenchOptions {
     pub only: Vec<String>,
 }
 
-pub const SCENARIOS: [&str; 18] = [
+pub const SCENARIOS: [&str; 22] = [
     "health",
     "authorize_warm",
     "authorize_cold",
@@ -37,6 +39,10 @@ pub const SCENARIOS: [&str; 18] = [
     "authorize_session_garbage",
     "login",
     "authorize_warm_under_logins",
+    "authorize_oauth_warm",
+    "oauth_client_credentials",
+    "oauth_refresh",
+    "oauth_approve_exchange",
 ];
 
 /// The scenarios that need the product key.

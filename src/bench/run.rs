@@ -29,7 +29,8 @@ pub async fn run_bench(o: &BenchOptions) -> Result<Vec<Row>, BenchError> {
         let mut cells = Vec::new();
         for name in SCENARIOS.into_iter().filter(|&n| n != "health") {
             let selected = o.only.is_empty() || o.only.iter().any(|s| s == name);
-            if !selected || (COLD.contains(&name) && cold.is_empty()) {
+            let no_http = super::oauth::OAUTH_SCENARIOS.contains(&name) && o.http_addr.is_none();
+            if !selected || (COLD.contains(&name) && cold.is_empty()) || no_http {
                 continue;
             }
             let (mut health, mut measured) = (Samples::default(), Samples::default());

@@ -34,6 +34,8 @@ pub(super) struct Fixture {
     product_key: Option<MetadataValue<tonic::metadata::Ascii>>,
     /// A user's session and garbage JWTs (see `sessions`).
     pub(super) sessions: Option<super::sessions::SessionFixture>,
+    /// An app connected to the user (see `oauth`).
+    pub(super) oauth: Option<super::oauth::OAuthFixture>,
 }
 
 pub(super) fn request<T>(auth: &MetadataValue<tonic::metadata::Ascii>, message: T) -> Request<T> {
@@ -66,6 +68,7 @@ pub(super) async fn setup(
     let mut admin = AdminServiceClient::new(channel.clone());
     let (tokens_channel, channel_for_churn) = (channel.clone(), channel.clone());
     let tokens_channel_for_sessions = channel.clone();
+    let tokens_channel_for_oauth = channel.clone();
     let mut tokens = TokenServiceClient::new(channel);
     admin
         .create_role(request(
@@ -158,9 +161,17 @@ pub(super) async fn setup(
     } else {
         None
     };
+    let oauth = match (&o.http_addr, o.selected(&super::oauth::OAUTH_SCENARIOS)) {
+        (Some(http), true) => {
+            let ch = tokens_channel_for_oauth;
+            Some(super::oauth::setup(ch, &auth, bearer(&key.token)?, o, http).await?)
+        }
+        _ => None,
+    };
     Ok(Fixture {
         auth,
         sessions,
+        oauth,
         pat,
         garbage,
         unknown,
@@ -292,6 +303,9 @@ pub(super) async fn scenario(
             };
             let _busy = wide::products(chans, Arc::new(key), 4);
             load::run(chans, c, w, d, |ch, _| healthy(ch)).await
+        }
+        n if super::oauth::OAUTH_SCENARIOS.contains(&n) => {
+            super::oauth::run(n, fx, chans, c, o).await
         }
         n if super::sessions::SESSION_SCENARIOS.contains(&n) => {
             super::sessions::run(n, fx, chans, c, o).await
