@@ -240,6 +240,8 @@ def check_common(r: Report, sc: str, out: Rendered, *, sqlite: bool, existing_se
     r.check(f"{p} container runs `serve`", c.get("args") == ["serve"], str(c.get("args")))
     port = {p_["name"]: p_ for p_ in c.get("ports") or []}.get("grpc") or {}
     r.check(f"{p} container port grpc=50051", port.get("containerPort") == 50051, str(c.get("ports")))
+    http_port = {p_["name"]: p_ for p_ in c.get("ports") or []}.get("http") or {}
+    r.check(f"{p} container port http=8080", http_port.get("containerPort") == 8080, str(c.get("ports")))
 
     for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
         probe = c.get(kind) or {}
@@ -258,6 +260,7 @@ def check_common(r: Report, sc: str, out: Rendered, *, sqlite: bool, existing_se
     if cm:
         data = cm.get("data") or {}
         r.check(f"{p} ConfigMap: TESSERA_LISTEN=0.0.0.0:50051", data.get("TESSERA_LISTEN") == "0.0.0.0:50051")
+        r.check(f"{p} ConfigMap: TESSERA_HTTP_LISTEN=0.0.0.0:8080", data.get("TESSERA_HTTP_LISTEN") == "0.0.0.0:8080")
         r.check(f"{p} ConfigMap: TESSERA_LOG_FORMAT=json", data.get("TESSERA_LOG_FORMAT") == "json")
         r.check(f"{p} ConfigMap: holds no secret", not {"TESSERA_DATABASE_URL", "TESSERA_TOKEN_HMAC_KEY"} & set(data))
         r.check(f"{p} Deployment loads the ConfigMap with envFrom", fullname in configmap_refs(pod))
@@ -294,6 +297,9 @@ def check_common(r: Report, sc: str, out: Rendered, *, sqlite: bool, existing_se
         r.check(f"{p} Service port named grpc, appProtocol grpc, port {SERVICE_PORT}",
                 len(grpc) == 1 and grpc[0].get("appProtocol") == "grpc" and grpc[0].get("port") == SERVICE_PORT,
                 str(ports))
+        http = [x for x in ports if x.get("name") == "http"]
+        r.check(f"{p} Service port named http (the OAuth endpoints) to the container's http",
+                len(http) == 1 and http[0].get("targetPort") == "http", str(ports))
         labels = deploy["spec"]["template"]["metadata"]["labels"]
         sel = svc["spec"].get("selector") or {}
         r.check(f"{p} Service selects the server pods",
@@ -444,7 +450,9 @@ def check_postgres(r: Report, sc: str, out: Rendered, *, existing_secret: str = 
         if np_:
             rules = np_["spec"].get("ingress") or []
             ports = [pt.get("port") for rule in rules for pt in rule.get("ports") or []]
-            r.check(f"{p} NetworkPolicy admits the gRPC port", ports and all(pt in ("grpc", 50051) for pt in ports),
+            r.check(f"{p} NetworkPolicy admits the gRPC and OAuth HTTP ports only",
+                    ports and "grpc" in ports and "http" in ports
+                    and all(pt in ("grpc", 50051, "http", 8080) for pt in ports),
                     str(ports))
             test_pod = next((o for o in out.of_kind("Pod") if "test" in hook_info(o)[0]), None)
             peers = [peer for rule in rules for peer in rule.get("from") or []]

@@ -166,6 +166,7 @@ renders the same map inline as env. One definition keeps the two in step.
 */}}
 {{- define "tessera.configEnv" -}}
 TESSERA_LISTEN: {{ printf "0.0.0.0:%d" 50051 | quote }}
+TESSERA_HTTP_LISTEN: {{ printf "0.0.0.0:%d" 8080 | quote }}
 TESSERA_LOG_FORMAT: {{ .Values.config.logFormat | quote }}
 RUST_LOG: {{ .Values.config.logLevel | quote }}
 TESSERA_DATABASE_POOL_SIZE: {{ .Values.database.poolSize | int | toString | quote }}
@@ -180,6 +181,18 @@ TESSERA_ISSUER: {{ .Values.config.issuer | quote }}
 TESSERA_SESSION_AUDIENCE: {{ .Values.config.sessionAudience | quote }}
 TESSERA_SESSION_TTL: {{ .Values.config.sessionTtl | quote }}
 TESSERA_PAT_ISSUERS: {{ .Values.config.patIssuers | quote }}
+{{- with .Values.config.oauth.issuer }}
+TESSERA_OAUTH_ISSUER: {{ . | quote }}
+{{- end }}
+{{- with .Values.config.oauth.consentUrl }}
+TESSERA_CONSENT_URL: {{ . | quote }}
+{{- end }}
+TESSERA_AUTHORIZATION_CODE_TTL: {{ .Values.config.oauth.authorizationCodeTtl | quote }}
+TESSERA_ACCESS_TOKEN_TTL: {{ .Values.config.oauth.accessTokenTtl | quote }}
+TESSERA_REFRESH_TOKEN_TTL: {{ .Values.config.oauth.refreshTokenTtl | quote }}
+TESSERA_REFRESH_FAMILY_LIFETIME: {{ .Values.config.oauth.refreshFamilyLifetime | quote }}
+TESSERA_REFRESH_REUSE_GRACE: {{ .Values.config.oauth.refreshReuseGrace | quote }}
+TESSERA_CLIENT_SECRET_GRACE: {{ .Values.config.oauth.clientSecretGrace | quote }}
 TESSERA_MAX_TOKENS_PER_USER: {{ .Values.config.maxTokensPerUser | int | toString | quote }}
 TESSERA_MAX_CONCURRENT_REQUESTS: {{ .Values.config.maxConcurrentRequests | int | toString | quote }}
 TESSERA_MAX_CONNECTIONS: {{ .Values.config.maxConnections | int | toString | quote }}
