@@ -57,6 +57,7 @@ mod serve_process;
 
 mod concurrency;
 mod faults;
+mod oauth_outage;
 mod propagation;
 mod proxy;
 mod replicas;

@@ -228,6 +228,12 @@ impl SqlBackend for Postgres {
     async fn insert_token(&self, token: &TokenRecord, max_active: Option<u32>) -> StoreResult<()> {
         write_tokens(self, std::slice::from_ref(token), max_active).await
     }
+
+    async fn rotate_refresh(&self, rotation: &super::sql::oauth::Rotation) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let outcome = super::sql::oauth::rotate_in::<_, Self>(&mut tx, rotation).await;
+        super::sql::finish(tx, outcome).await
+    }
 }
 
 #[cfg(test)]

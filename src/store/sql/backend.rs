@@ -147,6 +147,13 @@ pub trait SqlBackend: Send + Sync + 'static {
         max_active: Option<u32>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// One refresh-token rotation (see `OAuthStore::rotate_refresh`), atomic on its own:
+    /// SQLite joins it to the token writer's group commit, Postgres commits it at once.
+    fn rotate_refresh(
+        &self,
+        rotation: &super::oauth::Rotation,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
     /// The check path's read: `sql` is the pre-rendered `select_token_access`. Through the
     /// pool, within the deadline, unless the backend has a faster way that answers the same.
     fn token_access(

@@ -14,7 +14,7 @@ mod clients;
 mod credentials;
 pub mod exec;
 mod health;
-mod oauth;
+pub(crate) mod oauth;
 mod roles;
 pub mod rows;
 pub mod schema;

@@ -40,6 +40,31 @@ fn grant_from_row(row: &impl Columns) -> StoreResult<OAuthGrant> {
     })
 }
 
+/// One refresh-token rotation, as a backend writes it (see `SqlBackend::rotate_refresh`).
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub old_id: String,
+    pub grant_id: String,
+    pub now: Millis,
+    pub tokens: Vec<TokenRecord>,
+}
+
+/// The rotation's statements inside the caller's transaction: `false`, with nothing
+/// written, when the old token was no longer live.
+pub async fn rotate_in<X: SqlTx, B: SqlBackend>(tx: &mut X, r: &Rotation) -> StoreResult<bool> {
+    // Of N concurrent rotations of one token, exactly one changes this row.
+    let ended = tx
+        .execute(B::render(&q::end_refresh_token(&r.old_id, r.now)))
+        .await?;
+    if ended == 0 {
+        return Ok(false);
+    }
+    tx.execute(B::render(&q::touch_grant(&r.grant_id, r.now)))
+        .await?;
+    insert_all::<_, B>(tx, &r.tokens).await?;
+    Ok(true)
+}
+
 async fn insert_all<X: SqlTx, B: SqlBackend>(
     tx: &mut X,
     tokens: &[TokenRecord],
@@ -106,25 +131,13 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
         now: Millis,
         tokens: &[TokenRecord],
     ) -> StoreResult<bool> {
-        self.write(async {
-            let mut tx = self.backend.begin().await?;
-            let outcome = async {
-                // Of N concurrent rotations of one token, exactly one changes this row.
-                let ended = tx
-                    .execute(B::render(&q::end_refresh_token(old_id, now)))
-                    .await?;
-                if ended == 0 {
-                    return Ok(false);
-                }
-                tx.execute(B::render(&q::touch_grant(grant_id, now)))
-                    .await?;
-                insert_all::<_, B>(&mut tx, tokens).await?;
-                Ok(true)
-            }
-            .await;
-            finish(tx, outcome).await
-        })
-        .await
+        let rotation = Rotation {
+            old_id: old_id.to_owned(),
+            grant_id: grant_id.to_owned(),
+            now,
+            tokens: tokens.to_vec(),
+        };
+        self.write(self.backend.rotate_refresh(&rotation)).await
     }
 
     async fn get_grant(&self, id: &str) -> StoreResult<Option<OAuthGrant>> {

@@ -269,6 +269,11 @@ impl SqlBackend for Sqlite {
         self.inserts.insert(token.clone(), max_active).await
     }
 
+    /// Rotations join the same group commit as inserts (see `writer`).
+    async fn rotate_refresh(&self, rotation: &super::sql::oauth::Rotation) -> StoreResult<bool> {
+        self.inserts.rotate(rotation.clone()).await
+    }
+
     /// On the calling thread when it can answer there (see `direct`; it never waits, so it
     /// needs no deadline), else through the pool within the deadline.
     async fn token_access(&self, sql: &Arc<str>, id: &str) -> StoreResult<Option<TokenAccess>> {

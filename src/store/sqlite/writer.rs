@@ -1,6 +1,7 @@
-//! Group commit for token inserts: concurrent Issue calls share one transaction and one
-//! fsync instead of paying one each, which is what bounds SQLite's write rate. Each caller
-//! still returns only after the transaction holding its row committed.
+//! Group commit for token inserts and refresh rotations: concurrent Issue calls and OAuth
+//! grants share one transaction and one fsync instead of paying one each, which is what
+//! bounds SQLite's write rate. Each caller still returns only after the transaction holding
+//! its rows committed.
 
 use std::time::Duration;
 
@@ -11,13 +12,23 @@ use crate::domain::error::chain;
 use crate::domain::model::TokenRecord;
 use crate::domain::ports::{StoreError, StoreResult};
 use crate::store::sql::exec::{WriteTx, WriterTurns};
-use crate::store::sql::{SqlTx, bounded, insert_in};
+use crate::store::sql::oauth::{Rotation, rotate_in};
+use crate::store::sql::{SqlTx, Statement, bounded, insert_in};
 
 /// Most inserts committed together.
 const MAX_BATCH: usize = 256;
 
-/// A token, its quota (see `TokenStore::insert_token_within`), and where its outcome goes.
-type Job = (TokenRecord, Option<u32>, oneshot::Sender<StoreResult<()>>);
+/// What one caller asked for.
+enum Work {
+    /// A token and its quota (see `TokenStore::insert_token_within`).
+    Insert(TokenRecord, Option<u32>),
+    /// A refresh rotation, all or nothing within the batch (a savepoint of its own).
+    Rotate(Rotation),
+}
+
+/// The work and where its outcome goes (`true` for an insert; for a rotation, whether the
+/// old token was still live).
+type Job = (Work, oneshot::Sender<StoreResult<bool>>);
 
 #[derive(Debug, Clone)]
 pub(super) struct InsertQueue {
@@ -41,12 +52,17 @@ impl InsertQueue {
         token: TokenRecord,
         max_active: Option<u32>,
     ) -> StoreResult<()> {
+        self.submit(Work::Insert(token, max_active)).await.map(|_| ())
+    }
+
+    pub(super) async fn rotate(&self, rotation: Rotation) -> StoreResult<bool> {
+        self.submit(Work::Rotate(rotation)).await
+    }
+
+    async fn submit(&self, work: Work) -> StoreResult<bool> {
         let (done, result) = oneshot::channel();
         let closed = || StoreError::unavailable("the token writer has stopped");
-        self.jobs
-            .send((token, max_active, done))
-            .await
-            .map_err(|_| closed())?;
+        self.jobs.send((work, done)).await.map_err(|_| closed())?;
         result.await.map_err(|_| closed())?
     }
 }
@@ -61,7 +77,7 @@ async fn write_batches(
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // A caller that gave up (its deadline passed while queued) was told UNAVAILABLE:
         // its token must not appear later.
-        batch.retain(|(_, _, done)| !done.is_closed());
+        batch.retain(|(_, done)| !done.is_closed());
         if batch.is_empty() {
             continue;
         }
@@ -74,7 +90,7 @@ async fn write_batches(
                 batch.iter().map(|_| Err(same_failure(&e))).collect()
             }
         };
-        for ((_, _, done), outcome) in batch.drain(..).zip(outcomes) {
+        for ((_, done), outcome) in batch.drain(..).zip(outcomes) {
             let _ = done.send(outcome);
         }
     }
@@ -87,13 +103,19 @@ async fn write(
     pool: &sqlx::SqlitePool,
     turns: &WriterTurns,
     batch: &[Job],
-) -> StoreResult<Vec<StoreResult<()>>> {
+) -> StoreResult<Vec<StoreResult<bool>>> {
     let turn = turns.take().await;
     let mut tx = WriteTx::begin(pool, BEGIN, classify, Some(turn)).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
-    for (token, max_active, _) in batch {
-        match insert_in::<_, Sqlite>(&mut tx, token, *max_active).await {
-            Ok(()) => outcomes.push(Ok(())),
+    for (work, _) in batch {
+        let done = match work {
+            Work::Insert(token, max_active) => insert_in::<_, Sqlite>(&mut tx, token, *max_active)
+                .await
+                .map(|()| true),
+            Work::Rotate(rotation) => rotate_alone(&mut tx, rotation).await,
+        };
+        match done {
+            Ok(done) => outcomes.push(Ok(done)),
             Err(
                 e @ (StoreError::Conflict { .. }
                 | StoreError::NotFound { .. }
@@ -109,6 +131,27 @@ async fn write(
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// A rotation inside the batch under a savepoint, so that a row of it that fails (its user
+/// deleted meanwhile) undoes the whole rotation and nothing else.
+async fn rotate_alone(tx: &mut WriteTx<sqlx::Sqlite>, rotation: &Rotation) -> StoreResult<bool> {
+    let raw = |sql: &'static str| Statement {
+        sql: sql.into(),
+        values: sea_query_sqlx::SqlxValues(sea_query::Values(Vec::new())),
+    };
+    tx.execute(raw("SAVEPOINT rotation")).await?;
+    match rotate_in::<_, Sqlite>(tx, rotation).await {
+        Ok(done) => {
+            tx.execute(raw("RELEASE rotation")).await?;
+            Ok(done)
+        }
+        Err(e) => {
+            tx.execute(raw("ROLLBACK TO rotation")).await?;
+            tx.execute(raw("RELEASE rotation")).await?;
+            Err(e)
+        }
+    }
 }
 
 /// A batch-wide failure, repeated for each caller in the batch.
