@@ -55,8 +55,8 @@ impl HttpPool {
         let body: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let credentials = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", basic.0, basic.1));
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", basic.0, basic.1));
         let request = hyper::Request::post(path)
             .header("host", &*self.addr)
             .header("content-type", "application/x-www-form-urlencoded")

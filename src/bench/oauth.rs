@@ -48,10 +48,7 @@ impl std::fmt::Debug for OAuthFixture {
 }
 
 /// Approves the app for the user and exchanges the code: the token endpoint's answer.
-async fn approve_exchange(
-    ch: Channel,
-    fx: &OAuthFixture,
-) -> Result<serde_json::Value, BenchError> {
+async fn approve_exchange(ch: Channel, fx: &OAuthFixture) -> Result<serde_json::Value, BenchError> {
     let approved = OAuthServiceClient::new(ch)
         .approve_authorization(request(
             &fx.approver,
@@ -74,7 +71,9 @@ async fn approve_exchange(
         .post_form("/oauth/token", (&fx.client_id, &fx.secret), &form)
         .await?;
     if status != 200 {
-        return Err(BenchError::Setup(format!("exchange answered {status}: {json}")));
+        return Err(BenchError::Setup(format!(
+            "exchange answered {status}: {json}"
+        )));
     }
     Ok(json)
 }
@@ -127,14 +126,20 @@ pub(super) async fn setup(
     let in_flight = o.concurrency.iter().copied().max().unwrap_or(16) + 4;
     let mut refresh = vec![text(&first, "refresh_token")?];
     while refresh.len() < in_flight {
-        refresh.push(text(&approve_exchange(channel.clone(), &fx).await?, "refresh_token")?);
+        refresh.push(text(
+            &approve_exchange(channel.clone(), &fx).await?,
+            "refresh_token",
+        )?);
     }
     fx.refresh = Mutex::new(refresh);
     Ok(fx)
 }
 
 async fn client_credentials(fx: &OAuthFixture) -> bool {
-    let form = [("grant_type", "client_credentials"), ("scope", "contacts:read")];
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("scope", "contacts:read"),
+    ];
     matches!(
         fx.http.post_form("/oauth/token", (&fx.client_id, &fx.secret), &form).await,
         Ok((200, json)) if json["access_token"].is_string()
@@ -145,7 +150,10 @@ async fn refresh(fx: &OAuthFixture) -> bool {
     let Some(old) = fx.refresh.lock().await.pop() else {
         return false;
     };
-    let form = [("grant_type", "refresh_token"), ("refresh_token", old.as_str())];
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", old.as_str()),
+    ];
     match fx
         .http
         .post_form("/oauth/token", (&fx.client_id, &fx.secret), &form)

@@ -13,7 +13,7 @@ use crate::domain::model::TokenRecord;
 use crate::domain::ports::{StoreError, StoreResult};
 use crate::store::sql::exec::{WriteTx, WriterTurns};
 use crate::store::sql::oauth::{Rotation, rotate_in};
-use crate::store::sql::{SqlTx, Statement, bounded, insert_in};
+use crate::store::sql::{SqlTx, bounded, insert_in};
 
 /// Most inserts committed together.
 const MAX_BATCH: usize = 256;
@@ -22,7 +22,7 @@ const MAX_BATCH: usize = 256;
 enum Work {
     /// A token and its quota (see `TokenStore::insert_token_within`).
     Insert(TokenRecord, Option<u32>),
-    /// A refresh rotation, all or nothing within the batch (a savepoint of its own).
+    /// A refresh rotation (see `rotate_alone`).
     Rotate(Rotation),
 }
 
@@ -52,7 +52,9 @@ impl InsertQueue {
         token: TokenRecord,
         max_active: Option<u32>,
     ) -> StoreResult<()> {
-        self.submit(Work::Insert(token, max_active)).await.map(|_| ())
+        self.submit(Work::Insert(token, max_active))
+            .await
+            .map(|_| ())
     }
 
     pub(super) async fn rotate(&self, rotation: Rotation) -> StoreResult<bool> {
@@ -133,25 +135,11 @@ async fn write(
     Ok(outcomes)
 }
 
-/// A rotation inside the batch under a savepoint, so that a row of it that fails (its user
-/// deleted meanwhile) undoes the whole rotation and nothing else.
+/// A rotation inside the batch. Its statements are ordered so that the only ones that can
+/// fail alone are its inserts (a constraint, or the user deleted meanwhile): the old token
+/// is then ended with no successor, which is what a deleted user's grant deserves.
 async fn rotate_alone(tx: &mut WriteTx<sqlx::Sqlite>, rotation: &Rotation) -> StoreResult<bool> {
-    let raw = |sql: &'static str| Statement {
-        sql: sql.into(),
-        values: sea_query_sqlx::SqlxValues(sea_query::Values(Vec::new())),
-    };
-    tx.execute(raw("SAVEPOINT rotation")).await?;
-    match rotate_in::<_, Sqlite>(tx, rotation).await {
-        Ok(done) => {
-            tx.execute(raw("RELEASE rotation")).await?;
-            Ok(done)
-        }
-        Err(e) => {
-            tx.execute(raw("ROLLBACK TO rotation")).await?;
-            tx.execute(raw("RELEASE rotation")).await?;
-            Err(e)
-        }
-    }
+    rotate_in::<_, Sqlite>(tx, rotation).await
 }
 
 /// A batch-wide failure, repeated for each caller in the batch.
