@@ -21,7 +21,7 @@ const MAX_BATCH: usize = 256;
 /// What one caller asked for.
 enum Work {
     /// A token and its quota (see `TokenStore::insert_token_within`).
-    Insert(TokenRecord, Option<u32>),
+    Insert(Box<TokenRecord>, Option<u32>),
     /// A refresh rotation (see `rotate_alone`).
     Rotate(Rotation),
 }
@@ -52,7 +52,7 @@ impl InsertQueue {
         token: TokenRecord,
         max_active: Option<u32>,
     ) -> StoreResult<()> {
-        self.submit(Work::Insert(token, max_active))
+        self.submit(Work::Insert(Box::new(token), max_active))
             .await
             .map(|_| ())
     }
