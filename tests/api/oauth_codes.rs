@@ -231,3 +231,42 @@ async fn of_twenty_concurrent_refreshes_one_wins() {
     let winner = won[0]["access_token"].as_str().expect("access");
     assert_unauthenticated(&t.check(winner, &["read:contacts"]).await);
 }
+
+#[tokio::test]
+async fn within_the_reuse_grace_a_lost_answer_may_be_retried() {
+    let t = spawn_app_on(
+        std::sync::Arc::new(crate::db::TestDb::fresh().await),
+        Setup {
+            oauth: tessera::domain::app::oauth::OAuthConfig {
+                refresh_reuse_grace: std::time::Duration::from_secs(30),
+                ..Default::default()
+            },
+            ..Setup::default()
+        },
+    )
+    .await;
+    let session = ann(&t).await;
+    let (app, first) = connected(&t, &session, &["read:*"]).await;
+    let refresh = first["refresh_token"].as_str().expect("refresh").to_owned();
+    let url = t.http_url("/oauth/token");
+    let grant = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+    ];
+    let basic = Some((app.id.as_str(), app.secret.as_str()));
+    let (status, lost, _) = post_form(&url, basic, &grant).await;
+    assert_eq!(status, 200, "{lost}");
+    // The client never saw that answer and retries: tolerated within the grace.
+    let (status, retried, _) = post_form(&url, basic, &grant).await;
+    assert_eq!(status, 200, "{retried}");
+    let access = retried["access_token"].as_str().expect("access").to_owned();
+    assert_allow(&t.check(&access, &["read:contacts"]).await);
+    // Past the grace the same reuse is theft: refused, and the family ends.
+    t.clock.advance(std::time::Duration::from_secs(31));
+    let (status, json, _) = post_form(&url, basic, &grant).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_unauthenticated(&t.check(&access, &["read:contacts"]).await);
+}

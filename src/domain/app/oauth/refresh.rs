@@ -2,10 +2,12 @@
 //! consumed one presented again means two parties hold it, so the whole family (every
 //! token of its grant) is revoked, as Ory Hydra and fosite do (RFC 9700 §4.14.2).
 
+use super::super::lineage::MAX_DEPTH;
 use super::super::{App, Issued, effective};
 use super::client_auth::ClientAuth;
 use super::millis;
 use crate::domain::error::{Error, Result};
+use crate::domain::model::OwnerState;
 use crate::domain::oauth_client::GrantType;
 use crate::domain::oauth_grant::OAuthErrorCode;
 use crate::domain::token_format::{self, TokenKind};
@@ -53,10 +55,17 @@ impl App {
         let parsed = token_format::parse_presented(&req.refresh_token)
             .filter(|p| p.kind == TokenKind::OAuthRefresh)
             .ok_or_else(|| bad_grant(UNKNOWN))?;
-        let old = match self.store.get_token(&parsed.id).await? {
-            Some(rec) if self.hasher.verify(parsed.text, &rec.secret_hash) => rec,
+        // The check path's own read (one round trip, on SQLite on the calling thread): the
+        // token with its user, roles and client now. Not through the cache: a refresh token
+        // is used once, and its state must be the store's, not a cached copy's.
+        let found = self
+            .load(&parsed.id, self.clock.monotonic(), MAX_DEPTH)
+            .await?;
+        let resolved = match found.token {
+            Some(t) if self.hasher.verify(parsed.text, &t.record.secret_hash) => t,
             _ => return Err(bad_grant(UNKNOWN)),
         };
+        let old = &resolved.record;
         // Another client's token: refused, and nothing revoked on its say.
         let (Some(grant_id), true) = (&old.grant_id, old.client_id.as_deref() == Some(&client.id))
         else {
@@ -79,7 +88,12 @@ impl App {
                 ));
             }
         };
-        if old.expires_at.is_some_and(|end| now >= end) {
+        // Expired, its user disabled or gone, its client disabled: refused. (Revocation
+        // was settled above: a retry's token was revoked by its own rotation.)
+        let holds = resolved.owner == OwnerState::Active
+            && resolved.source_active
+            && resolved.expires_at.is_none_or(|end| now < end);
+        if !holds {
             return Err(bad_grant(UNKNOWN));
         }
         let access_scopes = match req.scopes.is_empty() {
@@ -96,15 +110,9 @@ impl App {
                 asked
             }
         };
-        let user = match self.store.get_user(&grant.subject).await? {
-            Some(user) if !user.disabled => user,
-            _ => return Err(bad_grant(UNKNOWN)),
-        };
-        let chain = vec![
-            access_scopes.clone(),
-            client.scopes.clone(),
-            self.permissions_of(&user).await?,
-        ];
+        // What the refresh token holds now is the grant ∩ the client's scopes ∩ the user's
+        // permissions; the new access token holds the asked part of that.
+        let chain = vec![access_scopes.clone(), resolved.effective.clone()];
         let granted = match effective::meet_all(chain).await? {
             Ok(granted) if !granted.is_empty() => granted,
             _ if !req.scopes.is_empty() => {
@@ -115,8 +123,10 @@ impl App {
             }
             _ => return Err(bad_grant("none of the granted scopes are held any more")),
         };
+        let subject = old.subject.clone();
+        let old_id = old.id.clone();
         let pair = self.grant_pair(
-            &user.id,
+            &subject,
             &client.id,
             &grant.id,
             &access_scopes,
@@ -129,13 +139,13 @@ impl App {
             self.store.insert_tokens(&records).await?;
         } else if !self
             .store
-            .rotate_refresh(&old.id, &grant.id, now, &records)
+            .rotate_refresh(&old_id, &grant.id, now, &records)
             .await?
         {
             // A concurrent refresh of the same token won the race.
             return Err(bad_grant(UNKNOWN));
         }
-        self.invalidate_lineage(&old.id);
+        self.invalidate_lineage(&old_id);
         self.issued_pair(pair, granted, Vec::new()).await
     }
 }
