@@ -221,13 +221,15 @@ async fn a_refresh_token_rotates_exactly_once_among_concurrent_rotations() {
     );
     let rotations = (0..20).map(|_| {
         let store = t.store.clone();
-        let (next, _) = app_token(
+        let (mut next, _) = app_token(
             TokenKind::OAuthRefresh,
             &user.id,
             &app,
             Some(&grant.id),
             "read:*",
         );
+        // Issued by the rotation at 9: the grant's last use is its tokens' latest.
+        next.issued_at = 9;
         let (old, grant_id) = (refresh.id.clone(), grant.id.clone());
         tokio::spawn(async move { store.rotate_refresh(&old, &grant_id, 9, &[next]).await })
     });

@@ -59,9 +59,9 @@ pub async fn rotate_in<X: SqlTx, B: SqlBackend>(tx: &mut X, r: &Rotation) -> Sto
     if ended == 0 {
         return Ok(false);
     }
-    tx.execute(B::render(&q::touch_grant(&r.grant_id, r.now)))
-        .await?;
-    insert_all::<_, B>(tx, &r.tokens).await?;
+    if !r.tokens.is_empty() {
+        tx.execute(B::render(&q::insert_rotated(&r.tokens))).await?;
+    }
     Ok(true)
 }
 

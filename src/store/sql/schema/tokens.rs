@@ -38,7 +38,7 @@ pub enum Tokens {
     GrantId,
 }
 
-const TOKEN_COLUMNS: [Tokens; 18] = [
+pub(super) const TOKEN_COLUMNS: [Tokens; 18] = [
     Tokens::Seq,
     Tokens::Id,
     Tokens::Kind,
@@ -87,7 +87,7 @@ pub fn insert_token(t: &TokenRecord) -> InsertStatement {
         .expect("one value per column")
 }
 
-fn token_values(t: &TokenRecord) -> [Expr; 17] {
+pub(super) fn token_values(t: &TokenRecord) -> [Expr; 17] {
     let values: [sea_query::Value; 17] = [
         t.id.clone().into(),
         t.kind.as_str().into(),
