@@ -240,13 +240,23 @@ async fn a_refresh_token_rotates_exactly_once_among_concurrent_rotations() {
         }
     }
     assert_eq!(won, 1, "exactly one rotation wins");
-    let grant = t
+    let listed = t
         .store
-        .get_grant(&grant.id)
+        .list_grants(
+            &tessera::domain::ports::GrantFilter {
+                subject: Some(user.id.clone()),
+                client_id: None,
+            },
+            10,
+            &tessera::domain::model::PageRequest {
+                after: None,
+                limit: 10,
+            },
+        )
         .await
-        .expect("read")
-        .expect("grant");
-    assert_eq!(grant.last_used_at, Some(9));
+        .expect("list");
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].last_used_at, Some(9));
 }
 
 #[tokio::test]

@@ -160,6 +160,7 @@ impl App {
             .store
             .set_client_secret(id, &self.hasher.hash(&secret), until)
             .await?;
+        self.invalidate_client(id);
         Ok(NewClientSecret { client, secret })
     }
 

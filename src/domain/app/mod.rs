@@ -93,6 +93,8 @@ pub struct App {
     limits: Limits,
     logins: logins::Logins,
     oauth: oauth::OAuthConfig,
+    /// Clients with their secret hashes, for the grants (see `oauth::client_cache`).
+    clients: oauth::ClientCache,
 }
 
 impl std::fmt::Debug for App {
@@ -125,6 +127,7 @@ impl App {
             limits: Limits::default(),
             logins: logins::Logins::new(LoginConfig::default(), None),
             oauth: oauth::OAuthConfig::default(),
+            clients: oauth::ClientCache::new(cache.ttl, cache.capacity > 0),
         }
     }
 

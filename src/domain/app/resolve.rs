@@ -100,6 +100,7 @@ impl App {
 
     /// Changes may have been missed: nothing cached can be trusted.
     pub(super) fn invalidate_all(&self) {
+        self.clients.forget_all();
         if let Some(cache) = &self.cache {
             cache.invalidate_all();
         }
@@ -122,6 +123,7 @@ impl App {
 
     /// A client changed (here or elsewhere): the tokens issued to it must be read again.
     pub(super) fn invalidate_client(&self, id: &str) {
+        self.clients.forget(id);
         if let Some(cache) = &self.cache {
             cache.invalidate(super::auth_cache::Changed::Client(id.into()));
         }

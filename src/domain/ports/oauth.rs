@@ -39,6 +39,8 @@ pub trait OAuthStore: Send + Sync {
         now: Millis,
         tokens: &[TokenRecord],
     ) -> StoreResult<bool>;
+    /// A grant as stored; its `last_used_at` is its creation's (listings compute the last
+    /// use from its tokens).
     async fn get_grant(&self, id: &str) -> StoreResult<Option<OAuthGrant>>;
     /// Revokes a grant and every token issued from it (and derived from those); returns
     /// how many tokens.
@@ -51,7 +53,8 @@ pub trait OAuthStore: Send + Sync {
         subject: Option<&str>,
         now: Millis,
     ) -> StoreResult<u32>;
-    /// Live grants (not revoked, not past their family's end), newest first by id.
+    /// Live grants (not revoked, not past their family's end), by id; `last_used_at` is the
+    /// latest use or issue of any of the grant's tokens.
     async fn list_grants(
         &self,
         filter: &GrantFilter,

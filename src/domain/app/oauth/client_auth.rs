@@ -45,9 +45,21 @@ impl App {
         if crate::domain::oauth_client::client_id("client_id", &auth.client_id).is_err() {
             return Err(refused());
         }
-        let Some((client, secrets)) = self.store.client_with_secrets(&auth.client_id).await? else {
-            return Err(refused());
+        let at = self.clock.monotonic();
+        let entry = match self.clients.get(&auth.client_id, at) {
+            Some(entry) => entry,
+            None => {
+                let generation = self.clients.generation();
+                let Some(found) = self.store.client_with_secrets(&auth.client_id).await? else {
+                    return Err(refused());
+                };
+                let entry = std::sync::Arc::new(found);
+                self.clients
+                    .put(&auth.client_id, entry.clone(), at, generation);
+                entry
+            }
         };
+        let (client, secrets) = (entry.0.clone(), &entry.1);
         if client.disabled {
             return Err(refused());
         }

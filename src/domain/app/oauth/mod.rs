@@ -6,6 +6,7 @@
 mod app_tokens;
 mod approve;
 mod client_auth;
+mod client_cache;
 mod client_credentials;
 mod exchange;
 mod grants;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use approve::{Approval, AuthorizationRequest, Denial};
 pub use client_auth::ClientAuth;
+pub(super) use client_cache::ClientCache;
 pub use exchange::CodeExchange;
 pub use grants::GrantTarget;
 pub use mint::IssuedRefresh;

@@ -119,10 +119,11 @@ pub fn insert_grant(g: &OAuthGrant) -> InsertStatement {
         .take()
 }
 
-/// A grant's columns, its last use being the latest use or issue of any of its tokens (a
-/// refresh issues new ones; access tokens record their use): rotations then write no grant
-/// row, one statement fewer on the refresh path.
-fn select_grants() -> SelectStatement {
+/// A grant's columns for listings, its last use being the latest use or issue of any of
+/// its tokens (a refresh issues new ones; access tokens record their use): rotations then
+/// write no grant row, one statement fewer on the refresh path. Single reads (the refresh
+/// path's) take the stored columns only: this walks the grant's tokens.
+fn listed_grants() -> SelectStatement {
     let columns = GRANT_COLUMNS
         .into_iter()
         .filter(|c| !matches!(c, OauthGrants::LastUsedAt));
@@ -140,7 +141,9 @@ fn select_grants() -> SelectStatement {
 }
 
 pub fn select_grant(id: &str) -> SelectStatement {
-    select_grants()
+    Query::select()
+        .columns(GRANT_COLUMNS)
+        .from(OauthGrants::Table)
         .and_where(Expr::col(OauthGrants::Id).eq(id))
         .take()
 }
@@ -188,7 +191,7 @@ pub fn list_grants(
     after: Option<&str>,
     limit: u64,
 ) -> SelectStatement {
-    let mut q = select_grants()
+    let mut q = listed_grants()
         .and_where(Expr::col(OauthGrants::RevokedAt).is_null())
         .and_where(Expr::col(OauthGrants::ExpiresAt).gt(now))
         .order_by(OauthGrants::Id, Order::Asc)
