@@ -70,6 +70,28 @@ pub struct Presented {
     pub basic: bool,
 }
 
+impl Presented {
+    /// The answer for a use case's error: a 401 challenges for Basic when the client used it.
+    pub fn error(&self, e: crate::domain::error::Error) -> OAuthError {
+        let e = OAuthError::from(e);
+        if self.basic {
+            e.with_basic_challenge()
+        } else {
+            e
+        }
+    }
+
+    /// The client, authenticated as the endpoint's caller.
+    pub async fn client(
+        &self,
+        app: &crate::domain::app::App,
+    ) -> Result<crate::domain::oauth_client::OAuthClient, OAuthError> {
+        app.authenticate_client(&self.auth)
+            .await
+            .map_err(|e| self.error(e))
+    }
+}
+
 fn bad_basic() -> OAuthError {
     let mut e = OAuthError::new(
         axum::http::StatusCode::UNAUTHORIZED,

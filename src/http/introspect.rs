@@ -37,14 +37,7 @@ pub(super) async fn introspect(
         }
         None => {
             let presented = client_auth(&headers, &form)?;
-            let basic = presented.basic;
-            let client = app
-                .authenticate_client(&presented.auth)
-                .await
-                .map_err(|e| {
-                    let e = OAuthError::from(e);
-                    if basic { e.with_basic_challenge() } else { e }
-                })?;
+            let client = presented.client(app).await?;
             app.introspect_as_client(&client, token).await?
         }
     };

@@ -16,16 +16,7 @@ pub(super) async fn revoke(
 ) -> Result<Response, OAuthError> {
     let form = Form::parse(&headers, &body)?;
     let presented = client_auth(&headers, &form)?;
-    let basic = presented.basic;
-    let challenge = |e: crate::domain::error::Error| {
-        let e = OAuthError::from(e);
-        if basic { e.with_basic_challenge() } else { e }
-    };
-    let client = http
-        .app
-        .authenticate_client(&presented.auth)
-        .await
-        .map_err(challenge)?;
+    let client = presented.client(&http.app).await?;
     let token = form.get("token");
     if token.is_empty() {
         return Err(OAuthError::invalid_request("token is required"));
@@ -36,7 +27,7 @@ pub(super) async fn revoke(
         .app
         .revoke_as_client(&client, token)
         .await
-        .map_err(challenge)?;
+        .map_err(|e| presented.error(e))?;
     if revoked > 0 {
         tracing::info!(client_id = %client.id, revoked, "tokens revoked by their app");
     }

@@ -19,8 +19,7 @@ pub(super) async fn token(
 ) -> Result<Response, OAuthError> {
     let form = Form::parse(&headers, &body)?;
     let presented = client_auth(&headers, &form)?;
-    let basic = presented.basic;
-    let client = presented.auth;
+    let client = presented.auth.clone();
     let app = &http.app;
     let issued = match form.get("grant_type") {
         "" => return Err(OAuthError::invalid_request("grant_type is required")),
@@ -50,10 +49,7 @@ pub(super) async fn token(
             ));
         }
     };
-    let issued = issued.map_err(|e| {
-        let e = OAuthError::from(e);
-        if basic { e.with_basic_challenge() } else { e }
-    })?;
+    let issued = issued.map_err(|e| presented.error(e))?;
     Ok(answer(issued, app.now()))
 }
 

@@ -17,7 +17,8 @@ use crate::db::TestDb;
 use crate::helpers::*;
 use crate::proxy::{Proxy, server_addr, through};
 
-fn fast_failing() -> Setup {
+/// Health probed every 100 ms and statements bounded at 500 ms, so an outage shows fast.
+pub fn fast_failing() -> Setup {
     Setup {
         serve: ServeOptions {
             health_interval: Duration::from_millis(100),

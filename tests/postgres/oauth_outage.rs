@@ -2,11 +2,7 @@
 //! once it is back.
 
 use std::sync::Arc;
-use std::time::Duration;
-
 use tessera::proto::v1 as pb;
-use tessera::server::ServeOptions;
-use tessera::store::StoreSettings;
 
 use crate::db::TestDb;
 use crate::helpers::*;
@@ -21,15 +17,7 @@ async fn a_store_outage_is_503_never_a_token() {
         db.clone(),
         Setup {
             via: Some(through(&db.url, proxy.addr)),
-            serve: ServeOptions {
-                health_interval: Duration::from_millis(100),
-                ..ServeOptions::default()
-            },
-            settings: StoreSettings {
-                statement_timeout: Duration::from_millis(500),
-                ..crate::db::settings()
-            },
-            ..Setup::default()
+            ..crate::faults::fast_failing()
         },
     )
     .await;
