@@ -61,7 +61,9 @@ fn answer(issued: Issued, now: Millis) -> Response {
         "scope": issued.scopes.join(" "),
     });
     if let Some(at) = issued.expires_at {
-        body["expires_in"] = ((at - now).max(0) / 1000).into();
+        // Whole seconds left, rounded up: an hour's token says 3600 however late in its
+        // first millisecond the answer is written.
+        body["expires_in"] = ((at - now).max(0).saturating_add(999) / 1000).into();
     }
     if let Some(refresh) = issued.refresh {
         body["refresh_token"] = refresh.token.into();
