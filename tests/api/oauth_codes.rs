@@ -270,3 +270,37 @@ async fn within_the_reuse_grace_a_lost_answer_may_be_retried() {
     );
     assert_unauthenticated(&t.check(&access, &["read:contacts"]).await);
 }
+
+#[tokio::test]
+async fn a_family_ends_at_its_lifetime_however_often_refreshed() {
+    let t = spawn_app_on(
+        std::sync::Arc::new(crate::db::TestDb::fresh().await),
+        Setup {
+            oauth: tessera::domain::app::oauth::OAuthConfig {
+                family_lifetime: std::time::Duration::from_secs(3 * 3600),
+                access_ttl: std::time::Duration::from_secs(2 * 3600),
+                ..Default::default()
+            },
+            ..Setup::default()
+        },
+    )
+    .await;
+    let session = ann(&t).await;
+    let (app, first) = connected(&t, &session, &["read:*"]).await;
+    let url = t.http_url("/oauth/token");
+    let basic = Some((app.id.as_str(), app.secret.as_str()));
+    let mut refresh = first["refresh_token"].as_str().expect("refresh").to_owned();
+    // Hourly refreshes: an access token lasts two hours, but none past the family's end.
+    for (hour, expected) in [(1, 7200), (2, 3600)] {
+        t.clock.advance(std::time::Duration::from_secs(3600));
+        let grant = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
+        let (status, json, _) = post_form(&url, basic, &grant).await;
+        assert_eq!(status, 200, "hour {hour}: {json}");
+        assert_eq!(json["expires_in"], expected, "hour {hour}");
+        refresh = json["refresh_token"].as_str().expect("refresh").to_owned();
+    }
+    t.clock.advance(std::time::Duration::from_secs(3601));
+    let grant = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
+    let (status, json, _) = post_form(&url, basic, &grant).await;
+    assert_eq!((status, json["error"].as_str()), (400, Some("invalid_grant")));
+}
