@@ -60,14 +60,29 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     response
 }
 
-/// The deadline and the span of every request.
-async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    let span = tracing::info_span!(
-        "http",
-        otel.kind = "server",
-        http.method = %request.method(),
-        http.path = %request.uri().path(),
-    );
+/// The deadline and the span of every request: at INFO when traces are exported, else at
+/// DEBUG, so that without an exporter a request pays nothing for a span no one reads (as
+/// for gRPC).
+async fn deadline(
+    State((limit, info_spans)): State<(Duration, bool)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    macro_rules! http_span {
+        ($level:expr) => {
+            tracing::span!(
+                $level,
+                "http",
+                otel.kind = "server",
+                http.method = %request.method(),
+                http.path = %request.uri().path(),
+            )
+        };
+    }
+    let span = match info_spans {
+        true => http_span!(tracing::Level::INFO),
+        false => http_span!(tracing::Level::DEBUG),
+    };
     match tokio::time::timeout(
         limit,
         tracing::Instrument::instrument(next.run(request), span),
@@ -84,8 +99,8 @@ async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -
     }
 }
 
-/// The endpoints' routes.
-pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
+/// The endpoints' routes; `info_spans`: see [`deadline`].
+pub fn router(app: Arc<App>, options: &HttpOptions, info_spans: bool) -> Router {
     let http = Http {
         app,
         issuer: options.issuer.trim_end_matches('/').into(),
@@ -105,7 +120,7 @@ pub fn router(app: Arc<App>, options: &HttpOptions) -> Router {
         .with_state(http)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
-            options.request_timeout,
+            (options.request_timeout, info_spans),
             deadline,
         ))
 }

@@ -234,3 +234,51 @@ impl AsyncWrite for Conn {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
+
+/// The same accept loop in front of the OAuth HTTP endpoints: the connection cap, the
+/// handshake timeout (24 bytes of a request) and the idle timeout hold there too.
+pub struct HttpIncoming {
+    incoming: Incoming,
+    local: std::net::SocketAddr,
+}
+
+impl HttpIncoming {
+    pub fn new(
+        listener: TcpListener,
+        limits: ConnectionLimits,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<HttpIncoming> {
+        let local = listener.local_addr()?;
+        Ok(HttpIncoming {
+            incoming: accept(listener, limits, stop),
+            local,
+        })
+    }
+}
+
+impl axum::serve::Listener for HttpIncoming {
+    type Io = Conn;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Conn, std::net::SocketAddr) {
+        loop {
+            match self.incoming.0.recv().await {
+                Some(Ok(conn)) => {
+                    let peer = conn
+                        .stream
+                        .peer_addr()
+                        .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+                    return (conn, peer);
+                }
+                Some(Err(e)) => tracing::debug!(error = %e, "HTTP accept failed"),
+                // The loop stopped (shutdown): no connection comes any more; the server's
+                // graceful shutdown ends it.
+                None => std::future::pending::<()>().await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
+        Ok(self.local)
+    }
+}

@@ -176,14 +176,27 @@ pub async fn run(
             stopping.notify_one();
         }
     };
-    let http_task = http.map(|h| {
-        let routes = crate::http::router(app.clone(), &h.options);
-        tokio::spawn(
-            axum::serve(h.listener, routes)
-                .with_graceful_shutdown(async move { stop_http.notified().await })
-                .into_future(),
-        )
-    });
+    // The HTTP listener closes with the gRPC one, and its open connections drain.
+    let http_task = match http {
+        None => None,
+        Some(h) => {
+            let routes = crate::http::router(app.clone(), &h.options, info_spans);
+            let closing = Arc::new(tokio::sync::Notify::new());
+            let incoming = listener::HttpIncoming::new(h.listener, options.connections.clone(), {
+                let closing = closing.clone();
+                async move { closing.notified().await }
+            })
+            .map_err(ServeError::Http)?;
+            Some(tokio::spawn(
+                axum::serve(incoming, routes)
+                    .with_graceful_shutdown(async move {
+                        stop_http.notified().await;
+                        closing.notify_one();
+                    })
+                    .into_future(),
+            ))
+        }
+    };
     let incoming = listener::accept(listener, options.connections.clone(), async move {
         stop_accepting.notified().await;
     });

@@ -171,3 +171,42 @@ async fn on_shutdown_health_turns_not_serving_then_new_connections_are_refused()
     drop(watch);
     t.stop().await;
 }
+
+/// The OAuth HTTP listener has the same accept loop: a cap, a handshake deadline (a client
+/// that connects and sends nothing), and the idle timeout, while honest requests are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_listener_caps_connections_and_closes_silent_ones() {
+    let t = with_limits(ConnectionLimits {
+        max_connections: 2,
+        handshake_timeout: Duration::from_millis(200),
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let mut silent = TcpStream::connect(t.http_addr).await.expect("connect");
+    let mut held = TcpStream::connect(t.http_addr).await.expect("connect");
+    held.write_all(b"GET /.well-known/jwks.json HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("speaks");
+    let mut over = TcpStream::connect(t.http_addr)
+        .await
+        .expect("the kernel accepts");
+    // Closed at once, not at the handshake deadline: the cap, not the timeout.
+    let refused = closed_by_server(&mut over, Duration::from_secs(5)).await;
+    assert!(refused < Duration::from_millis(150), "{refused:?}");
+    let took = closed_by_server(&mut silent, Duration::from_secs(5)).await;
+    assert!(took >= Duration::from_millis(150), "{took:?}");
+    // The silent one's slot is free again: a request is answered.
+    let url = format!(
+        "http://{}/.well-known/oauth-authorization-server",
+        t.http_addr
+    );
+    let started = Instant::now();
+    loop {
+        let answered = super::oauth_apps::http().get(&url).send().await;
+        if answered.is_ok_and(|r| r.status().as_u16() == 200) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "never served");
+        tokio::task::yield_now().await;
+    }
+}

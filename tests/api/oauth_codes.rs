@@ -293,14 +293,23 @@ async fn a_family_ends_at_its_lifetime_however_often_refreshed() {
     // Hourly refreshes: an access token lasts two hours, but none past the family's end.
     for (hour, expected) in [(1, 7200), (2, 3600)] {
         t.clock.advance(std::time::Duration::from_secs(3600));
-        let grant = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
+        let grant = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ];
         let (status, json, _) = post_form(&url, basic, &grant).await;
         assert_eq!(status, 200, "hour {hour}: {json}");
         assert_eq!(json["expires_in"], expected, "hour {hour}");
         refresh = json["refresh_token"].as_str().expect("refresh").to_owned();
     }
     t.clock.advance(std::time::Duration::from_secs(3601));
-    let grant = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
+    let grant = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+    ];
     let (status, json, _) = post_form(&url, basic, &grant).await;
-    assert_eq!((status, json["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
