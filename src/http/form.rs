@@ -9,10 +9,19 @@ use base64::Engine as _;
 use super::error::OAuthError;
 use crate::domain::app::oauth::ClientAuth;
 
-/// The parameters of one request, each present at most once.
-#[derive(Debug, Default)]
+/// The parameters of one request, each present at most once. Its Debug names the
+/// parameters only: their values include client secrets, codes and refresh tokens.
+#[derive(Default)]
 pub struct Form {
     params: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.params.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("Form").field("params", &names).finish()
+    }
 }
 
 impl Form {
@@ -177,5 +186,12 @@ mod tests {
         assert_eq!(auth.client_secret, "s:b");
         assert!(basic("Basic !!!").is_err());
         assert!(basic("Bearer x").expect("not basic").is_none());
+        let secret = Form::from_pairs(b"client_secret=tsc_hidden&code=abc").expect("form");
+        let shown = format!("{secret:?}");
+        assert!(
+            shown.contains("client_secret")
+                && !shown.contains("tsc_hidden")
+                && !shown.contains("abc")
+        );
     }
 }
