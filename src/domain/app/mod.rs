@@ -95,6 +95,8 @@ pub struct App {
     oauth: oauth::OAuthConfig,
     /// Clients with their secret hashes, for the grants (see `oauth::client_cache`).
     clients: oauth::ClientCache,
+    /// The fixed facts of grants, for refreshes (see `oauth::grant_cache`).
+    grants: oauth::GrantCache,
 }
 
 impl std::fmt::Debug for App {
@@ -128,6 +130,7 @@ impl App {
             logins: logins::Logins::new(LoginConfig::default(), None),
             oauth: oauth::OAuthConfig::default(),
             clients: oauth::ClientCache::new(cache.ttl, cache.capacity > 0),
+            grants: oauth::GrantCache::default(),
         }
     }
 

@@ -72,7 +72,23 @@ impl App {
             return Err(bad_grant(UNKNOWN));
         };
         let now = self.clock.now();
-        let grant = match self.store.get_grant(grant_id).await? {
+        // A used token: whether its grant still lives decides between a retry and theft,
+        // so that is read from the store. A live token's grant is live (revoking a grant
+        // revokes its tokens), and its scopes and end are fixed: a kept copy will do.
+        let grant = match old.revoked_at {
+            Some(_) => self.store.get_grant(grant_id).await?,
+            None => match self.grants.get(grant_id) {
+                Some(grant) => Some(grant),
+                None => {
+                    let read = self.store.get_grant(grant_id).await?;
+                    if let Some(g) = &read {
+                        self.grants.put(g);
+                    }
+                    read
+                }
+            },
+        };
+        let grant = match grant {
             Some(g) if g.revoked_at.is_none() && now < g.expires_at => g,
             _ => return Err(bad_grant(UNKNOWN)),
         };
