@@ -251,11 +251,10 @@ impl OAuthStore for CountingStore {
     async fn rotate_refresh(
         &self,
         old: &str,
-        grant: &str,
         now: Millis,
         tokens: &[TokenRecord],
     ) -> StoreResult<bool> {
-        self.inner.rotate_refresh(old, grant, now, tokens).await
+        self.inner.rotate_refresh(old, now, tokens).await
     }
     async fn get_grant(&self, id: &str) -> StoreResult<Option<OAuthGrant>> {
         self.inner.get_grant(id).await

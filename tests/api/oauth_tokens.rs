@@ -230,8 +230,8 @@ async fn a_refresh_token_rotates_exactly_once_among_concurrent_rotations() {
         );
         // Issued by the rotation at 9: the grant's last use is its tokens' latest.
         next.issued_at = 9;
-        let (old, grant_id) = (refresh.id.clone(), grant.id.clone());
-        tokio::spawn(async move { store.rotate_refresh(&old, &grant_id, 9, &[next]).await })
+        let old = refresh.id.clone();
+        tokio::spawn(async move { store.rotate_refresh(&old, 9, &[next]).await })
     });
     let mut won = 0;
     for r in rotations.collect::<Vec<_>>() {

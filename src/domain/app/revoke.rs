@@ -50,20 +50,7 @@ impl App {
                 if text.is_empty() {
                     return Err(Error::invalid("token", "must not be empty"));
                 }
-                let Some(parsed) = token_format::parse_presented(&text) else {
-                    return Ok(0);
-                };
-                // Only the real secret revokes: a guessed id with a forged checksum does not.
-                match self.store.get_token(&parsed.id).await? {
-                    Some(rec) if self.hasher.verify(parsed.text, &rec.secret_hash) => {
-                        let revoked = self.store.revoke_token(&rec.id, None, now).await?;
-                        if revoked > 0 {
-                            self.invalidate_lineage(&rec.id);
-                        }
-                        Ok(revoked + self.end_family_of(&rec).await?)
-                    }
-                    _ => Ok(0),
-                }
+                self.revoke_secret(&text, |_| true).await
             }
             RevokeTarget::TokenId(id) => {
                 validate::token_id("token_id", &id)?;
@@ -100,6 +87,31 @@ impl App {
             }
             RevokeTarget::App(target) => self.revoke_app(caller, target).await,
         }
+    }
+
+    /// Revokes the token whose secret is `text`, when `allowed` says so of its record (and a
+    /// refresh token's family); 0 for anything else, as RFC 7009 §2.2 answers unknown
+    /// tokens. Only the real secret revokes: a guessed id with a forged checksum does not.
+    pub(super) async fn revoke_secret(
+        &self,
+        text: &str,
+        allowed: impl Fn(&crate::domain::model::TokenRecord) -> bool,
+    ) -> Result<u32> {
+        let Some(parsed) = token_format::parse_presented(text) else {
+            return Ok(0);
+        };
+        let rec = match self.store.get_token(&parsed.id).await? {
+            Some(rec) if allowed(&rec) && self.hasher.verify(parsed.text, &rec.secret_hash) => rec,
+            _ => return Ok(0),
+        };
+        let revoked = self
+            .store
+            .revoke_token(&rec.id, None, self.clock.now())
+            .await?;
+        if revoked > 0 {
+            self.invalidate_lineage(&rec.id);
+        }
+        Ok(revoked + self.end_family_of(&rec).await?)
     }
 
     /// RFC 7009 §2.1: revoking a refresh token revokes its whole family (the grant and

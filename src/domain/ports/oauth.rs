@@ -29,13 +29,12 @@ pub trait OAuthStore: Send + Sync {
         grant: &OAuthGrant,
         tokens: &[TokenRecord],
     ) -> StoreResult<bool>;
-    /// In one transaction: ends the refresh token `old_id` (sets its `revoked_at`), marks
-    /// its grant used and inserts `tokens`. `false`, with nothing written, when the token
-    /// was no longer live: it was rotated or revoked already.
+    /// In one transaction: ends the refresh token `old_id` (sets its `revoked_at`) and
+    /// inserts `tokens`. `false`, with nothing written, when the token was no longer live:
+    /// it was rotated or revoked already.
     async fn rotate_refresh(
         &self,
         old_id: &str,
-        grant_id: &str,
         now: Millis,
         tokens: &[TokenRecord],
     ) -> StoreResult<bool>;

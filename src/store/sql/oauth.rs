@@ -44,7 +44,6 @@ fn grant_from_row(row: &impl Columns) -> StoreResult<OAuthGrant> {
 #[derive(Debug, Clone)]
 pub struct Rotation {
     pub old_id: String,
-    pub grant_id: String,
     pub now: Millis,
     pub tokens: Vec<TokenRecord>,
 }
@@ -127,13 +126,11 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
     async fn rotate_refresh(
         &self,
         old_id: &str,
-        grant_id: &str,
         now: Millis,
         tokens: &[TokenRecord],
     ) -> StoreResult<bool> {
         let rotation = Rotation {
             old_id: old_id.to_owned(),
-            grant_id: grant_id.to_owned(),
             now,
             tokens: tokens.to_vec(),
         };

@@ -22,7 +22,9 @@ const MAX_BATCH: usize = 256;
 enum Work {
     /// A token and its quota (see `TokenStore::insert_token_within`).
     Insert(Box<TokenRecord>, Option<u32>),
-    /// A refresh rotation (see `rotate_alone`).
+    /// A refresh rotation. Its statements are ordered so that only its insert can fail
+    /// alone (a constraint, or the user deleted meanwhile): the old token is then ended with
+    /// no successor, which is what a deleted user's grant deserves.
     Rotate(Rotation),
 }
 
@@ -114,7 +116,7 @@ async fn write(
             Work::Insert(token, max_active) => insert_in::<_, Sqlite>(&mut tx, token, *max_active)
                 .await
                 .map(|()| true),
-            Work::Rotate(rotation) => rotate_alone(&mut tx, rotation).await,
+            Work::Rotate(rotation) => rotate_in::<_, Sqlite>(&mut tx, rotation).await,
         };
         match done {
             Ok(done) => outcomes.push(Ok(done)),
@@ -133,13 +135,6 @@ async fn write(
     }
     tx.commit().await?;
     Ok(outcomes)
-}
-
-/// A rotation inside the batch. Its statements are ordered so that the only ones that can
-/// fail alone are its inserts (a constraint, or the user deleted meanwhile): the old token
-/// is then ended with no successor, which is what a deleted user's grant deserves.
-async fn rotate_alone(tx: &mut WriteTx<sqlx::Sqlite>, rotation: &Rotation) -> StoreResult<bool> {
-    rotate_in::<_, Sqlite>(tx, rotation).await
 }
 
 /// A batch-wide failure, repeated for each caller in the batch.

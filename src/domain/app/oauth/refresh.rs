@@ -153,11 +153,7 @@ impl App {
         records.extend(pair.refresh.as_ref().map(|r| r.record.clone()));
         if retry {
             self.store.insert_tokens(&records).await?;
-        } else if !self
-            .store
-            .rotate_refresh(&old_id, &grant.id, now, &records)
-            .await?
-        {
+        } else if !self.store.rotate_refresh(&old_id, now, &records).await? {
             // A concurrent refresh of the same token won the race.
             return Err(bad_grant(UNKNOWN));
         }
