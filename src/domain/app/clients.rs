@@ -205,11 +205,7 @@ impl App {
                  granted nothing",
             ));
         }
-        let stripped = asked
-            .iter()
-            .filter(|p| !capped.covers(p))
-            .map(|p| p.to_string())
-            .collect();
+        let stripped = effective::left_out(&asked, &capped);
         Ok((capped, stripped))
     }
 }

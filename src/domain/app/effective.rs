@@ -55,6 +55,16 @@ pub(super) async fn meet_all(
     blocking(move || rest.iter().try_fold(acc, |acc, next| acc.intersect(next))).await
 }
 
+/// The patterns of `asked` that `kept` does not cover: what a cap left out (`stripped_scopes`)
+/// or what a caller lacks.
+pub(super) fn left_out(asked: &PermissionSet, kept: &PermissionSet) -> Vec<String> {
+    asked
+        .iter()
+        .filter(|p| !kept.covers(p))
+        .map(|p| p.to_string())
+        .collect()
+}
+
 /// The members as sorted strings (what Issue, Introspect and ListTokens answer with), off
 /// the async workers for a large set.
 pub(super) async fn strings_of(set: PermissionSet) -> Result<Vec<String>> {

@@ -49,11 +49,7 @@ impl Caller {
         if self.has(how.verb()) {
             return Ok(());
         }
-        let mut missing: Vec<String> = granted
-            .iter()
-            .filter(|p| !self.permissions().covers(p))
-            .map(|p| p.to_string())
-            .collect();
+        let mut missing = super::effective::left_out(granted, self.permissions());
         if missing.is_empty() {
             return Ok(());
         }

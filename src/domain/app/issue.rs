@@ -281,12 +281,7 @@ impl App {
         }
         // Forget a remembered "unknown" for this id (ids are random, but be exact).
         self.invalidate_token(&record.id);
-        let stripped = plan
-            .asked
-            .iter()
-            .filter(|p| !plan.effective.covers(p))
-            .map(|p| p.to_string())
-            .collect();
+        let stripped = effective::left_out(&plan.asked, &plan.effective);
         Ok(Issued {
             token: new.secret,
             token_id: new.id,

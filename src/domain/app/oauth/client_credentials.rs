@@ -40,11 +40,7 @@ impl App {
                 ));
             }
         };
-        let stripped = asked
-            .iter()
-            .filter(|p| !granted.covers(p))
-            .map(|p| p.to_string())
-            .collect();
+        let stripped = effective::left_out(&asked, &granted);
         let now = self.clock.now();
         let access = self.oauth_record(
             TokenKind::OAuthAccess,
