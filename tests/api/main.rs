@@ -8,6 +8,7 @@ const BACKEND: db::Kind = db::Kind::Sqlite;
 mod accounts;
 mod acting_as;
 mod bad_input;
+mod batched_writes;
 mod cache;
 mod callers;
 mod client_secrets;

@@ -12,6 +12,7 @@ const BACKEND: db::Kind = db::Kind::Postgres;
 mod shared {
     pub mod acting_as;
     pub mod bad_input;
+    pub mod batched_writes;
     pub mod cache;
     pub mod callers;
     pub mod client_secrets;

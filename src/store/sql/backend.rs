@@ -75,6 +75,11 @@ impl DbError {
         }
     }
 
+    /// A unique or foreign-key failure: the statement's rows, not the database, were wrong.
+    pub fn is_constraint(&self) -> bool {
+        matches!(self.fault, Fault::Unique | Fault::ForeignKey)
+    }
+
     /// The store error, with constraint failures told apart by the caller, which knows
     /// what they mean for the statement it ran.
     pub fn or_constraint(

@@ -153,6 +153,19 @@ where
         }
     }
 
+    /// Every row a statement returns (an `UPDATE … RETURNING`, in the batch writer).
+    pub async fn fetch_all(&mut self, st: Statement) -> Result<Vec<DB::Row>, DbError>
+    where
+        SqlxValues: IntoArguments<DB>,
+    {
+        let classify = self.classify;
+        let conn = self.conn()?;
+        sqlx::query_with(AssertSqlSafe(st.sql), st.values)
+            .fetch_all(&mut **conn)
+            .await
+            .map_err(fail(classify))
+    }
+
     /// Closes the connection for good, waiting for it (SQLite rolls back as it closes)
     /// while this writer's turn is still held, so the next writer finds the lock free.
     async fn close(&mut self) {

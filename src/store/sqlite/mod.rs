@@ -115,12 +115,17 @@ impl SqlStore<Sqlite> {
             // FULL: a revocation acknowledged to a caller survives a power cut.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            .pragma("cache_size", "-32768")
             .busy_timeout(BUSY_TIMEOUT);
         let path = options.get_filename().to_path_buf();
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let mut pool_options = SqlitePoolOptions::new()
             // One connection for an in-memory database, or each would see its own.
-            .max_connections(if in_memory { 1 } else { pool_size.max(1) });
+            .max_connections(if in_memory { 1 } else { pool_size.max(1) })
+            // No ping before each use: a connection is a thread of this process over a
+            // local file, not a socket that can die unseen, and each ping is one more
+            // round trip to that thread on every call.
+            .test_before_acquire(false);
         if in_memory {
             // Its one connection is the database: never retire it for age or idleness.
             pool_options = pool_options

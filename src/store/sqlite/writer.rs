@@ -3,16 +3,21 @@
 //! bounds SQLite's write rate. Each caller still returns only after the transaction holding
 //! its rows committed.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::{BEGIN, Sqlite, classify};
+use crate::domain::clock::Millis;
 use crate::domain::error::chain;
 use crate::domain::model::TokenRecord;
 use crate::domain::ports::{StoreError, StoreResult};
+use crate::store::sql::SqlBackend;
 use crate::store::sql::exec::{WriteTx, WriterTurns};
 use crate::store::sql::oauth::{Rotation, rotate_in};
+use crate::store::sql::rows::Columns;
+use crate::store::sql::schema::{batched, oauth as q};
 use crate::store::sql::{SqlTx, bounded, insert_in};
 
 /// Most inserts committed together.
@@ -100,10 +105,111 @@ async fn write_batches(
     }
 }
 
+/// The batch in a few statements when none of its rows counts a quota (`write_bulk`), else,
+/// or when a row would fail alone, row by row (`write_each`).
+async fn write(
+    pool: &sqlx::SqlitePool,
+    turns: &WriterTurns,
+    batch: &[Job],
+) -> StoreResult<Vec<StoreResult<bool>>> {
+    let counts_quota = |(work, _): &Job| matches!(work, Work::Insert(_, Some(_)));
+    if batch.len() > 1 && !batch.iter().any(counts_quota) {
+        if let Some(outcomes) = write_bulk(pool, turns, batch).await? {
+            return Ok(outcomes);
+        }
+    }
+    write_each(pool, turns, batch).await
+}
+
+/// One transaction, three statements whatever the batch's size: every rotation's old
+/// token ended at once, then the inserts' rows, then the rotations'. `None`, with nothing
+/// written, when a row breaks a constraint or a subject is gone: `write_each` then finds
+/// which row, and fails it alone.
+async fn write_bulk(
+    pool: &sqlx::SqlitePool,
+    turns: &WriterTurns,
+    batch: &[Job],
+) -> StoreResult<Option<Vec<StoreResult<bool>>>> {
+    let turn = turns.take().await;
+    let mut tx = WriteTx::begin(pool, BEGIN, classify, Some(turn)).await?;
+    match bulk_in(&mut tx, batch).await {
+        Ok(Some(outcomes)) => {
+            tx.commit().await?;
+            Ok(Some(outcomes))
+        }
+        Ok(None) => {
+            tx.rollback().await;
+            Ok(None)
+        }
+        Err(e) => {
+            tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+async fn bulk_in(
+    tx: &mut WriteTx<sqlx::Sqlite>,
+    batch: &[Job],
+) -> StoreResult<Option<Vec<StoreResult<bool>>>> {
+    let ends: Vec<(&str, Millis)> = batch
+        .iter()
+        .filter_map(|(work, _)| match work {
+            Work::Rotate(r) => Some((r.old_id.as_str(), r.now)),
+            Work::Insert(..) => None,
+        })
+        .collect();
+    let ended = match batched::end_refresh_tokens(&ends) {
+        Some(st) => tx.fetch_all(Sqlite::render(&st)).await?,
+        None => Vec::new(),
+    };
+    let mut live = ended
+        .iter()
+        .map(|row| row.text("id"))
+        .collect::<StoreResult<HashSet<String>>>()?;
+    let (mut checked, mut rotated) = (Vec::new(), Vec::new());
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (work, _) in batch {
+        match work {
+            Work::Insert(token, _) => {
+                checked.push(token.as_ref());
+                outcomes.push(Ok(true));
+            }
+            Work::Rotate(r) => {
+                // Of two rotations of one token in this batch, the first wins.
+                let won = live.remove(&r.old_id);
+                if won {
+                    rotated.extend(r.tokens.iter());
+                }
+                outcomes.push(Ok(won));
+            }
+        }
+    }
+    if let Some(st) = batched::insert_checked(&checked) {
+        match tx.execute(Sqlite::render(&st)).await {
+            Ok(n) if n == checked.len() as u64 => {}
+            Ok(_) => return Ok(None),
+            Err(e) if e.is_constraint() => return Ok(None),
+            Err(e) => return Err(e.into_store()),
+        }
+    }
+    if !rotated.is_empty() {
+        match tx
+            .execute(Sqlite::render(&q::insert_rotated(rotated)))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.is_constraint() => return Ok(None),
+            Err(e) => return Err(e.into_store()),
+        }
+    }
+    Ok(Some(outcomes))
+}
+
 /// One transaction for the batch, rows in order, so a quota counts the rows before it. A row
 /// that violates a constraint or its quota fails alone (SQLite undoes just that statement); any other failure, or a failed commit, fails the whole batch, since
 /// after it SQLite may have rolled back everything written so far.
-async fn write(
+async fn write_each(
     pool: &sqlx::SqlitePool,
     turns: &WriterTurns,
     batch: &[Job],

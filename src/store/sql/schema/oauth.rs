@@ -151,7 +151,9 @@ pub fn select_grant(id: &str) -> SelectStatement {
 /// The tokens of a rotation in one statement. No check that the user exists, unlike
 /// `insert_token`: the rotation read it a moment ago, and a token of a user deleted since
 /// is inactive anyway (the check finds no owner).
-pub fn insert_rotated(tokens: &[crate::domain::model::TokenRecord]) -> InsertStatement {
+pub fn insert_rotated<'a>(
+    tokens: impl IntoIterator<Item = &'a crate::domain::model::TokenRecord>,
+) -> InsertStatement {
     let mut q = Query::insert()
         .into_table(Tokens::Table)
         .columns(super::tokens::TOKEN_COLUMNS.into_iter().skip(1))

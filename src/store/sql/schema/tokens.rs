@@ -62,6 +62,17 @@ pub(super) const TOKEN_COLUMNS: [Tokens; 18] = [
 /// Inserts the token if its subject exists: a user, or, for an app's own token, its client
 /// (no foreign key can say "a user or a client"). No row inserted means no such subject.
 pub fn insert_token(t: &TokenRecord) -> InsertStatement {
+    Query::insert()
+        .into_table(Tokens::Table)
+        .columns(TOKEN_COLUMNS.into_iter().skip(1))
+        .select_from(checked_row(t))
+        .map(|q| q.to_owned())
+        .expect("one value per column")
+}
+
+/// The token's row, selected only while its subject exists: a user, or the client itself
+/// for a client-credentials token.
+pub(super) fn checked_row(t: &TokenRecord) -> SelectStatement {
     let user = Query::select()
         .expr(Expr::val(1))
         .from(Users::Table)
@@ -75,16 +86,10 @@ pub fn insert_token(t: &TokenRecord) -> InsertStatement {
             t.client_id.as_deref() == Some(t.subject.as_str()),
         ))
         .take();
-    let values = Query::select()
+    Query::select()
         .exprs(token_values(t))
         .and_where(Expr::exists(user).or(Expr::exists(client)))
-        .take();
-    Query::insert()
-        .into_table(Tokens::Table)
-        .columns(TOKEN_COLUMNS.into_iter().skip(1))
-        .select_from(values)
-        .map(|q| q.to_owned())
-        .expect("one value per column")
+        .take()
 }
 
 pub(super) fn token_values(t: &TokenRecord) -> [Expr; 17] {
