@@ -27,6 +27,14 @@ pub enum Error {
     /// is freed (a token revoked, load gone).
     #[error("{0}")]
     ResourceExhausted(String),
+    /// Refused for now, with when to ask again: a locked-out username, too many of one
+    /// user's logins in flight, a full hashing queue. Callers get the delay in a form
+    /// their libraries read (gRPC's `RetryInfo`, HTTP's `Retry-After`).
+    #[error("{reason}")]
+    Throttled {
+        reason: String,
+        retry_after: std::time::Duration,
+    },
     /// The store cannot be reached; retrying later may work.
     #[error("service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

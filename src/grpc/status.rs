@@ -4,6 +4,7 @@
 //! Faults are logged with their cause chain and answered with a generic message.
 
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::error::{Error, chain};
 
@@ -22,6 +23,15 @@ impl From<Error> for Status {
             Error::AlreadyExists(m) => Status::already_exists(format!("{m} already exists")),
             Error::FailedPrecondition(m) => Status::failed_precondition(m.clone()),
             Error::ResourceExhausted(m) => Status::resource_exhausted(m.clone()),
+            // google.rpc.RetryInfo in the status details, which gRPC client libraries read.
+            Error::Throttled {
+                reason,
+                retry_after,
+            } => Status::with_error_details(
+                Code::ResourceExhausted,
+                reason.clone(),
+                ErrorDetails::with_retry_info(Some(*retry_after)),
+            ),
             Error::OAuth { code, .. } => {
                 use crate::domain::oauth_grant::OAuthErrorCode as C;
                 let code = match code {

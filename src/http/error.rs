@@ -16,6 +16,8 @@ pub struct OAuthError {
     pub description: String,
     /// The `WWW-Authenticate` challenge of a 401.
     pub challenge: Option<&'static str>,
+    /// Seconds for `Retry-After` (RFC 9110 §10.2.3) on a 429 that knows when to ask again.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -25,6 +27,7 @@ impl OAuthError {
             code,
             description: description.into(),
             challenge: None,
+            retry_after: None,
         }
     }
 
@@ -79,6 +82,18 @@ impl From<Error> for OAuthError {
             Error::ResourceExhausted(m) => {
                 OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", m)
             }
+            Error::Throttled {
+                reason,
+                retry_after,
+            } => {
+                let mut e = OAuthError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "temporarily_unavailable",
+                    reason,
+                );
+                e.retry_after = Some(retry_after.as_secs().max(1));
+                e
+            }
             Error::Unavailable(source) => {
                 tracing::warn!(error = %chain(source.as_ref()), "store unavailable");
                 OAuthError::new(
@@ -111,6 +126,11 @@ impl IntoResponse for OAuthError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
             );
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

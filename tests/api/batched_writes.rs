@@ -4,24 +4,11 @@
 
 use std::sync::Arc;
 
-use tessera::domain::model::User;
 use tessera::domain::ports::{Entity, Store, StoreError, StoreResult};
 use tessera::domain::token_format::TokenKind;
 
-use super::store_contract::stores;
+use super::store_contract::{stores, user};
 use crate::helpers::token_record;
-
-fn ann() -> User {
-    User {
-        id: "u1".into(),
-        name: "ann".into(),
-        roles: Vec::new(),
-        disabled: false,
-        created_at: 1,
-        has_password: false,
-        totp_enabled: false,
-    }
-}
 
 /// 40 inserts at once, the odd one (at 13) with `odd`'s id and subject; the others good.
 async fn round(s: &Arc<dyn Store>, tag: &str, odd: (&str, &str)) -> Vec<(String, StoreResult<()>)> {
@@ -62,7 +49,7 @@ fn odd_one(outcomes: Vec<(String, StoreResult<()>)>, id: &str) -> StoreError {
 }
 
 async fn promise(s: Arc<dyn Store>) {
-    s.create_user(&ann()).await.expect("user");
+    s.create_user(&user("u1", "ann", &[])).await.expect("user");
     s.insert_token(&token_record("taken", "u1", TokenKind::ApiKey, None))
         .await
         .expect("first row");

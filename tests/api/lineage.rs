@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use tessera::domain::model::User;
 use tessera::domain::ports::Store;
 use tessera::domain::token_format::TokenKind;
 use tessera::proto::v1 as pb;
@@ -216,16 +215,9 @@ async fn the_stores_walk_reaches_every_descendant_and_ends_on_cycles() {
 }
 
 async fn walk(s: Arc<dyn Store>) {
-    let ann = User {
-        id: "u1".into(),
-        name: "ann".into(),
-        roles: Vec::new(),
-        disabled: false,
-        created_at: 1,
-        has_password: false,
-        totp_enabled: false,
-    };
-    s.create_user(&ann).await.expect("user");
+    s.create_user(&super::store_contract::user("u1", "ann", &[]))
+        .await
+        .expect("user");
     let child = |id: &str, parent: &str| {
         let mut r = token_record(id, "u1", TokenKind::ApiKey, None);
         r.created_by = Some(parent.into());

@@ -114,6 +114,13 @@ async fn every_failed_login_is_the_same_answer() {
     assert_code(t.login("carol", &long, "").await, Code::InvalidArgument);
 }
 
+/// The `google.rpc.RetryInfo` delay in a status's details, as a gRPC client library reads
+/// it (tonic-types decodes `grpc-status-details-bin`).
+fn retry_delay(status: &tonic::Status) -> Option<Duration> {
+    use tonic_types::StatusExt;
+    status.get_details_retry_info()?.retry_delay
+}
+
 #[tokio::test]
 async fn five_failures_lock_the_username_with_a_doubling_backoff_and_a_success_resets_it() {
     let t = spawn_app().await;
@@ -130,6 +137,7 @@ async fn five_failures_lock_the_username_with_a_doubling_backoff_and_a_success_r
         Code::ResourceExhausted,
     );
     assert!(locked.message().contains("retry in 30 s"), "{locked:?}");
+    assert_eq!(retry_delay(&locked), Some(Duration::from_secs(30)));
     t.clock.advance(Duration::from_secs(31));
     // A sixth failure doubles the lock.
     assert_code(
@@ -141,6 +149,7 @@ async fn five_failures_lock_the_username_with_a_doubling_backoff_and_a_success_r
         Code::ResourceExhausted,
     );
     assert!(locked.message().contains("retry in 60 s"), "{locked:?}");
+    assert_eq!(retry_delay(&locked), Some(Duration::from_secs(60)));
     t.clock.advance(Duration::from_secs(61));
     t.login("frank", PASSWORD, "").await.expect("unlocked");
     // The success reset the count: four more failures do not lock.

@@ -43,7 +43,8 @@ fn role(name: &str, permissions: &str) -> Role {
     }
 }
 
-fn user(id: &str, name: &str, roles: &[&str]) -> User {
+/// A user holding `roles`, enabled, with no password or TOTP.
+pub fn user(id: &str, name: &str, roles: &[&str]) -> User {
     User {
         id: id.into(),
         name: name.into(),

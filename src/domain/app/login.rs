@@ -86,9 +86,10 @@ pub(super) fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Err
 /// A full hashing queue is load to shed, not a fault.
 pub(super) fn pool_error(e: PasswordError) -> Error {
     match e {
-        PasswordError::Busy => {
-            Error::ResourceExhausted("too many password checks queued; retry with backoff".into())
-        }
+        PasswordError::Busy => Error::Throttled {
+            reason: "too many password checks queued; retry in 1 s".into(),
+            retry_after: std::time::Duration::from_secs(1),
+        },
         e => internal(e),
     }
 }
@@ -128,18 +129,20 @@ impl App {
             .unwrap_or((0, 0));
         if locked_until > now {
             let wait = (locked_until - now + 999) / 1000;
-            return Err(Error::ResourceExhausted(format!(
-                "too many failed logins for this user; retry in {wait} s"
-            )));
+            return Err(Error::Throttled {
+                reason: format!("too many failed logins for this user; retry in {wait} s"),
+                retry_after: std::time::Duration::from_secs(wait.unsigned_abs()),
+            });
         }
         let room = LOCK_AFTER.saturating_sub(failures).max(1);
         let in_flight = &self.logins.in_flight;
         let mut map = in_flight.lock().unwrap_or_else(|p| p.into_inner());
         let n = map.entry(name_hash.to_vec()).or_insert(0);
         if *n >= room {
-            return Err(Error::ResourceExhausted(
-                "other logins for this user are being checked; retry in 1 s".into(),
-            ));
+            return Err(Error::Throttled {
+                reason: "other logins for this user are being checked; retry in 1 s".into(),
+                retry_after: std::time::Duration::from_secs(1),
+            });
         }
         *n += 1;
         Ok(Attempt {
