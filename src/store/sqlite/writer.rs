@@ -22,6 +22,9 @@ use crate::store::sql::{SqlTx, bounded, insert_in};
 
 /// Most inserts committed together.
 const MAX_BATCH: usize = 256;
+// A bulk insert is one compound SELECT of a batch's rows: SQLite allows 500 terms
+// (SQLITE_MAX_COMPOUND_SELECT) and 32,766 parameters (about 20 a row here).
+const _: () = assert!(MAX_BATCH <= 500);
 
 /// What one caller asked for.
 enum Work {
