@@ -30,7 +30,7 @@ pub enum Error {
     /// Refused for now, with when to ask again: a locked-out username, too many of one
     /// user's logins in flight, a full hashing queue. Callers get the delay in a form
     /// their libraries read (gRPC's `RetryInfo`, HTTP's `Retry-After`).
-    #[error("{reason}")]
+    #[error("{reason}; retry in {} s", retry_after.as_secs())]
     Throttled {
         reason: String,
         retry_after: std::time::Duration,

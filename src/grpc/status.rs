@@ -24,12 +24,9 @@ impl From<Error> for Status {
             Error::FailedPrecondition(m) => Status::failed_precondition(m.clone()),
             Error::ResourceExhausted(m) => Status::resource_exhausted(m.clone()),
             // google.rpc.RetryInfo in the status details, which gRPC client libraries read.
-            Error::Throttled {
-                reason,
-                retry_after,
-            } => Status::with_error_details(
+            Error::Throttled { retry_after, .. } => Status::with_error_details(
                 Code::ResourceExhausted,
-                reason.clone(),
+                e.to_string(),
                 ErrorDetails::with_retry_info(Some(*retry_after)),
             ),
             Error::OAuth { code, .. } => {

@@ -82,17 +82,14 @@ impl From<Error> for OAuthError {
             Error::ResourceExhausted(m) => {
                 OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", m)
             }
-            Error::Throttled {
-                reason,
-                retry_after,
-            } => {
-                let mut e = OAuthError::new(
+            Error::Throttled { retry_after, .. } => {
+                let mut answer = OAuthError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "temporarily_unavailable",
-                    reason,
+                    e.to_string(),
                 );
-                e.retry_after = Some(retry_after.as_secs().max(1));
-                e
+                answer.retry_after = Some(retry_after.as_secs().max(1));
+                answer
             }
             Error::Unavailable(source) => {
                 tracing::warn!(error = %chain(source.as_ref()), "store unavailable");

@@ -87,7 +87,7 @@ pub(super) fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Err
 pub(super) fn pool_error(e: PasswordError) -> Error {
     match e {
         PasswordError::Busy => Error::Throttled {
-            reason: "too many password checks queued; retry in 1 s".into(),
+            reason: "too many password checks queued".into(),
             retry_after: std::time::Duration::from_secs(1),
         },
         e => internal(e),
@@ -128,10 +128,11 @@ impl App {
             .await?
             .unwrap_or((0, 0));
         if locked_until > now {
-            let wait = (locked_until - now + 999) / 1000;
+            // Whole seconds, rounded up: the message and RetryInfo say the same.
+            let wait = (locked_until - now).unsigned_abs().div_ceil(1000);
             return Err(Error::Throttled {
-                reason: format!("too many failed logins for this user; retry in {wait} s"),
-                retry_after: std::time::Duration::from_secs(wait.unsigned_abs()),
+                reason: "too many failed logins for this user".into(),
+                retry_after: std::time::Duration::from_secs(wait),
             });
         }
         let room = LOCK_AFTER.saturating_sub(failures).max(1);
@@ -140,7 +141,7 @@ impl App {
         let n = map.entry(name_hash.to_vec()).or_insert(0);
         if *n >= room {
             return Err(Error::Throttled {
-                reason: "other logins for this user are being checked; retry in 1 s".into(),
+                reason: "other logins for this user are being checked".into(),
                 retry_after: std::time::Duration::from_secs(1),
             });
         }

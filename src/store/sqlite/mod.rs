@@ -115,7 +115,6 @@ impl SqlStore<Sqlite> {
             // FULL: a revocation acknowledged to a caller survives a power cut.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .pragma("cache_size", "-32768")
             .busy_timeout(BUSY_TIMEOUT);
         let path = options.get_filename().to_path_buf();
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");

@@ -162,14 +162,15 @@ async fn bulk_in(
             Work::Insert(..) => None,
         })
         .collect();
-    let ended = match batched::end_refresh_tokens(&ends) {
-        Some(st) => tx.fetch_all(Sqlite::render(&st)).await?,
-        None => Vec::new(),
+    let mut live: HashSet<String> = match batched::end_refresh_tokens(&ends) {
+        Some(st) => tx
+            .fetch_all(Sqlite::render(&st))
+            .await?
+            .iter()
+            .map(|row| row.text("id"))
+            .collect::<StoreResult<_>>()?,
+        None => HashSet::new(),
     };
-    let mut live = ended
-        .iter()
-        .map(|row| row.text("id"))
-        .collect::<StoreResult<HashSet<String>>>()?;
     let (mut checked, mut rotated) = (Vec::new(), Vec::new());
     let mut outcomes = Vec::with_capacity(batch.len());
     for (work, _) in batch {
@@ -188,25 +189,33 @@ async fn bulk_in(
             }
         }
     }
-    if let Some(st) = batched::insert_checked(&checked) {
-        match tx.execute(Sqlite::render(&st)).await {
-            Ok(n) if n == checked.len() as u64 => {}
-            Ok(_) => return Ok(None),
-            Err(e) if e.is_constraint() => return Ok(None),
-            Err(e) => return Err(e.into_store()),
-        }
+    // Fewer rows than asked: a subject was gone.
+    if let Some(st) = batched::insert_checked(&checked)
+        && rows_written(tx, &st).await? != Some(checked.len() as u64)
+    {
+        return Ok(None);
     }
-    if !rotated.is_empty() {
-        match tx
-            .execute(Sqlite::render(&q::insert_rotated(rotated)))
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if e.is_constraint() => return Ok(None),
-            Err(e) => return Err(e.into_store()),
-        }
+    if !rotated.is_empty()
+        && rows_written(tx, &q::insert_rotated(rotated))
+            .await?
+            .is_none()
+    {
+        return Ok(None);
     }
     Ok(Some(outcomes))
+}
+
+/// How many rows one of the batch's inserts wrote; `None` when a row broke a constraint,
+/// which is a row's failure to find, not the batch's.
+async fn rows_written(
+    tx: &mut WriteTx<sqlx::Sqlite>,
+    st: &sea_query::InsertStatement,
+) -> StoreResult<Option<u64>> {
+    match tx.execute(Sqlite::render(st)).await {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.is_constraint() => Ok(None),
+        Err(e) => Err(e.into_store()),
+    }
 }
 
 /// One transaction for the batch, rows in order, so a quota counts the rows before it. A row

@@ -4,7 +4,7 @@
 
 use sea_query::{Expr, ExprTrait, InsertStatement, Query, UnionType, UpdateStatement};
 
-use super::tokens::{TOKEN_COLUMNS, Tokens, checked_row};
+use super::tokens::{Tokens, checked_row, insert_selected};
 use crate::domain::clock::Millis;
 use crate::domain::model::TokenRecord;
 use crate::domain::token_format::TokenKind;
@@ -37,10 +37,5 @@ pub fn insert_checked(tokens: &[&TokenRecord]) -> Option<InsertStatement> {
     for t in rest {
         rows.union(UnionType::All, checked_row(t));
     }
-    Query::insert()
-        .into_table(Tokens::Table)
-        .columns(TOKEN_COLUMNS.into_iter().skip(1))
-        .select_from(rows)
-        .map(|q| q.to_owned())
-        .ok()
+    Some(insert_selected(rows))
 }

@@ -62,10 +62,15 @@ pub(super) const TOKEN_COLUMNS: [Tokens; 18] = [
 /// Inserts the token if its subject exists: a user, or, for an app's own token, its client
 /// (no foreign key can say "a user or a client"). No row inserted means no such subject.
 pub fn insert_token(t: &TokenRecord) -> InsertStatement {
+    insert_selected(checked_row(t))
+}
+
+/// Inserts the rows `rows` selects (each from `checked_row`, or a union of them).
+pub(super) fn insert_selected(rows: SelectStatement) -> InsertStatement {
     Query::insert()
         .into_table(Tokens::Table)
         .columns(TOKEN_COLUMNS.into_iter().skip(1))
-        .select_from(checked_row(t))
+        .select_from(rows)
         .map(|q| q.to_owned())
         .expect("one value per column")
 }
