@@ -250,11 +250,12 @@ impl OAuthStore for CountingStore {
     }
     async fn rotate_refresh(
         &self,
-        old: &str,
+        grant: &str,
+        old: Option<&str>,
         now: Millis,
         tokens: &[TokenRecord],
     ) -> StoreResult<bool> {
-        self.inner.rotate_refresh(old, now, tokens).await
+        self.inner.rotate_refresh(grant, old, now, tokens).await
     }
     async fn get_grant(&self, id: &str) -> StoreResult<Option<OAuthGrant>> {
         self.inner.get_grant(id).await

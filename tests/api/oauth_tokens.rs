@@ -12,7 +12,8 @@ use tessera::proto::v1 as pb;
 
 use crate::helpers::*;
 
-async fn client(t: &TestApp, scopes: &[&str]) -> String {
+/// A confidential client allowed `scopes` and every grant type; its id.
+pub async fn client(t: &TestApp, scopes: &[&str]) -> String {
     let made = t
         .admin
         .clone()
@@ -37,7 +38,7 @@ async fn client(t: &TestApp, scopes: &[&str]) -> String {
 }
 
 /// A token of `kind` for `subject` issued to `client_id`, and its secret.
-fn app_token(
+pub fn app_token(
     kind: TokenKind,
     subject: &str,
     client_id: &str,
@@ -53,7 +54,8 @@ fn app_token(
     (record, new.secret)
 }
 
-fn code_and_grant(client_id: &str, subject: &str) -> (AuthorizationCode, OAuthGrant) {
+/// A code for `subject` and the grant its exchange makes (read and write contacts).
+pub fn code_and_grant(client_id: &str, subject: &str) -> (AuthorizationCode, OAuthGrant) {
     let code = AuthorizationCode {
         code_hash: vec![7; 32],
         client_id: client_id.into(),
@@ -230,8 +232,8 @@ async fn a_refresh_token_rotates_exactly_once_among_concurrent_rotations() {
         );
         // Issued by the rotation at 9: the grant's last use is its tokens' latest.
         next.issued_at = 9;
-        let old = refresh.id.clone();
-        tokio::spawn(async move { store.rotate_refresh(&old, 9, &[next]).await })
+        let (grant, old) = (grant.id.clone(), refresh.id.clone());
+        tokio::spawn(async move { store.rotate_refresh(&grant, Some(&old), 9, &[next]).await })
     });
     let mut won = 0;
     for r in rotations.collect::<Vec<_>>() {
@@ -257,6 +259,69 @@ async fn a_refresh_token_rotates_exactly_once_among_concurrent_rotations() {
         .expect("list");
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].last_used_at, Some(9));
+}
+
+/// A grant made by the exchange of code `n` (its hash is `n` repeated), with its live
+/// refresh token.
+pub async fn redeemed(t: &TestApp, app: &str, subject: &str, n: u8) -> (OAuthGrant, TokenRecord) {
+    let (mut code, grant) = code_and_grant(app, subject);
+    code.code_hash = vec![n; 32];
+    t.store.insert_code(&code).await.expect("code");
+    let (refresh, _) = app_token(
+        TokenKind::OAuthRefresh,
+        subject,
+        app,
+        Some(&grant.id),
+        "read:*",
+    );
+    assert!(
+        t.store
+            .redeem_code(&code.code_hash, 5, &grant, std::slice::from_ref(&refresh))
+            .await
+            .expect("redeem")
+    );
+    (grant, refresh)
+}
+
+#[tokio::test]
+async fn nothing_is_written_under_a_revoked_grant_not_even_a_retrys_tokens() {
+    let t = spawn_app().await;
+    let user = t.create_user("bob", &[]).await;
+    let app = client(&t, &["read:*"]).await;
+    let (grant, refresh) = redeemed(&t, &app, &user.id, 1).await;
+    assert_eq!(t.store.revoke_grant(&grant.id, 7).await.expect("revoke"), 1);
+    for old in [None, Some(refresh.id.as_str())] {
+        let (next, _) = app_token(
+            TokenKind::OAuthRefresh,
+            &user.id,
+            &app,
+            Some(&grant.id),
+            "read:*",
+        );
+        let written = t
+            .store
+            .rotate_refresh(&grant.id, old, 9, std::slice::from_ref(&next))
+            .await
+            .expect("rotation");
+        assert!(!written, "a rotation ending {old:?} under a revoked grant");
+        assert!(t.store.get_token(&next.id).await.expect("read").is_none());
+    }
+    // A retry under a live grant writes its tokens.
+    let (other, _) = redeemed(&t, &app, &user.id, 2).await;
+    let (next, _) = app_token(
+        TokenKind::OAuthRefresh,
+        &user.id,
+        &app,
+        Some(&other.id),
+        "read:*",
+    );
+    assert!(
+        t.store
+            .rotate_refresh(&other.id, None, 9, std::slice::from_ref(&next))
+            .await
+            .expect("retry")
+    );
+    assert!(t.store.get_token(&next.id).await.expect("read").is_some());
 }
 
 #[tokio::test]

@@ -58,6 +58,7 @@ mod serve_process;
 
 mod concurrency;
 mod faults;
+mod grant_race;
 mod oauth_outage;
 mod propagation;
 mod proxy;

@@ -29,12 +29,16 @@ pub trait OAuthStore: Send + Sync {
         grant: &OAuthGrant,
         tokens: &[TokenRecord],
     ) -> StoreResult<bool>;
-    /// In one transaction: ends the refresh token `old_id` (sets its `revoked_at`) and
-    /// inserts `tokens`. `false`, with nothing written, when the token was no longer live:
-    /// it was rotated or revoked already.
+    /// In one transaction: checks that grant `grant_id` is not revoked, ends the refresh
+    /// token `old_id` (sets its `revoked_at`; `None` for a retry of a rotation, whose token
+    /// is ended already) and inserts `tokens`. `false`, with nothing written, when the grant
+    /// was revoked or the token was no longer live (rotated or revoked already). The grant
+    /// is checked inside the transaction, against revocations committing meanwhile: a
+    /// revocation that began first wins, and one that began later sees the new tokens.
     async fn rotate_refresh(
         &self,
-        old_id: &str,
+        grant_id: &str,
+        old_id: Option<&str>,
         now: Millis,
         tokens: &[TokenRecord],
     ) -> StoreResult<bool>;

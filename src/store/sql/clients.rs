@@ -135,7 +135,14 @@ impl<B: SqlBackend> ClientStore for SqlStore<B> {
         self.write(async {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
-                // Tokens first, as every writer touching tokens does (see `delete_role`).
+                // Its grants before their tokens, as a rotation locks them (see
+                // `oauth::rotate_in`): a rotation racing this delete then ends nothing.
+                tx.execute(B::render(&super::schema::oauth::revoke_grants(
+                    None,
+                    Some((id, None)),
+                    now,
+                )))
+                .await?;
                 let revoked = tx
                     .execute(B::render(&super::schema::oauth::revoke_client_tokens(
                         id, None, now,

@@ -43,19 +43,33 @@ fn grant_from_row(row: &impl Columns) -> StoreResult<OAuthGrant> {
 /// One refresh-token rotation, as a backend writes it (see `SqlBackend::rotate_refresh`).
 #[derive(Debug, Clone)]
 pub struct Rotation {
-    pub old_id: String,
+    pub grant_id: String,
+    /// The refresh token it ends; `None` for a retry, whose token its first rotation ended.
+    pub old_id: Option<String>,
     pub now: Millis,
     pub tokens: Vec<TokenRecord>,
 }
 
 /// The rotation's statements inside the caller's transaction: `false`, with nothing
-/// written, when the old token was no longer live.
+/// written, when its grant was revoked or the old token was no longer live.
 pub async fn rotate_in<X: SqlTx, B: SqlBackend>(tx: &mut X, r: &Rotation) -> StoreResult<bool> {
+    // The grant first, shared-locked on Postgres: a revocation (which locks its grant
+    // before its tokens) either committed already, and this finds no live row, or waits
+    // for this commit and then revokes the tokens written here too.
+    if tx
+        .fetch_optional(B::render(&q::lock_live_grant(&r.grant_id)))
+        .await?
+        .is_none()
+    {
+        return Ok(false);
+    }
     // Of N concurrent rotations of one token, exactly one changes this row.
-    let ended = tx
-        .execute(B::render(&q::end_refresh_token(&r.old_id, r.now)))
-        .await?;
-    if ended == 0 {
+    if let Some(old_id) = &r.old_id
+        && tx
+            .execute(B::render(&q::end_refresh_token(old_id, r.now)))
+            .await?
+            == 0
+    {
         return Ok(false);
     }
     if !r.tokens.is_empty() {
@@ -125,12 +139,14 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
 
     async fn rotate_refresh(
         &self,
-        old_id: &str,
+        grant_id: &str,
+        old_id: Option<&str>,
         now: Millis,
         tokens: &[TokenRecord],
     ) -> StoreResult<bool> {
         let rotation = Rotation {
-            old_id: old_id.to_owned(),
+            grant_id: grant_id.to_owned(),
+            old_id: old_id.map(str::to_owned),
             now,
             tokens: tokens.to_vec(),
         };
@@ -148,11 +164,11 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
         self.write(async {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
-                // Tokens first, as every writer touching tokens does (see `delete_role`).
+                // The grant before its tokens, as a rotation locks them (see `rotate_in`).
+                tx.execute(B::render(&q::revoke_grants(Some(id), None, now)))
+                    .await?;
                 let revoked = tx
                     .execute(B::render(&q::revoke_grant_tokens(id, now)))
-                    .await?;
-                tx.execute(B::render(&q::revoke_grants(Some(id), None, now)))
                     .await?;
                 Ok(to_u32(revoked))
             }
@@ -171,15 +187,16 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
         self.write(async {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
-                let revoked = tx
-                    .execute(B::render(&q::revoke_client_tokens(client_id, subject, now)))
-                    .await?;
+                // The grants before their tokens, as a rotation locks them (see `rotate_in`).
                 tx.execute(B::render(&q::revoke_grants(
                     None,
                     Some((client_id, subject)),
                     now,
                 )))
                 .await?;
+                let revoked = tx
+                    .execute(B::render(&q::revoke_client_tokens(client_id, subject, now)))
+                    .await?;
                 Ok(to_u32(revoked))
             }
             .await;

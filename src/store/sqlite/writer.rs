@@ -115,8 +115,15 @@ async fn write(
     turns: &WriterTurns,
     batch: &[Job],
 ) -> StoreResult<Vec<StoreResult<bool>>> {
-    let counts_quota = |(work, _): &Job| matches!(work, Work::Insert(_, Some(_)));
-    if batch.len() > 1 && !batch.iter().any(counts_quota) {
+    // A quota counts the rows before it, and a retry's grant is checked in its own
+    // statement (`rotate_in`); the bulk statements do neither. A rotation needs no grant
+    // check there: its old token is live only while its grant is (revoking a grant revokes
+    // its tokens, and SQLite's writers are serial).
+    let per_row = |(work, _): &Job| match work {
+        Work::Insert(_, quota) => quota.is_some(),
+        Work::Rotate(r) => r.old_id.is_none(),
+    };
+    if batch.len() > 1 && !batch.iter().any(per_row) {
         if let Some(outcomes) = write_bulk(pool, turns, batch).await? {
             return Ok(outcomes);
         }
@@ -158,7 +165,7 @@ async fn bulk_in(
     let ends: Vec<(&str, Millis)> = batch
         .iter()
         .filter_map(|(work, _)| match work {
-            Work::Rotate(r) => Some((r.old_id.as_str(), r.now)),
+            Work::Rotate(r) => r.old_id.as_deref().map(|id| (id, r.now)),
             Work::Insert(..) => None,
         })
         .collect();
@@ -181,7 +188,7 @@ async fn bulk_in(
             }
             Work::Rotate(r) => {
                 // Of two rotations of one token in this batch, the first wins.
-                let won = live.remove(&r.old_id);
+                let won = r.old_id.as_ref().is_some_and(|id| live.remove(id));
                 if won {
                     rotated.extend(r.tokens.iter());
                 }

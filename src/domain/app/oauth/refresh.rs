@@ -151,10 +151,15 @@ impl App {
         )?;
         let mut records = vec![pair.access.record.clone()];
         records.extend(pair.refresh.as_ref().map(|r| r.record.clone()));
-        if retry {
-            self.store.insert_tokens(&records).await?;
-        } else if !self.store.rotate_refresh(&old_id, now, &records).await? {
-            // A concurrent refresh of the same token won the race.
+        // A retry's token was ended by its first rotation: only the grant is checked again,
+        // in the store's transaction, since a revocation may have committed since it was read.
+        let ending = (!retry).then_some(old_id.as_str());
+        if !self
+            .store
+            .rotate_refresh(&grant.id, ending, now, &records)
+            .await?
+        {
+            // A concurrent refresh of the same token won the race, or the grant was revoked.
             return Err(bad_grant(UNKNOWN));
         }
         self.invalidate_lineage(&old_id);

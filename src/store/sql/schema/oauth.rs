@@ -148,6 +148,19 @@ pub fn select_grant(id: &str) -> SelectStatement {
         .take()
 }
 
+/// Grant `id` if it is not revoked, share-locked on Postgres against a revocation until the
+/// rotation that reads it commits (SQLite's writers are serial, and sea-query renders no
+/// lock there).
+pub fn lock_live_grant(id: &str) -> SelectStatement {
+    Query::select()
+        .column(OauthGrants::Id)
+        .from(OauthGrants::Table)
+        .and_where(Expr::col(OauthGrants::Id).eq(id))
+        .and_where(Expr::col(OauthGrants::RevokedAt).is_null())
+        .lock(sea_query::LockType::Share)
+        .take()
+}
+
 /// The tokens of a rotation in one statement. No check that the user exists, unlike
 /// `insert_token`: the rotation read it a moment ago, and a token of a user deleted since
 /// is inactive anyway (the check finds no owner).
