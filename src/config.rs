@@ -243,9 +243,17 @@ pub struct OAuthArgs {
     #[arg(long, env = "TESSERA_REFRESH_REUSE_GRACE", default_value = "0", value_parser = parse_reuse_grace)]
     pub refresh_reuse_grace: Duration,
     /// The product's consent page: `GET /oauth/authorize` sends the browser there with the
-    /// query unchanged once the client and redirect URI check out.
+    /// query unchanged once the client and redirect URI check out. Unset, tessera shows its
+    /// own sign-in and consent pages.
     #[arg(long, env = "TESSERA_CONSENT_URL")]
     pub consent_url: Option<String>,
+    /// The product's name on the built-in sign-in and consent pages (used when
+    /// `--consent-url` is unset).
+    #[arg(long, env = "TESSERA_UI_TITLE", default_value = "tessera")]
+    pub ui_title: String,
+    /// The built-in pages' accent colour: `#rgb`, `#rrggbb` or a CSS colour name.
+    #[arg(long, env = "TESSERA_UI_ACCENT_COLOR", default_value = "#2f5bd3", value_parser = crate::http::accent_color)]
+    pub ui_accent_color: String,
     /// The issuer URL the OAuth metadata names (RFC 8414), the public base of the HTTP
     /// listener, e.g. `https://auth.example.com`; unset, `http://` and the bound address.
     #[arg(long, env = "TESSERA_OAUTH_ISSUER")]

@@ -270,17 +270,25 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         },
         ..ServeOptions::default()
     };
+    let issuer = args
+        .oauth
+        .oauth_issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{http_addr}"));
+    let ui = tessera::http::UiOptions {
+        title: args.oauth.ui_title.clone(),
+        accent_color: args.oauth.ui_accent_color.clone(),
+        // A browser keeps a Secure cookie only over HTTPS, or on plain-HTTP loopback.
+        secure_cookies: issuer.starts_with("https://") || !http_addr.ip().is_loopback(),
+    };
     let http = server::HttpListener {
         listener: http_listener,
         options: tessera::http::HttpOptions {
-            issuer: args
-                .oauth
-                .oauth_issuer
-                .clone()
-                .unwrap_or_else(|| format!("http://{http_addr}")),
+            issuer,
             consent_url: args.oauth.consent_url.clone(),
             session_audience: args.logins.session_audience.clone(),
             request_timeout: args.request_timeout,
+            ui,
         },
     };
     server::run(listener, Some(http), app, options, shutdown).await?;

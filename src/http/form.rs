@@ -62,6 +62,11 @@ impl Form {
         self.params.get(name).map_or("", String::as_str)
     }
 
+    /// A parameter moved out (a password: no copy of it stays behind); empty when absent.
+    pub fn take(&mut self, name: &str) -> String {
+        self.params.remove(name).unwrap_or_default()
+    }
+
     /// A space-separated `scope` (RFC 6749 §3.3).
     pub fn scopes(&self) -> Vec<String> {
         self.get("scope")

@@ -1,5 +1,6 @@
 //! The OAuth 2 HTTP endpoints, for OAuth client libraries as they are: token (RFC 6749),
-//! revocation (RFC 7009), introspection (RFC 7662), authorization (handing off to the
+//! revocation (RFC 7009), introspection (RFC 7662), authorization (the built-in sign-in and
+//! consent pages of `ui`, or a hand-off to the
 //! product's consent page) and discovery (RFC 8414, the JWK Set). They call the same use
 //! cases as gRPC and never the store.
 
@@ -10,6 +11,9 @@ mod introspect;
 mod metadata;
 mod revoke;
 mod token;
+mod ui;
+
+pub use ui::{UiOptions, accent_color};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +41,8 @@ pub struct HttpOptions {
     pub session_audience: String,
     /// Longest a request may take (`--request-timeout`, as for gRPC).
     pub request_timeout: Duration,
+    /// The built-in sign-in and consent pages, used when `consent_url` is unset.
+    pub ui: UiOptions,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +51,7 @@ struct Http {
     issuer: Arc<str>,
     consent_url: Option<Arc<str>>,
     session_audience: Arc<str>,
+    ui: Arc<ui::Ui>,
 }
 
 /// A JSON answer that no cache keeps (RFC 6749 §5.1).
@@ -106,8 +113,17 @@ pub fn router(app: Arc<App>, options: &HttpOptions, info_spans: bool) -> Router 
         issuer: options.issuer.trim_end_matches('/').into(),
         consent_url: options.consent_url.as_deref().map(Into::into),
         session_audience: options.session_audience.as_str().into(),
+        ui: Arc::new(ui::Ui::new(&options.ui)),
     };
-    Router::new()
+    let mut routes = Router::new();
+    if options.consent_url.is_none() {
+        routes = routes
+            .route("/oauth/ui/sign-in", post(ui::sign_in))
+            .route("/oauth/ui/consent", post(ui::consent))
+            .route("/oauth/ui/sign-out", post(ui::sign_out))
+            .route("/oauth/ui/style.css", get(ui::stylesheet));
+    }
+    routes
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(revoke::revoke))
         .route("/oauth/introspect", post(introspect::introspect))

@@ -40,6 +40,8 @@ pub struct Setup {
     pub oauth: OAuthConfig,
     /// The product's consent page, for `/oauth/authorize`.
     pub consent_url: Option<String>,
+    /// The built-in pages, used without a consent page.
+    pub ui: tessera::http::UiOptions,
 }
 
 impl Default for Setup {
@@ -59,6 +61,11 @@ impl Default for Setup {
             secret: Some(TEST_SECRET.to_vec()),
             oauth: OAuthConfig::default(),
             consent_url: None,
+            ui: tessera::http::UiOptions {
+                title: "Acme".into(),
+                accent_color: "#0a7d5a".into(),
+                secure_cookies: false,
+            },
         }
     }
 }
@@ -154,6 +161,7 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -
             consent_url: setup.consent_url.clone(),
             session_audience: "tessera".into(),
             request_timeout: setup.serve.request_timeout,
+            ui: setup.ui.clone(),
         },
     };
     let (tx, rx) = oneshot::channel::<()>();

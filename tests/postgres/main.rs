@@ -13,6 +13,7 @@ mod shared {
     pub mod acting_as;
     pub mod bad_input;
     pub mod batched_writes;
+    pub mod browser;
     pub mod cache;
     pub mod callers;
     pub mod client_secrets;
@@ -37,6 +38,8 @@ mod shared {
     pub mod role_identity;
     pub mod scale;
     pub mod sessions;
+    pub mod signin_pages;
+    pub mod signin_refusals;
     pub mod store_contract;
     pub mod totp;
 }

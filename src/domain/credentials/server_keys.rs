@@ -29,6 +29,9 @@ pub enum Purpose {
     SigningKeys,
     /// Keying the hash under which failed logins are counted per username.
     LoginThrottle,
+    /// Signing the built-in sign-in and consent pages' forms (CSRF tokens, and the
+    /// authorization request a form was rendered for).
+    BrowserForms,
 }
 
 impl Purpose {
@@ -37,6 +40,7 @@ impl Purpose {
             Purpose::TotpSeeds => b"totp seeds v1",
             Purpose::SigningKeys => b"signing keys v1",
             Purpose::LoginThrottle => b"login throttle v1",
+            Purpose::BrowserForms => b"browser forms v1",
         }
     }
 }

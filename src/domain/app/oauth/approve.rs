@@ -11,6 +11,7 @@ use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::oauth_client::{self as rules, ClientType, GrantType, OAuthClient};
 use crate::domain::oauth_grant::{self as pkce, AuthorizationCode, OAuthErrorCode};
+use crate::domain::permission_set::PermissionSet;
 use crate::domain::token_format::{TokenKind, random_base62};
 use crate::domain::validate;
 
@@ -49,6 +50,15 @@ impl std::fmt::Debug for Approval {
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }
+}
+
+/// A request that passed `App::screen`: the client, where its browser goes back to, the
+/// PKCE challenge to keep, and the scopes asked for (the client's when none were named).
+pub(super) struct Screened {
+    pub client: OAuthClient,
+    pub target: String,
+    pub code_challenge: Option<String>,
+    pub asked: PermissionSet,
 }
 
 /// A refusal's redirect (`error=access_denied`).
@@ -131,6 +141,48 @@ impl App {
         Ok((client, target))
     }
 
+    /// The checks every approval makes before the user's part: the client and redirect URI
+    /// (an error here is the consent page's, INVALID_ARGUMENT), then the response type,
+    /// PKCE and scope syntax (an error there is the app's: `Err` of the inner result, the
+    /// redirect that carries it).
+    pub(super) async fn screen(
+        &self,
+        req: &AuthorizationRequest,
+    ) -> Result<std::result::Result<Screened, Approval>> {
+        if req.state.len() > MAX_STATE_BYTES {
+            return Err(Error::invalid("state", "longer than 2048 bytes"));
+        }
+        let (client, target) = self
+            .verified_redirect(&req.client_id, &req.redirect_uri)
+            .await?;
+        let state = req.state.as_str();
+        if req.response_type != "code" {
+            return redirect_error(&target, OAuthErrorCode::UnsupportedResponseType, state)
+                .map(Err);
+        }
+        if !client.allows(GrantType::AuthorizationCode) {
+            return redirect_error(&target, OAuthErrorCode::UnauthorizedClient, state).map(Err);
+        }
+        let Some(code_challenge) = challenge(&client, req) else {
+            return redirect_error(&target, OAuthErrorCode::InvalidRequest, state).map(Err);
+        };
+        let asked = match req.scopes.is_empty() {
+            true => client.scopes.clone(),
+            false => match validate::grants("scopes", &req.scopes, false) {
+                Ok(asked) => asked,
+                Err(_) => {
+                    return redirect_error(&target, OAuthErrorCode::InvalidScope, state).map(Err);
+                }
+            },
+        };
+        Ok(Ok(Screened {
+            client,
+            target,
+            code_challenge,
+            asked,
+        }))
+    }
+
     pub async fn approve_authorization(
         &self,
         caller: &Caller,
@@ -144,29 +196,16 @@ impl App {
             return Err(Error::denied("an app's token cannot approve an app"));
         }
         caller.require_writable()?;
-        if req.state.len() > MAX_STATE_BYTES {
-            return Err(Error::invalid("state", "longer than 2048 bytes"));
-        }
-        let (client, target) = self
-            .verified_redirect(&req.client_id, &req.redirect_uri)
-            .await?;
+        let Screened {
+            client,
+            target,
+            code_challenge,
+            asked,
+        } = match self.screen(&req).await? {
+            Ok(screened) => screened,
+            Err(redirect) => return Ok(redirect),
+        };
         let state = req.state.as_str();
-        if req.response_type != "code" {
-            return redirect_error(&target, OAuthErrorCode::UnsupportedResponseType, state);
-        }
-        if !client.allows(GrantType::AuthorizationCode) {
-            return redirect_error(&target, OAuthErrorCode::UnauthorizedClient, state);
-        }
-        let Some(code_challenge) = challenge(&client, &req) else {
-            return redirect_error(&target, OAuthErrorCode::InvalidRequest, state);
-        };
-        let asked = match req.scopes.is_empty() {
-            true => client.scopes.clone(),
-            false => match validate::grants("scopes", &req.scopes, false) {
-                Ok(asked) => asked,
-                Err(_) => return redirect_error(&target, OAuthErrorCode::InvalidScope, state),
-            },
-        };
         let chain = vec![asked, client.scopes.clone(), caller.permissions().clone()];
         let granted = match effective::meet_all(chain).await? {
             Ok(granted) if !granted.is_empty() => granted,

@@ -5,6 +5,7 @@
 
 mod app_tokens;
 mod approve;
+mod browser_forms;
 mod client_auth;
 mod client_cache;
 mod client_credentials;
@@ -13,10 +14,12 @@ mod grant_cache;
 mod grants;
 mod mint;
 mod refresh;
+mod review;
 
 use std::time::Duration;
 
 pub use approve::{Approval, AuthorizationRequest, Denial};
+pub use browser_forms::{BROWSER_REQUEST_TTL, PendingAuthorization, oauth_params};
 pub use client_auth::ClientAuth;
 pub(super) use client_cache::ClientCache;
 pub use exchange::CodeExchange;
@@ -24,6 +27,7 @@ pub(super) use grant_cache::GrantCache;
 pub use grants::GrantTarget;
 pub use mint::IssuedRefresh;
 pub use refresh::RefreshRequest;
+pub use review::{ConsentView, Review};
 
 /// Longest `--client-secret-grace`: a rotation is meant to end the old secret; a grace is
 /// for rolling the new one out, not for keeping two.
