@@ -10,6 +10,7 @@ mod acting_as;
 mod bad_input;
 mod batched_writes;
 mod browser;
+mod browser_flow;
 mod cache;
 mod callers;
 mod client_secrets;
