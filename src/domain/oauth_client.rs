@@ -224,8 +224,11 @@ pub fn redirect_uri(field: &str, uri: &str) -> Result<()> {
         return bad("a redirect URI must not carry user info");
     }
     match url.scheme() {
-        "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
-        "https" => bad("an https redirect URI needs a host"),
+        "https" if !url.host_str().is_some_and(plain_host) => bad(
+            "an https redirect URI needs a host of letters, digits, dots and dashes \
+             (or an IP address)",
+        ),
+        "https" => Ok(()),
         "http" if loopback_host(&url) => Ok(()),
         "http" => bad("http is allowed only on localhost, 127.0.0.1 or [::1]; use https"),
         scheme if scheme.contains('.') => Ok(()),
@@ -234,6 +237,15 @@ pub fn redirect_uri(field: &str, uri: &str) -> Result<()> {
              in reverse-domain form (com.example.app)",
         ),
     }
+}
+
+/// A host a browser's Content-Security-Policy can name as it is (the consent page's
+/// `form-action`): no `*`, `;`, `,` or quote, which the URL parser lets through.
+fn plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-[]:".contains(&b))
 }
 
 fn loopback_host(url: &url::Url) -> bool {
@@ -288,6 +300,8 @@ mod tests {
             "http://localhost/cb",
             "http://127.0.0.1:8400/cb",
             "http://[::1]:8400/",
+            "https://192.0.2.7/cb",
+            "https://[2001:db8::1]:8443/cb",
             "com.example.app:/oauth2redirect",
         ] {
             assert!(redirect_uri("u", ok).is_ok(), "{ok}");
@@ -304,6 +318,9 @@ mod tests {
             "myapp:/cb",
             "https://user:pw@app.example.com/cb",
             "https://app.example.com/a b",
+            "https://*.example.com/cb",
+            "https://a;sandbox/cb",
+            "https://a,b.example.com/cb",
         ] {
             assert!(redirect_uri("u", bad).is_err(), "{bad}");
         }

@@ -276,3 +276,100 @@ async fn a_hostile_client_name_is_shown_escaped() {
         );
     }
 }
+
+#[tokio::test]
+async fn scopes_the_app_will_not_get_are_shown_apart() {
+    let (t, reg) = setup().await;
+    let (url, _, _) = authorize_url(
+        &t,
+        &reg,
+        &["read:contacts", "read:billing", "delete:contacts"],
+    );
+    let mut b = Browser::new(&t);
+    let consent = signed_in(&mut b, &url, "ann", "").await;
+    let (granted, withheld) = consent
+        .body
+        .split_once("which it will not get")
+        .expect("a withheld list");
+    assert!(granted.contains("read:contacts"));
+    assert!(!granted.contains("read:billing") && !granted.contains("delete:contacts"));
+    assert!(withheld.contains("read:billing") && withheld.contains("delete:contacts"));
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_sign_in_page_like_the_login_grant() {
+    let (t, reg) = setup().await;
+    let (url, _, _) = authorize_url(&t, &reg, &["read:contacts"]);
+    let mut b = Browser::new(&t);
+    let page = b.get(&url).await;
+    for _ in 0..5 {
+        assert_eq!(
+            b.sign_in(&page, "ann", "not-the-password-1", "")
+                .await
+                .status,
+            401
+        );
+    }
+    let locked = b.sign_in(&page, "ann", PASSWORD, "").await;
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(
+        locked.body.contains("Too many sign-in attempts"),
+        "{}",
+        locked.body
+    );
+    assert!(locked.cookie("tessera_session").is_none());
+}
+
+#[tokio::test]
+async fn error_pages_and_redirects_carry_the_same_headers() {
+    let (t, reg) = setup().await;
+    let (url, _, _) = authorize_url(&t, &reg, &["read:contacts"]);
+    let mut b = Browser::new(&t);
+    let error = b.get(&url.replace(&reg.id, "cli_unknownclient00000")).await;
+    assert_eq!(error.status, 400);
+    assert_eq!(
+        error.header("content-security-policy"),
+        "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'"
+    );
+    let page = b.get(&url).await;
+    let done = b.sign_in(&page, "ann", PASSWORD, "").await;
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(error.header(name), value, "{name} on an error page");
+        assert_eq!(done.header(name), value, "{name} on a redirect");
+    }
+    let css = b.get("/oauth/ui/style.css").await;
+    assert_eq!(css.status, 200);
+    assert!(css.header("content-type").starts_with("text/css"));
+    assert!(css.body.contains("#0a7d5a"), "the --ui-accent-color");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_and_the_browser_id_host_only_off_loopback() {
+    let mut setup = Setup::default();
+    setup.ui.secure_cookies = true;
+    let t = spawn_app_on(std::sync::Arc::new(crate::db::TestDb::fresh().await), setup).await;
+    t.user_with_password("ann", &[]).await;
+    let reg = t
+        .register_app(pb::ClientType::Public, &["read:*"], &["authorization_code"])
+        .await;
+    let (url, _, _) = authorize_url(&t, &reg, &["read:contacts"]);
+    let mut b = Browser::new(&t);
+    let page = b.get(&url).await;
+    let browser = page
+        .cookie("__Host-tessera_browser")
+        .expect("a __Host- browser cookie");
+    assert!(
+        browser.contains("Path=/;") && browser.contains("Secure"),
+        "{browser}"
+    );
+    let done = b.sign_in(&page, "ann", PASSWORD, "").await;
+    let session = done.cookie("tessera_session").expect("session");
+    assert!(
+        session.contains("Secure") && session.contains("Path=/oauth"),
+        "{session}"
+    );
+}

@@ -50,21 +50,46 @@ async fn a_form_without_this_browsers_csrf_token_is_refused() {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     assert_refused(&b.post("/oauth/ui/sign-in", &fields).await, 403);
-    // Another browser's forms are not this one's.
+    // A browser id tessera did not make is not trusted, and gets a new one.
+    b.jar
+        .insert("tessera_browser".into(), format!("{}.AAAA", "x".repeat(43)));
+    assert_refused(&b.post("/oauth/ui/sign-in", &fields).await, 403);
+    let fresh = b.get(&url).await;
+    assert!(
+        fresh.cookie("tessera_browser").is_some(),
+        "a made-up id is replaced"
+    );
+    // Another browser's form is not this one's, nor this one's form another's.
     let mut other = Browser::new(&t);
-    other.get(&url).await;
-    other.jar.insert("tessera_browser".into(), cookie.clone());
     let elsewhere = other.get(&url).await;
-    b.jar.insert("tessera_browser".into(), "x".repeat(43));
-    assert_refused(&b.sign_in(&elsewhere, "ann", PASSWORD, "").await, 403);
     b.jar.insert("tessera_browser".into(), cookie);
+    assert_refused(&b.sign_in(&elsewhere, "ann", PASSWORD, "").await, 403);
+    assert_refused(&other.sign_in(&page, "ann", PASSWORD, "").await, 403);
     assert_eq!(b.sign_in(&page, "ann", PASSWORD, "").await.status, 303);
 }
 
 #[tokio::test]
+async fn another_users_consent_form_approves_nothing() {
+    let (t, reg) = setup().await;
+    t.user_with_password("bob", &["editor"]).await;
+    let (url, _, _) = authorize_url(&t, &reg, &["read:contacts"]);
+    let mut b = Browser::new(&t);
+    let anns = signed_in(&mut b, &url, "ann", "").await;
+    let (csrf, request) = (anns.field("csrf"), anns.field("request"));
+    b.post(
+        "/oauth/ui/sign-out",
+        &[("csrf", &csrf), ("request", &request)],
+    )
+    .await;
+    signed_in(&mut b, &url, "bob", "").await;
+    // Bob's session with Ann's page: refused (the browser's id changed at sign-in).
+    let page = b.decide(&anns, "allow").await;
+    assert_refused(&page, 403);
+}
+#[tokio::test]
 async fn a_changed_consent_form_is_refused() {
     let (t, reg) = setup().await;
-    let (url, _, _) = authorize_url(&t, &reg, &["read:contacts"]);
+    let (url, _, verifier) = authorize_url(&t, &reg, &["read:contacts"]);
     let mut b = Browser::new(&t);
     let consent = signed_in(&mut b, &url, "ann", "").await;
     let (csrf, request) = (consent.field("csrf"), consent.field("request"));
@@ -107,7 +132,19 @@ async fn a_changed_consent_form_is_refused() {
         .await;
     let target = url::Url::parse(page.location()).expect("redirect");
     let code = super::oauth_apps::param(&target, "code").expect("code");
-    assert!(!code.is_empty());
+    let tokens = t
+        .oauth_app(&reg, false)
+        .exchange_code(oauth2::AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&super::oauth_apps::http())
+        .await
+        .expect("exchange");
+    let scopes: Vec<String> = oauth2::TokenResponse::scopes(&tokens)
+        .expect("scope")
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(scopes, ["read:contacts"]);
 }
 
 #[tokio::test]
@@ -122,6 +159,24 @@ async fn an_expired_authorization_request_is_refused() {
     let again = b.get(&url).await;
     assert!(again.body.contains("wants to use your account"));
     assert_eq!(b.decide(&again, "allow").await.status, 303);
+    // Signing out works from a page however old, and ends the session.
+    let jwt = b.jar["tessera_session"].clone();
+    t.clock.advance(std::time::Duration::from_secs(10 * 60 + 1));
+    let (csrf, request) = (again.field("csrf"), again.field("request"));
+    let out = b
+        .post(
+            "/oauth/ui/sign-out",
+            &[("csrf", &csrf), ("request", &request)],
+        )
+        .await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert!(out.body.contains("You are signed out"));
+    assert!(
+        out.cookie("tessera_session")
+            .expect("cleared")
+            .contains("Max-Age=0")
+    );
+    assert_unauthenticated(&t.check(&jwt, &["read:contacts"]).await);
 }
 
 #[tokio::test]

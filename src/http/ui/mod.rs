@@ -107,12 +107,20 @@ fn authorize_url(req: &AuthorizationRequest) -> String {
 }
 
 /// The origin a form may lead to besides tessera: the redirect URI's (a private-use
-/// scheme's is the scheme itself).
+/// scheme's is the scheme itself). `None` for a host that is not plain letters, digits,
+/// dots and dashes (or an IP address): it could widen or break the policy (`*`, `;`), and
+/// without it the browser refuses to follow the form to the app, which fails safe.
 fn origin_of(redirect_uri: &str) -> Option<String> {
     let url = url::Url::parse(redirect_uri).ok()?;
+    let plain = |s: &str, extra: &[u8]| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+    };
     match url.origin() {
-        url::Origin::Tuple(..) => Some(url.origin().ascii_serialization()),
-        url::Origin::Opaque(_) => Some(format!("{}:", url.scheme())),
+        url::Origin::Tuple(_, url::Host::Domain(host), _) if !plain(&host, b".-") => None,
+        origin @ url::Origin::Tuple(..) => Some(origin.ascii_serialization()),
+        url::Origin::Opaque(_) => plain(url.scheme(), b"+.-").then(|| format!("{}:", url.scheme())),
     }
 }
 
@@ -187,6 +195,7 @@ async fn show(
                     redirect_host: &host,
                     user_name: view.user_name.as_deref().unwrap_or(""),
                     scopes: view.scopes.into_iter().map(ScopeLine::of).collect(),
+                    withheld: view.withheld,
                     csrf: &csrf,
                     request: &sealed,
                 },
@@ -205,16 +214,12 @@ async fn show(
 pub(super) async fn authorize(http: &Http, headers: &HeaderMap, form: &Form) -> Response {
     let req = request_of(form);
     let mut set = Vec::new();
-    let browser = match cookies::get(headers, cookies::BROWSER) {
-        Some(b) if !b.is_empty() && b.bytes().all(|c| c.is_ascii_alphanumeric()) => b.to_owned(),
+    let secure = http.ui.secure_cookies;
+    let browser = match cookies::get(headers, cookies::browser_name(secure)) {
+        Some(b) if http.app.browser_valid(b) => b.to_owned(),
         _ => match http.app.new_browser_id() {
             Ok(b) => {
-                set.extend(cookies::set(
-                    cookies::BROWSER,
-                    &b,
-                    400 * 24 * 3600,
-                    http.ui.secure_cookies,
-                ));
+                set.extend(cookies::set_browser(&b, secure));
                 b
             }
             Err(e) => return pages::error_of(&http.ui.title, e),
@@ -229,4 +234,44 @@ pub(super) async fn authorize(http: &Http, headers: &HeaderMap, form: &Form) -> 
         error: None,
     };
     show(http, StatusCode::OK, shown, set).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+    use super::pages::ScopeLine;
+
+    #[test]
+    fn the_policy_names_only_plain_origins() {
+        let cases = [
+            (
+                "https://app.example.com/cb",
+                Some("https://app.example.com"),
+            ),
+            ("http://127.0.0.1:9000/cb", Some("http://127.0.0.1:9000")),
+            ("http://[::1]:9000/cb", Some("http://[::1]:9000")),
+            ("com.example.app:/cb", Some("com.example.app:")),
+            ("https://*.example.com/cb", None),
+            ("https://a;sandbox/cb", None),
+            ("https://a,b/cb", None),
+        ];
+        for (uri, origin) in cases {
+            assert_eq!(origin_of(uri).as_deref(), origin, "{uri}");
+        }
+    }
+
+    #[test]
+    fn only_reading_verbs_read() {
+        for (scope, kind) in [
+            ("read:contacts", "reads"),
+            ("tessera:roles:read", "reads"),
+            ("read:*", "reads"),
+            ("write:contacts", "changes"),
+            ("webhook:manage:team", "changes"),
+            ("*", "changes"),
+            ("*:read", "changes"),
+        ] {
+            assert_eq!(ScopeLine::of(scope.into()).kind, kind, "{scope}");
+        }
+    }
 }

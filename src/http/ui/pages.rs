@@ -29,14 +29,18 @@ pub struct ScopeLine {
 }
 
 impl ScopeLine {
-    /// A scope whose verb (its first segment) only reads reads; anything else, a wildcard
-    /// included, is shown as changing data: the page errs on the side of the warning.
+    /// A scope whose verb only reads (`read:contacts`, or `tessera:roles:read` with the verb
+    /// last) reads; anything else, `*` included, is shown as changing data: the page errs on
+    /// the side of the warning.
     pub fn of(scope: String) -> ScopeLine {
-        let verb = scope.split(':').next().unwrap_or_default();
-        let (kind, effect) = match verb {
-            "read" | "list" | "get" | "view" => ("reads", "reads data"),
-            _ if scope.contains('*') => ("changes", "reads and changes data (a wildcard)"),
-            _ => ("changes", "changes data"),
+        const READS: [&str; 4] = ["read", "list", "get", "view"];
+        let first = scope.split(':').next().unwrap_or_default();
+        let last = scope.rsplit(':').next().unwrap_or_default();
+        let reads = first != "*" && (READS.contains(&first) || READS.contains(&last));
+        let (kind, effect) = match reads {
+            true => ("reads", "reads data"),
+            false if scope.contains('*') => ("changes", "reads and changes data (a wildcard)"),
+            false => ("changes", "changes data"),
         };
         ScopeLine {
             scope,
@@ -54,6 +58,8 @@ pub struct Consent<'a> {
     pub redirect_host: &'a str,
     pub user_name: &'a str,
     pub scopes: Vec<ScopeLine>,
+    /// Asked for, but not granted: not the app's, or not the user's.
+    pub withheld: Vec<String>,
     pub csrf: &'a str,
     pub request: &'a str,
 }
@@ -64,6 +70,8 @@ pub struct ErrorPage<'a> {
     pub title: &'a str,
     pub heading: &'a str,
     pub message: &'a str,
+    /// An error (shown as one) rather than a notice.
+    pub alert: bool,
 }
 
 /// A rendered page with its headers; `form_origin` is the app's redirect origin, the one
@@ -120,6 +128,21 @@ pub fn error(title: &str, status: StatusCode, message: &str) -> Response {
             title,
             heading,
             message,
+            alert: true,
+        },
+        None,
+    )
+}
+
+/// A page that tells the user something (no error), with no way onward but the app.
+pub fn notice(title: &str, heading: &str, message: &str) -> Response {
+    html(
+        StatusCode::OK,
+        &ErrorPage {
+            title,
+            heading,
+            message,
+            alert: false,
         },
         None,
     )

@@ -21,6 +21,7 @@ use crate::domain::token_format::random_base62;
 pub const BROWSER_REQUEST_TTL: Duration = Duration::from_secs(10 * 60);
 /// Characters of a browser's id: 43 base62 characters are about 256 bits.
 const BROWSER_ID_CHARS: usize = 43;
+const BROWSER_LABEL: &[u8] = b"browser v1";
 const CSRF_LABEL: &[u8] = b"csrf v1";
 const REQUEST_LABEL: &[u8] = b"authorization request v1";
 
@@ -52,9 +53,25 @@ impl App {
         Ok(mac)
     }
 
-    /// A new browser id, for the cookie that binds a browser's forms.
+    /// A new browser id, for the cookie that binds a browser's forms: random, and signed,
+    /// so that an id tessera did not make is refused (`browser_valid`) rather than trusted.
     pub fn new_browser_id(&self) -> Result<String> {
-        Ok(random_base62(BROWSER_ID_CHARS)?)
+        let id = random_base62(BROWSER_ID_CHARS)?;
+        let mac = self.form_mac(BROWSER_LABEL, &id)?;
+        Ok(format!("{id}.{}", B64.encode(mac.finalize().into_bytes())))
+    }
+
+    /// Whether `browser` is an id `new_browser_id` made (compared in constant time).
+    pub fn browser_valid(&self, browser: &str) -> bool {
+        let Some((id, tag)) = browser.split_once('.') else {
+            return false;
+        };
+        let (Ok(mac), Ok(tag)) = (self.form_mac(BROWSER_LABEL, id), B64.decode(tag)) else {
+            return false;
+        };
+        id.len() == BROWSER_ID_CHARS
+            && id.bytes().all(|b| b.is_ascii_alphanumeric())
+            && mac.verify_slice(&tag).is_ok()
     }
 
     /// The CSRF token of every form rendered for `browser`.
@@ -63,12 +80,13 @@ impl App {
         Ok(B64.encode(mac.finalize().into_bytes()))
     }
 
-    /// Whether `token` is `browser`'s CSRF token (compared in constant time).
+    /// Whether `token` is the CSRF token of `browser`, an id tessera made (compared in
+    /// constant time).
     pub fn csrf_valid(&self, browser: &str, token: &str) -> bool {
         let (Ok(mac), Ok(given)) = (self.form_mac(CSRF_LABEL, browser), B64.decode(token)) else {
             return false;
         };
-        !browser.is_empty() && mac.verify_slice(&given).is_ok()
+        self.browser_valid(browser) && mac.verify_slice(&given).is_ok()
     }
 
     /// `req`, sealed for a form rendered for `browser` (and shown to `subject`).
@@ -102,7 +120,7 @@ impl App {
         };
         let mut mac = self.form_mac(REQUEST_LABEL, browser)?;
         mac.update(&payload);
-        if browser.is_empty() || mac.verify_slice(&tag).is_err() {
+        if !self.browser_valid(browser) || mac.verify_slice(&tag).is_err() {
             return Err(refused());
         }
         let mut req = AuthorizationRequest::default();

@@ -6,6 +6,7 @@ use super::super::{App, Caller, effective};
 use super::AuthorizationRequest;
 use super::approve::Screened;
 use crate::domain::error::Result;
+use crate::domain::permission_set::PermissionSet;
 use crate::domain::token_format::TokenKind;
 
 /// The consent page's content for one request.
@@ -16,6 +17,9 @@ pub struct ConsentView {
     pub redirect_uri: String,
     /// Asked ∩ the client's ∩ (with a user) the user's permissions, sorted.
     pub scopes: Vec<String>,
+    /// Asked for but not granted (the app may not have them, or the user does not hold
+    /// them), so the user sees everything the app asked.
+    pub withheld: Vec<String>,
     /// The signed-in user's name, shown so that a shared browser's user notices.
     pub user_name: Option<String>,
 }
@@ -45,19 +49,25 @@ impl App {
             Ok(screened) => screened,
             Err(redirect) => return Ok(Review::Redirect(redirect.redirect_url)),
         };
-        let mut chain = vec![asked, client.scopes.clone()];
+        let mut chain = vec![asked.clone(), client.scopes.clone()];
         // An app's token approves nothing (see `approve_authorization`): it grants nothing.
         match caller {
             Some(c) if matches!(c.kind(), TokenKind::OAuthAccess | TokenKind::OAuthRefresh) => {
-                chain.push(crate::domain::permission_set::PermissionSet::empty());
+                chain.push(PermissionSet::empty());
             }
             Some(c) => chain.push(c.permissions().clone()),
             None => {}
         }
-        let scopes = match effective::meet_all(chain).await? {
-            Ok(granted) => effective::strings_of(granted).await?,
-            Err(_) => Vec::new(),
+        let granted = match effective::meet_all(chain).await? {
+            Ok(granted) => granted,
+            Err(_) => PermissionSet::empty(),
         };
+        let withheld = asked
+            .iter()
+            .filter(|p| !granted.covers(p))
+            .map(|p| p.to_string())
+            .collect();
+        let scopes = effective::strings_of(granted).await?;
         let user_name = match caller {
             Some(c) => self.store.get_user(c.user_id()).await?.map(|u| u.name),
             None => None,
@@ -66,6 +76,7 @@ impl App {
             client_name: client.name,
             redirect_uri: target,
             scopes,
+            withheld,
             user_name,
         }))
     }
