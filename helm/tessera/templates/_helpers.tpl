@@ -187,6 +187,8 @@ TESSERA_OAUTH_ISSUER: {{ . | quote }}
 {{- with .Values.config.oauth.consentUrl }}
 TESSERA_CONSENT_URL: {{ . | quote }}
 {{- end }}
+TESSERA_UI_TITLE: {{ .Values.config.oauth.uiTitle | quote }}
+TESSERA_UI_ACCENT_COLOR: {{ .Values.config.oauth.uiAccentColor | quote }}
 TESSERA_AUTHORIZATION_CODE_TTL: {{ .Values.config.oauth.authorizationCodeTtl | quote }}
 TESSERA_ACCESS_TOKEN_TTL: {{ .Values.config.oauth.accessTokenTtl | quote }}
 TESSERA_REFRESH_TOKEN_TTL: {{ .Values.config.oauth.refreshTokenTtl | quote }}
