@@ -373,3 +373,20 @@ async fn cookies_are_secure_and_the_browser_id_host_only_off_loopback() {
         "{session}"
     );
 }
+
+#[tokio::test]
+async fn without_a_server_secret_the_pages_say_what_to_set() {
+    let setup = Setup {
+        secret: None,
+        ..Setup::default()
+    };
+    let t = spawn_app_on(std::sync::Arc::new(crate::db::TestDb::fresh().await), setup).await;
+    let reg = t
+        .register_app(pb::ClientType::Public, &["read:*"], &["authorization_code"])
+        .await;
+    let (url, _, _) = authorize_url(&t, &reg, &["read:contacts"]);
+    let page = Browser::new(&t).get(&url).await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(page.body.contains("TESSERA_SECRET_KEY"), "{}", page.body);
+    assert!(page.header("location").is_empty());
+}
