@@ -1,5 +1,6 @@
 //! Compiles `proto/` with protox (pure Rust), so a fresh machine needs no system `protoc`,
-//! and writes the encoded descriptor set that server reflection serves.
+//! and writes the encoded descriptor sets that server reflection serves: tessera's own, and
+//! Envoy's ext_authz v3 API (from `proto/vendor`, see its README).
 
 use std::path::PathBuf;
 
@@ -47,5 +48,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         .build_server(true)
         .compile_fds(compiler.file_descriptor_set())?;
+
+    let mut envoy = protox::Compiler::new(["proto/vendor"])?;
+    envoy.include_imports(true).include_source_info(true);
+    envoy.open_files(["envoy/service/auth/v3/external_auth.proto"])?;
+    std::fs::write(
+        out_dir.join("envoy_descriptor.bin"),
+        envoy.encode_file_descriptor_set(),
+    )?;
+    tonic_prost_build::configure()
+        // Envoy's packages as one module tree (`proto::envoy_api`), its request's headers
+        // (a bearer token among them) never printed.
+        .include_file("envoy_api.rs")
+        .skip_debug([".envoy.service.auth.v3.AttributeContext.HttpRequest"])
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(envoy.file_descriptor_set())?;
     Ok(())
 }

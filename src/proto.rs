@@ -6,6 +6,35 @@ pub mod v1 {
     tonic::include_proto!("tessera.v1");
 }
 
+/// Envoy's ext_authz v3 API (`envoy.service.auth.v3.Authorization`) and the packages it
+/// imports, generated from `proto/vendor`.
+#[allow(
+    clippy::doc_lazy_continuation,
+    clippy::large_enum_variant,
+    rustdoc::all
+)]
+pub mod envoy_api {
+    include!(concat!(env!("OUT_DIR"), "/envoy_api.rs"));
+}
+
+/// An HTTP request as Envoy describes it carries its headers, a bearer token among them:
+/// its `Debug` names the method and path and the headers' names only.
+impl std::fmt::Debug for envoy_api::envoy::service::auth::v3::attribute_context::HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.headers.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Its encoded `FileDescriptorSet`, served by reflection beside tessera's.
+pub const ENVOY_FILE_DESCRIPTOR_SET: &[u8] =
+    tonic::include_file_descriptor_set!("envoy_descriptor");
+
 /// The encoded `FileDescriptorSet` of every tessera proto file (and its imports),
 /// served by gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("tessera_descriptor");

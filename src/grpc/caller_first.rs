@@ -24,8 +24,9 @@ use tonic::codegen::http::{Request, Response};
 use super::message_limits::{LARGE_BUDGET, LargeMessages, limit_for};
 use crate::domain::app::App;
 
-/// The services whose calls need a caller credential.
-const GUARDED: &str = "/tessera.v1.";
+/// The services whose calls need a caller credential: tessera's, and Envoy's ext_authz
+/// (Envoy presents its key in `initial_metadata`).
+const GUARDED: [&str; 2] = ["/tessera.v1.", "/envoy.service.auth.v3.Authorization/"];
 
 /// The calls that may come without a credential, and the most each may then send: a
 /// password grant is a username, a password of at most 1 KiB and a code; an OAuth grant a
@@ -87,7 +88,7 @@ where
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let path = request.uri().path();
-        if !path.starts_with(GUARDED) {
+        if !GUARDED.iter().any(|g| path.starts_with(g)) {
             return Box::pin(self.inner.call(request));
         }
         let limit = limit_for(path);

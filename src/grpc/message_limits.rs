@@ -34,7 +34,14 @@ const UNIT: usize = 1024;
 const PREFIX: usize = 5;
 
 /// The largest message a method may carry; `None` for methods not limited here.
+/// Largest ext_authz Check: the request's headers as Envoy forwards them (its own limit is
+/// 60 KiB by default), with room to spare; a request body is not meant to be sent along.
+pub const ENVOY_CHECK_BYTES: usize = 256 * 1024;
+
 pub fn limit_for(path: &str) -> Option<usize> {
+    if path == "/envoy.service.auth.v3.Authorization/Check" {
+        return Some(ENVOY_CHECK_BYTES);
+    }
     let method = path.strip_prefix("/tessera.v1.")?;
     Some(match method {
         // The token checked is not counted toward 64 KiB (see `token_service`).

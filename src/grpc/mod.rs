@@ -8,6 +8,7 @@ mod admin_service;
 mod caller_first;
 mod client_registry;
 mod convert;
+mod envoy_authz;
 mod message_limits;
 mod oauth_grants;
 mod oauth_service;
@@ -17,7 +18,8 @@ mod token_service;
 pub use account_service::AccountApi;
 pub use admin_service::AdminApi;
 pub use caller_first::CallerFirstLayer;
-pub use message_limits::LargeMessages;
+pub use envoy_authz::EnvoyAuthzApi;
+pub use message_limits::{ENVOY_CHECK_BYTES, LargeMessages};
 pub use oauth_service::OAuthApi;
 pub use token_service::{MAX_TOKEN_MESSAGE_BYTES, TokenApi};
 

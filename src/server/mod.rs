@@ -13,12 +13,13 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::domain::app::App;
-use crate::grpc::{AccountApi, AdminApi, OAuthApi, TokenApi};
-use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::grpc::{AccountApi, AdminApi, EnvoyAuthzApi, OAuthApi, TokenApi};
+use crate::proto::envoy_api::envoy::service::auth::v3::authorization_server::AuthorizationServer;
 use crate::proto::v1::account_service_server::AccountServiceServer;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::o_auth_service_server::OAuthServiceServer;
 use crate::proto::v1::token_service_server::TokenServiceServer;
+use crate::proto::{ENVOY_FILE_DESCRIPTOR_SET, FILE_DESCRIPTOR_SET};
 
 mod listener;
 mod shed;
@@ -28,12 +29,13 @@ pub use listener::ConnectionLimits;
 /// Largest request the admin service decodes.
 const MAX_ADMIN_REQUEST: usize = 64 * 1024;
 /// The services whose health follows the store.
-const HEALTH_NAMES: [&str; 5] = [
+const HEALTH_NAMES: [&str; 6] = [
     "",
     "tessera.v1.TokenService",
     "tessera.v1.AdminService",
     "tessera.v1.AccountService",
     "tessera.v1.OAuthService",
+    "envoy.service.auth.v3.Authorization",
 ];
 /// A health name that is SERVING whenever the process answers, whatever the store does: for
 /// liveness probes, so a database outage makes replicas unready, not restarted.
@@ -126,10 +128,12 @@ pub async fn run(
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(ENVOY_FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(ENVOY_FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
     let drain_timeout = options.drain_timeout;
@@ -155,6 +159,8 @@ pub async fn run(
         .max_decoding_message_size(MAX_ADMIN_REQUEST);
     let oauth = OAuthServiceServer::new(OAuthApi::new(app.clone()))
         .max_decoding_message_size(MAX_ADMIN_REQUEST);
+    let envoy = AuthorizationServer::new(EnvoyAuthzApi::new(app.clone()))
+        .max_decoding_message_size(crate::grpc::ENVOY_CHECK_BYTES);
 
     // Shutdown starts when `shutdown` completes. In order: health turns NOT_SERVING (so
     // balancers and watchers move away first), the listener closes (a new connection is
@@ -242,6 +248,7 @@ pub async fn run(
         .add_service(admin)
         .add_service(account)
         .add_service(oauth)
+        .add_service(envoy)
         .serve_with_incoming_shutdown(incoming, stop_signal);
     let served = tokio::select! {
         served = serving => served,

@@ -13,6 +13,9 @@ async fn reflection_v1_and_v1alpha_list_every_service() {
         "grpc.health.v1.Health",
         "tessera.v1.AdminService",
         "tessera.v1.TokenService",
+        "tessera.v1.AccountService",
+        "tessera.v1.OAuthService",
+        "envoy.service.auth.v3.Authorization",
     ];
     let v1 = list_v1(t.channel.clone()).await;
     let v1alpha = list_v1alpha(t.channel.clone()).await;

@@ -20,6 +20,7 @@ mod counting_store;
 mod db;
 mod discovery;
 mod disk_full;
+mod envoy_authz;
 mod escalation;
 mod escalation_property;
 mod floods;

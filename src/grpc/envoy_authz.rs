@@ -1,0 +1,220 @@
+//! Envoy's external authorization (`envoy.service.auth.v3.Authorization/Check`), so Envoy's
+//! `ext_authz` HTTP filter guards any upstream with tessera and no code in the service. The
+//! same decision, cache and figures as `TokenService.Authorize`: Envoy is the caller (its
+//! `grpc_service.initial_metadata` carries a key holding `tessera:introspect`), the bearer
+//! token is the request's `authorization` header, and the route says what it needs in its
+//! `context_extensions`:
+//!
+//! - `tessera.scopes`: the required permissions, space-separated;
+//! - `tessera.match`: `all` (default) or `any`;
+//! - `tessera.mutating`: `true` or `false`; unset, every method but GET, HEAD and OPTIONS
+//!   mutates (a read-only token never passes it);
+//! - `tessera.strip_authorization`: `true` removes `authorization` before the upstream.
+//!
+//! A store outage is the call's UNAVAILABLE, so that `failure_mode_allow: false` denies.
+
+use std::collections::HashMap;
+
+use tonic::{Request, Response, Status};
+
+use super::caller;
+use crate::domain::app::{App, AuthorizeInput, AuthorizeOutcome, Decision};
+use crate::domain::error::Error;
+use crate::proto::envoy_api::envoy::config::core::v3::{
+    HeaderValue, HeaderValueOption, header_value_option::HeaderAppendAction,
+};
+use crate::proto::envoy_api::envoy::service::auth::v3::{
+    CheckRequest, CheckResponse, DeniedHttpResponse, OkHttpResponse, attribute_context,
+    authorization_server::Authorization, check_response::HttpResponse,
+};
+use crate::proto::envoy_api::envoy::r#type::v3::{HttpStatus, StatusCode};
+use crate::proto::envoy_api::google::rpc::Status as RpcStatus;
+
+/// The headers the upstream gets on an allow (overwriting any the client sent).
+const SUBJECT: &str = "x-tessera-subject";
+const TOKEN_ID: &str = "x-tessera-token-id";
+const KIND: &str = "x-tessera-kind";
+
+#[derive(Debug, Clone)]
+pub struct EnvoyAuthzApi {
+    app: std::sync::Arc<App>,
+}
+
+impl EnvoyAuthzApi {
+    pub fn new(app: std::sync::Arc<App>) -> EnvoyAuthzApi {
+        EnvoyAuthzApi { app }
+    }
+}
+
+/// A request header Envoy sent, in either of its encodings (`headers`, or `header_map`
+/// with `encode_raw_headers`); names arrive lowercased.
+fn header<'a>(http: &'a attribute_context::HttpRequest, name: &str) -> Option<&'a str> {
+    if let Some(v) = http.headers.get(name) {
+        return Some(v);
+    }
+    let map = http.header_map.as_ref()?;
+    map.headers
+        .iter()
+        .find(|h| h.key == name)
+        .and_then(|h| match h.raw_value.is_empty() {
+            true => Some(h.value.as_str()),
+            false => std::str::from_utf8(&h.raw_value).ok(),
+        })
+}
+
+/// `Bearer <token>` (any case); anything else is no token.
+fn bearer(value: &str) -> &str {
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => "",
+    }
+}
+
+fn flag(extensions: &HashMap<String, String>, name: &str) -> Result<Option<bool>, Error> {
+    match extensions.get(name).map(String::as_str) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(Error::invalid(
+            format!("context_extensions[{name}]"),
+            "true or false",
+        )),
+    }
+}
+
+/// What Envoy asks, as `Authorize` takes it, and whether to strip `authorization`.
+fn input_of(req: &CheckRequest) -> Result<(AuthorizeInput, bool), Error> {
+    let attributes = req.attributes.as_ref();
+    let http = attributes
+        .and_then(|a| a.request.as_ref())
+        .and_then(|r| r.http.as_ref())
+        .ok_or_else(|| Error::invalid("attributes.request.http", "required"))?;
+    let extensions = attributes.map(|a| &a.context_extensions);
+    let empty = HashMap::new();
+    let extensions = extensions.unwrap_or(&empty);
+    let field = "context_extensions[tessera.scopes]";
+    let required: Vec<String> = extensions
+        .get("tessera.scopes")
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    crate::domain::validate::required(field, &required)?;
+    let match_any = match extensions.get("tessera.match").map(String::as_str) {
+        None | Some("all") => false,
+        Some("any") => true,
+        Some(_) => {
+            return Err(Error::invalid(
+                "context_extensions[tessera.match]",
+                "all or any",
+            ));
+        }
+    };
+    let reads = ["GET", "HEAD", "OPTIONS"].contains(&http.method.as_str());
+    let mutating = flag(extensions, "tessera.mutating")?.unwrap_or(!reads);
+    let strip = flag(extensions, "tessera.strip_authorization")?.unwrap_or(false);
+    let token = header(http, "authorization")
+        .map(bearer)
+        .unwrap_or_default();
+    let input = AuthorizeInput {
+        token: token.to_owned(),
+        required,
+        match_any,
+        mutating,
+    };
+    Ok((input, strip))
+}
+
+fn header_option(key: &str, value: &str) -> HeaderValueOption {
+    HeaderValueOption {
+        header: Some(HeaderValue {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            ..HeaderValue::default()
+        }),
+        append_action: HeaderAppendAction::OverwriteIfExistsOrAdd.into(),
+        ..HeaderValueOption::default()
+    }
+}
+
+fn allowed(out: &AuthorizeOutcome, strip: bool) -> CheckResponse {
+    let kind = out.kind.map(|k| k.as_str()).unwrap_or_default();
+    CheckResponse {
+        status: Some(RpcStatus {
+            code: tonic::Code::Ok as i32,
+            ..RpcStatus::default()
+        }),
+        http_response: Some(HttpResponse::OkResponse(OkHttpResponse {
+            headers: vec![
+                header_option(SUBJECT, &out.subject),
+                header_option(TOKEN_ID, &out.token_id),
+                header_option(KIND, kind),
+            ],
+            headers_to_remove: match strip {
+                true => vec!["authorization".to_owned()],
+                false => Vec::new(),
+            },
+            ..OkHttpResponse::default()
+        })),
+        ..CheckResponse::default()
+    }
+}
+
+/// A denial as RFC 6750 §3 words it: 401 `invalid_token`, or 403 `insufficient_scope` with
+/// the scopes the route needs.
+fn denied(out: &AuthorizeOutcome, required: &[String]) -> CheckResponse {
+    let (code, http, error, challenge) = match out.decision {
+        Decision::PermissionDenied => (
+            tonic::Code::PermissionDenied,
+            StatusCode::Forbidden,
+            "insufficient_scope",
+            format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+                required.join(" ")
+            ),
+        ),
+        _ => (
+            tonic::Code::Unauthenticated,
+            StatusCode::Unauthorized,
+            "invalid_token",
+            "Bearer error=\"invalid_token\"".to_owned(),
+        ),
+    };
+    let body = serde_json::json!({ "error": error, "error_description": out.reason });
+    CheckResponse {
+        status: Some(RpcStatus {
+            code: code as i32,
+            message: out.reason.to_owned(),
+            ..RpcStatus::default()
+        }),
+        http_response: Some(HttpResponse::DeniedResponse(DeniedHttpResponse {
+            status: Some(HttpStatus { code: http.into() }),
+            headers: vec![
+                header_option("www-authenticate", &challenge),
+                header_option("content-type", "application/json"),
+            ],
+            body: body.to_string(),
+        })),
+        ..CheckResponse::default()
+    }
+}
+
+#[tonic::async_trait]
+impl Authorization for EnvoyAuthzApi {
+    async fn check(
+        &self,
+        request: Request<CheckRequest>,
+    ) -> Result<Response<CheckResponse>, Status> {
+        let caller = caller(&self.app, &request).await?;
+        let (input, strip) = input_of(request.get_ref())?;
+        let out = self.app.authorize(&caller, &input).await?;
+        let span = tracing::Span::current();
+        span.record("decision", out.decision.as_str());
+        if let Some(kind) = out.kind {
+            span.record("kind", kind.as_str());
+            span.record("token_id", out.token_id.as_str());
+        }
+        Ok(Response::new(match out.decision {
+            Decision::Allow => allowed(&out, strip),
+            _ => denied(&out, &input.required),
+        }))
+    }
+}
