@@ -15,7 +15,11 @@ use crate::helpers::*;
 
 /// A request for `method` with `authorization: <auth>` (if any), to a route needing
 /// `extensions`.
-fn check_request(method: &str, auth: Option<&str>, extensions: &[(&str, &str)]) -> CheckRequest {
+pub fn check_request(
+    method: &str,
+    auth: Option<&str>,
+    extensions: &[(&str, &str)],
+) -> CheckRequest {
     let mut headers = HashMap::from([
         (":authority".to_owned(), "api.example.com".to_owned()),
         ("user-agent".to_owned(), "curl/8".to_owned()),
@@ -44,7 +48,7 @@ fn check_request(method: &str, auth: Option<&str>, extensions: &[(&str, &str)]) 
     }
 }
 
-async fn check(
+pub async fn check(
     t: &TestApp,
     envoy_key: &str,
     req: CheckRequest,

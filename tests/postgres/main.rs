@@ -20,6 +20,7 @@ mod shared {
     pub mod clients;
     pub mod connections;
     pub mod discovery;
+    pub mod envoy_authz;
     pub mod escalation;
     pub mod input_hygiene;
     pub mod lifecycle;
@@ -60,6 +61,7 @@ mod requests;
 mod serve_process;
 
 mod concurrency;
+mod envoy_outage;
 mod faults;
 mod grant_race;
 mod oauth_outage;
