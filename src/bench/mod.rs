@@ -5,6 +5,7 @@
 //! against the same server in the same run, because absolute figures on a shared machine say
 //! little; ratios to the empty call say what tessera itself costs.
 
+mod envoy;
 mod http;
 mod load;
 mod oauth;

@@ -20,9 +20,10 @@ pub struct BenchOptions {
     pub only: Vec<String>,
 }
 
-pub const SCENARIOS: [&str; 22] = [
+pub const SCENARIOS: [&str; 23] = [
     "health",
     "authorize_warm",
+    "envoy_check_warm",
     "authorize_cold",
     "introspect_warm",
     "authorize_garbage",

@@ -51,6 +51,13 @@ pub(super) fn bearer(token: &str) -> Result<MetadataValue<tonic::metadata::Ascii
         .map_err(|_| BenchError::Setup("a token is not a valid header value".to_owned()))
 }
 
+impl Fixture {
+    /// The caller's `authorization` value.
+    pub(super) fn auth(&self) -> &MetadataValue<tonic::metadata::Ascii> {
+        &self.auth
+    }
+}
+
 fn with_auth<T>(fx: &Fixture, message: T) -> Request<T> {
     request(&fx.auth, message)
 }
@@ -182,7 +189,7 @@ pub(super) async fn setup(
     })
 }
 
-const REQUIRED: [&str; 3] = ["contacts:read", "deals:read", "webhook:manage:team"];
+pub(super) const REQUIRED: [&str; 3] = ["contacts:read", "deals:read", "webhook:manage:team"];
 
 fn authorize_request(token: &str) -> pb::AuthorizeRequest {
     pb::AuthorizeRequest {
@@ -309,6 +316,13 @@ pub(super) async fn scenario(
         }
         n if super::sessions::SESSION_SCENARIOS.contains(&n) => {
             super::sessions::run(n, fx, chans, c, o).await
+        }
+        "envoy_check_warm" => {
+            load::run(chans, c, w, d, move |ch, _| {
+                let fx = fx.clone();
+                async move { super::envoy::check_warm(&fx, ch).await }
+            })
+            .await
         }
         "authorize_garbage" => {
             load::run(chans, c, w, d, move |ch, _| {
