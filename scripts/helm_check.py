@@ -486,6 +486,55 @@ def validate_schemas(r: Report, kv: Any, sc: str, out: Rendered, versions: list[
                 not bad, "; ".join(bad))
 
 
+def check_envoy_example(r: Report) -> None:
+    """The Envoy configuration in the README (the yaml block after `<!-- envoy-config -->`)
+    parses, and wires ext_authz to tessera as the README says: gRPC to the tessera cluster
+    over HTTP/2, Envoy's key in initial_metadata, failure_mode_allow false, and routes that
+    name their scopes in context_extensions."""
+    import yaml
+
+    text = (ROOT / "README.md").read_text()
+    marker = "<!-- envoy-config -->"
+    r.check("README has the Envoy configuration", marker in text)
+    if marker not in text:
+        return
+    block = text.split(marker, 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    try:
+        cfg = yaml.safe_load(block)
+    except yaml.YAMLError as e:
+        r.check("Envoy configuration is YAML", False, str(e))
+        return
+    r.check("Envoy configuration is YAML", isinstance(cfg, dict))
+    res = cfg.get("static_resources", {})
+    hcm = res["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    filters = {f["name"]: f.get("typed_config", {}) for f in hcm.get("http_filters", [])}
+    authz = filters.get("envoy.filters.http.ext_authz", {})
+    r.check("ext_authz filter, before the router",
+            list(filters)[-1] == "envoy.filters.http.router" and bool(authz), str(list(filters)))
+    r.check("ext_authz: ExtAuthz v3 type", authz.get("@type", "").endswith("ext_authz.v3.ExtAuthz"))
+    r.check("ext_authz: transport_api_version V3", authz.get("transport_api_version") == "V3")
+    r.check("ext_authz: failure_mode_allow false", authz.get("failure_mode_allow") is False)
+    grpc = authz.get("grpc_service", {})
+    cluster = grpc.get("envoy_grpc", {}).get("cluster_name")
+    meta = {m["key"]: m["value"] for m in grpc.get("initial_metadata", [])}
+    r.check("ext_authz: Envoy's key in initial_metadata",
+            meta.get("authorization", "").startswith("Bearer "), str(meta))
+    clusters = {c["name"]: c for c in res.get("clusters", [])}
+    tessera = clusters.get(cluster, {})
+    opts = tessera.get("typed_extension_protocol_options", {})
+    http2 = any("http2_protocol_options" in (o.get("explicit_http_config") or {}) for o in opts.values())
+    r.check("the tessera cluster speaks HTTP/2 to port 50051",
+            http2 and "50051" in yaml.safe_dump(tessera), str(tessera))
+    routes = [rt for vh in hcm["route_config"]["virtual_hosts"] for rt in vh["routes"]]
+    per_route = [rt.get("typed_per_filter_config", {}).get("envoy.filters.http.ext_authz", {})
+                 for rt in routes]
+    named = [p["check_settings"]["context_extensions"]["tessera.scopes"]
+             for p in per_route if "check_settings" in p]
+    r.check("routes name their scopes in context_extensions", len(named) >= 2, str(named))
+    r.check("per-route config is ExtAuthzPerRoute",
+            all(p.get("@type", "").endswith("ext_authz.v3.ExtAuthzPerRoute") for p in per_route if p))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--chart", type=Path, default=DEFAULT_CHART)
@@ -579,6 +628,9 @@ def main() -> int:
                 print(f"        -> {msg.strip().splitlines()[-1]}")
         else:
             r.check(f"refused: {label}", False, "rendered without error")
+
+    print("== the README's Envoy configuration")
+    check_envoy_example(r)
 
     print(f"helm_check: Helm {helm.helm_sdk_version()} (helm-python-sdk {helm.__version__}), "
           f"kubernetes-validate {kv.__version__}, "

@@ -36,6 +36,8 @@ pub(super) struct Fixture {
     pub(super) sessions: Option<super::sessions::SessionFixture>,
     /// An app connected to the user (see `oauth`).
     pub(super) oauth: Option<super::oauth::OAuthFixture>,
+    /// Envoy's Check of the PAT, encoded (see `envoy`).
+    pub(super) envoy_check: Option<bytes::Bytes>,
 }
 
 pub(super) fn request<T>(auth: &MetadataValue<tonic::metadata::Ascii>, message: T) -> Request<T> {
@@ -179,6 +181,7 @@ pub(super) async fn setup(
         auth,
         sessions,
         oauth,
+        envoy_check: Some(super::envoy::encoded_check(&pat)),
         pat,
         garbage,
         unknown,
