@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{ClientBuilder, Locator};
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse};
-use tessera::proto::v1 as pb;
 use tokio::sync::mpsc;
 
 use super::oauth_apps::{self as apps};
@@ -116,26 +115,14 @@ async fn a_real_browser_signs_in_with_totp_allows_and_the_app_exchanges_its_code
     t.user_with_password("ann", &["editor"]).await;
     let session = t.login("ann", PASSWORD, "").await.expect("login").token;
     let seed = t.turn_on_totp(&session).await;
-    let made = t
-        .admin
-        .clone()
-        .create_client(authed(
-            &t.admin_key,
-            pb::CreateClientRequest {
-                name: "Contacts Sync".into(),
-                r#type: pb::ClientType::Public.into(),
-                redirect_uris: strings(&["http://127.0.0.1/callback"]),
-                scopes: strings(&["read:contacts", "write:contacts"]),
-                grant_types: strings(&["authorization_code", "refresh_token"]),
-            },
-        ))
-        .await
-        .expect("client")
-        .into_inner();
-    let reg = apps::Registered {
-        id: made.client.expect("client").client_id,
-        secret: String::new(),
-    };
+    let reg = t
+        .public_app(
+            "Contacts Sync",
+            "http://127.0.0.1/callback",
+            &["read:contacts", "write:contacts"],
+            &["authorization_code", "refresh_token"],
+        )
+        .await;
     let (port, mut arrivals) = redirect_listener().await;
     let redirect = format!("http://127.0.0.1:{port}/callback");
     let app = t

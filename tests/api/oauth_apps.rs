@@ -55,6 +55,36 @@ impl TestApp {
         }
     }
 
+    /// A public client named `name` with one redirect URI.
+    pub async fn public_app(
+        &self,
+        name: &str,
+        redirect: &str,
+        scopes: &[&str],
+        grants: &[&str],
+    ) -> Registered {
+        let made = self
+            .admin
+            .clone()
+            .create_client(authed(
+                &self.admin_key,
+                pb::CreateClientRequest {
+                    name: name.into(),
+                    r#type: pb::ClientType::Public.into(),
+                    redirect_uris: strings(&[redirect]),
+                    scopes: strings(scopes),
+                    grant_types: strings(grants),
+                },
+            ))
+            .await
+            .expect("create client")
+            .into_inner();
+        Registered {
+            id: made.client.expect("client").client_id,
+            secret: String::new(),
+        }
+    }
+
     pub fn http_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.http_addr)
     }

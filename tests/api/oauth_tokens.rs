@@ -206,21 +206,7 @@ async fn a_refresh_token_rotates_exactly_once_among_concurrent_rotations() {
     let t = spawn_app().await;
     let user = t.create_user("bob", &[]).await;
     let app = client(&t, &["read:*"]).await;
-    let (code, grant) = code_and_grant(&app, &user.id);
-    t.store.insert_code(&code).await.expect("code");
-    let (refresh, _) = app_token(
-        TokenKind::OAuthRefresh,
-        &user.id,
-        &app,
-        Some(&grant.id),
-        "read:*",
-    );
-    assert!(
-        t.store
-            .redeem_code(&code.code_hash, 5, &grant, std::slice::from_ref(&refresh))
-            .await
-            .expect("redeem")
-    );
+    let (grant, refresh) = redeemed(&t, &app, &user.id, 7).await;
     let rotations = (0..20).map(|_| {
         let store = t.store.clone();
         let (mut next, _) = app_token(

@@ -233,26 +233,14 @@ async fn bad_clients_and_redirect_uris_get_an_error_page_never_a_redirect() {
 async fn a_hostile_client_name_is_shown_escaped() {
     let t = spawn_app().await;
     t.user_with_password("ann", &[]).await;
-    let made = t
-        .admin
-        .clone()
-        .create_client(authed(
-            &t.admin_key,
-            pb::CreateClientRequest {
-                name: "<script>alert(1)</script>\"'&".into(),
-                r#type: pb::ClientType::Public.into(),
-                redirect_uris: strings(&["http://127.0.0.1/cb"]),
-                scopes: strings(&["read:*"]),
-                grant_types: strings(&["authorization_code"]),
-            },
-        ))
-        .await
-        .expect("client")
-        .into_inner();
-    let reg = Registered {
-        id: made.client.expect("client").client_id,
-        secret: String::new(),
-    };
+    let reg = t
+        .public_app(
+            "<script>alert(1)</script>\"'&",
+            "http://127.0.0.1/cb",
+            &["read:*"],
+            &["authorization_code"],
+        )
+        .await;
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
     let url = format!(
         "/oauth/authorize?response_type=code&client_id={}&code_challenge={}&code_challenge_method=S256&state=%3Cb%3E",
