@@ -176,6 +176,18 @@ impl TokenService for TokenApi {
         Ok(Response::new(answer))
     }
 
+    async fn rotate(
+        &self,
+        request: Request<pb::RotateRequest>,
+    ) -> Result<Response<pb::IssueResponse>, Status> {
+        let caller = caller(&self.app, &request).await?;
+        let req = request.into_inner();
+        let overlap = super::convert::duration("overlap", req.overlap)?;
+        let issued = self.app.rotate(&caller, &req.token_id, overlap).await?;
+        record_token(issued.kind.as_str(), &issued.token_id);
+        Ok(Response::new(issued.into()))
+    }
+
     async fn revoke(
         &self,
         request: Request<pb::RevokeRequest>,

@@ -44,6 +44,7 @@ mod raw;
 mod requests;
 mod revoke;
 mod role_identity;
+mod rotate;
 mod scale;
 mod secret_key;
 mod serve_process;

@@ -37,6 +37,7 @@ mod shared {
     pub mod permissions;
     pub mod revoke;
     pub mod role_identity;
+    pub mod rotate;
     pub mod scale;
     pub mod sessions;
     pub mod signin_pages;

@@ -81,6 +81,43 @@ fn expiry(now: Millis, ttl: Option<Duration>, cap: Option<Millis>) -> Option<Mil
 
 impl App {
     pub async fn issue(&self, caller: &Caller, grant: TokenSpec) -> Result<Issued> {
+        let plan = self.plan(caller, grant).await?;
+        self.mint(plan, Some(self.limits.max_tokens_per_user)).await
+    }
+
+    /// `grant` issued again for `caller` under a new id (see `rotate`): every rule of
+    /// `issue`, the expiry `expires_at` (or the caller's, when that comes sooner), and
+    /// refused unless the new token holds all of `holds`, what the old one holds now.
+    ///
+    /// `in_place_of`: the old token, when it is the caller: its successor then takes its
+    /// place under its parent instead of deriving from it (and ending with it).
+    pub(super) async fn reissue(
+        &self,
+        caller: &Caller,
+        grant: TokenSpec,
+        expires_at: Option<Millis>,
+        holds: &PermissionSet,
+        in_place_of: Option<&TokenRecord>,
+    ) -> Result<Issued> {
+        let mut plan = self.plan(caller, grant).await?;
+        if let Some(old) = in_place_of {
+            plan.created_by = old.created_by.clone();
+        }
+        if let Some(short) = holds.iter().find(|p| !plan.effective.covers(p)) {
+            return Err(Error::denied(format!(
+                "the caller cannot issue all this token holds ({short} among it)"
+            )));
+        }
+        plan.ttl = None;
+        plan.expires_cap = match (expires_at, plan.expires_cap) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.mint(plan, Some(self.limits.max_tokens_per_user)).await
+    }
+
+    /// What `issue` would mint, every rule applied.
+    async fn plan(&self, caller: &Caller, grant: TokenSpec) -> Result<Plan> {
         caller.require_writable()?;
         lineage::require_room_below(caller.depth())?;
         let plan = match grant {
@@ -113,7 +150,7 @@ impl App {
                 ))
             });
         }
-        self.mint(plan, Some(self.limits.max_tokens_per_user)).await
+        Ok(plan)
     }
 
     async fn plan_api_key(

@@ -19,6 +19,7 @@ mod logins;
 pub mod oauth;
 mod resolve;
 mod revoke;
+mod rotate;
 mod session_check;
 mod token_listing;
 
@@ -34,6 +35,7 @@ pub use issue::{Issued, TokenSpec};
 pub use login::LoginInput;
 pub use logins::{LoginConfig, PatIssuers, PublicJwk, SECRET_SETTING};
 pub use revoke::RevokeTarget;
+pub use rotate::MAX_ROTATION_OVERLAP;
 
 use super::clock::Clock;
 use super::error::Result;

@@ -31,6 +31,9 @@ pub trait TokenStore: Send + Sync {
     /// Revokes a token (with `owner`, only if it belongs to that user) and every token
     /// derived from it. Returns how many rows changed, after a durable commit.
     async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32>;
+    /// Ends a live token at `at` (its expiry moved there, never later): the old secret of a
+    /// rotation, after its overlap. Returns how many rows changed (0 or 1).
+    async fn end_token_at(&self, id: &str, at: Millis) -> StoreResult<u32>;
     /// Revokes every live token of a user, and every token derived from them.
     async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32>;
     /// Writes a batch of `last_used_at` values, never moving one backwards.

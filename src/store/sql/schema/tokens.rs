@@ -251,6 +251,21 @@ pub fn revoke_token(id: &str, owner: Option<&str>, now: Millis) -> WithQuery {
     revoke_lineage(root, now)
 }
 
+/// Moves a live token's expiry to `at`, if that is earlier than the one it has.
+pub fn end_token_at(id: &str, at: Millis) -> UpdateStatement {
+    Query::update()
+        .table(Tokens::Table)
+        .value(Tokens::ExpiresAt, at)
+        .and_where(Expr::col(Tokens::Id).eq(id))
+        .and_where(Expr::col(Tokens::RevokedAt).is_null())
+        .and_where(
+            Expr::col(Tokens::ExpiresAt)
+                .is_null()
+                .or(Expr::col(Tokens::ExpiresAt).gt(at)),
+        )
+        .take()
+}
+
 /// Revokes every token of a subject and every token derived from them.
 pub fn revoke_subject(subject: &str, now: Millis) -> WithQuery {
     let mut root = roots();

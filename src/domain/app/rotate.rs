@@ -1,0 +1,105 @@
+//! Rotate: a new secret for an API key or a PAT, under a new id, with what the old one has
+//! (name, kind, scopes or role, subject, read-only flag, expiry). The product's reference
+//! says a key's scopes are fixed at creation: "issue a new key (or rotate) to change them";
+//! rotating is how a leaked or ageing secret is replaced without a gap. The old secret keeps
+//! working for the overlap (0 by default: revoked at once), then its expiry ends it, and the
+//! tokens derived from it with it.
+//!
+//! The caller needs the rights to revoke the old token and to issue the new one (every rule
+//! of `issue`: the escalation cap, act-as, the PAT rule). A rotation never narrows silently:
+//! a caller who could issue less than the old token holds now is refused.
+
+use std::time::Duration;
+
+use super::lineage::MAX_DEPTH;
+use super::{App, Caller, Issued, TokenSpec, perms};
+use crate::domain::error::{Error, Result};
+use crate::domain::token_format::TokenKind;
+use crate::domain::validate;
+
+/// Longest overlap: long enough to roll the new secret out, too short to keep two.
+pub const MAX_ROTATION_OVERLAP: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl App {
+    pub async fn rotate(
+        &self,
+        caller: &Caller,
+        token_id: &str,
+        overlap: Option<Duration>,
+    ) -> Result<Issued> {
+        caller.require_writable()?;
+        validate::token_id("token_id", token_id)?;
+        let overlap = overlap.unwrap_or_default();
+        if overlap > MAX_ROTATION_OVERLAP {
+            return Err(Error::invalid("overlap", "at most 7 days"));
+        }
+        // Someone else's token, to a caller that may not revoke it, is as unknown as no
+        // token: nothing is revealed.
+        let hidden = || Error::NotFound(format!("token {token_id:?}"));
+        let old = self.store.get_token(token_id).await?.ok_or_else(hidden)?;
+        let own = old.subject == caller.user_id();
+        let may_revoke = old.id == caller.token_id()
+            || (own && caller.manages_own_tokens())
+            || caller.has(perms::TOKENS_REVOKE);
+        if !may_revoke {
+            return Err(hidden());
+        }
+        let now = self.clock.now();
+        let spec = match old.kind {
+            TokenKind::ApiKey => TokenSpec::ApiKey {
+                name: old.name.clone(),
+                scopes: old.scopes.to_strings(),
+                read_only: old.read_only,
+                ttl: None,
+                subject: old.subject.clone(),
+            },
+            // A PAT always belongs to whoever mints it.
+            TokenKind::Pat if own => TokenSpec::Pat {
+                name: old.name.clone(),
+                role: old.role.clone().unwrap_or_default(),
+                read_only: old.read_only,
+                ttl: None,
+            },
+            TokenKind::Pat => return Err(Error::denied("a PAT is rotated by its owner only")),
+            _ => {
+                return Err(Error::invalid(
+                    "token_id",
+                    "only API keys and PATs rotate: a session ends, an OAuth token is refreshed",
+                ));
+            }
+        };
+        let found = self
+            .load(&old.id, self.clock.monotonic(), MAX_DEPTH)
+            .await?;
+        let active = found
+            .token
+            .filter(|t| t.record.revoked_at.is_none() && t.expires_at.is_none_or(|end| now < end));
+        let Some(active) = active else {
+            return Err(Error::FailedPrecondition(format!(
+                "token {token_id:?} is not active"
+            )));
+        };
+        let issued = self
+            .reissue(
+                caller,
+                spec,
+                old.expires_at,
+                &active.effective,
+                (old.id == caller.token_id()).then_some(&old),
+            )
+            .await?;
+        match overlap.is_zero() {
+            true => {
+                self.store.revoke_token(&old.id, None, now).await?;
+            }
+            false => {
+                let end =
+                    now.saturating_add(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX));
+                self.store.end_token_at(&old.id, end).await?;
+            }
+        }
+        self.invalidate_lineage(&old.id);
+        tracing::info!(old = %old.id, new = %issued.token_id, overlap_s = overlap.as_secs(), "token rotated");
+        Ok(issued)
+    }
+}
