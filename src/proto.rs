@@ -25,7 +25,8 @@ impl std::fmt::Debug for envoy_api::envoy::service::auth::v3::attribute_context:
         names.sort_unstable();
         f.debug_struct("HttpRequest")
             .field("method", &self.method)
-            .field("path", &self.path)
+            // Without its query: a token may travel as `?access_token=` (RFC 6750 §2.3).
+            .field("path", &self.path.split('?').next().unwrap_or_default())
             .field("headers", &names)
             .finish_non_exhaustive()
     }

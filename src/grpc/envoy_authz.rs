@@ -46,20 +46,38 @@ impl EnvoyAuthzApi {
     }
 }
 
-/// A request header Envoy sent, in either of its encodings (`headers`, or `header_map`
-/// with `encode_raw_headers`); names arrive lowercased.
-fn header<'a>(http: &'a attribute_context::HttpRequest, name: &str) -> Option<&'a str> {
-    if let Some(v) = http.headers.get(name) {
-        return Some(v);
+/// The values of a request header as Envoy sent it, in either encoding: `headers` (repeated
+/// headers merged into one value, comma-separated, as HTTP allows) or `header_map` (with
+/// `encode_raw_headers`: one entry per header line). Names arrive lowercased.
+fn header_values<'a>(http: &'a attribute_context::HttpRequest, name: &str) -> Vec<&'a str> {
+    let mut values: Vec<&str> = http
+        .headers
+        .get(name)
+        .map(String::as_str)
+        .into_iter()
+        .collect();
+    if let Some(map) = &http.header_map {
+        values.extend(map.headers.iter().filter(|h| h.key == name).map(|h| {
+            match h.raw_value.is_empty() {
+                true => h.value.as_str(),
+                false => std::str::from_utf8(&h.raw_value).unwrap_or("\u{fffd}"),
+            }
+        }));
     }
-    let map = http.header_map.as_ref()?;
-    map.headers
-        .iter()
-        .find(|h| h.key == name)
-        .and_then(|h| match h.raw_value.is_empty() {
-            true => Some(h.value.as_str()),
-            false => std::str::from_utf8(&h.raw_value).ok(),
-        })
+    values
+}
+
+/// Whether a header came more than once (two entries, or one merged value).
+fn repeated(values: &[&str]) -> bool {
+    values.len() > 1 || values.iter().any(|v| v.contains(','))
+}
+
+/// A client's own `x-tessera-*` header sent twice: Envoy's overwrite replaces the first
+/// only, so the second would reach the upstream beside tessera's. Refused instead.
+fn smuggled(http: &attribute_context::HttpRequest) -> Option<&'static str> {
+    [SUBJECT, TOKEN_ID, KIND]
+        .into_iter()
+        .find(|name| repeated(&header_values(http, name)))
 }
 
 /// `Bearer <token>` (any case); anything else is no token.
@@ -85,10 +103,7 @@ fn flag(extensions: &HashMap<String, String>, name: &str) -> Result<Option<bool>
 /// What Envoy asks, as `Authorize` takes it, and whether to strip `authorization`.
 fn input_of(req: &CheckRequest) -> Result<(AuthorizeInput, bool), Error> {
     let attributes = req.attributes.as_ref();
-    let http = attributes
-        .and_then(|a| a.request.as_ref())
-        .and_then(|r| r.http.as_ref())
-        .ok_or_else(|| Error::invalid("attributes.request.http", "required"))?;
+    let http = http_of(req)?;
     let extensions = attributes.map(|a| &a.context_extensions);
     let empty = HashMap::new();
     let extensions = extensions.unwrap_or(&empty);
@@ -111,9 +126,12 @@ fn input_of(req: &CheckRequest) -> Result<(AuthorizeInput, bool), Error> {
     let reads = ["GET", "HEAD", "OPTIONS"].contains(&http.method.as_str());
     let mutating = flag(extensions, "tessera.mutating")?.unwrap_or(!reads);
     let strip = flag(extensions, "tessera.strip_authorization")?.unwrap_or(false);
-    let token = header(http, "authorization")
-        .map(bearer)
-        .unwrap_or_default();
+    // Two credentials are none: the upstream might read the one not checked.
+    let auth = header_values(http, "authorization");
+    let token = match auth.as_slice() {
+        [one] if !repeated(&auth) => bearer(one),
+        _ => "",
+    };
     let input = AuthorizeInput {
         token: token.to_owned(),
         required,
@@ -121,6 +139,35 @@ fn input_of(req: &CheckRequest) -> Result<(AuthorizeInput, bool), Error> {
         mutating,
     };
     Ok((input, strip))
+}
+
+fn http_of(req: &CheckRequest) -> Result<&attribute_context::HttpRequest, Error> {
+    req.attributes
+        .as_ref()
+        .and_then(|a| a.request.as_ref())
+        .and_then(|r| r.http.as_ref())
+        .ok_or_else(|| Error::invalid("attributes.request.http", "required"))
+}
+
+/// 400 for a request that repeats a header tessera sets upstream.
+fn refused_header(name: &str) -> CheckResponse {
+    let reason = format!("the request repeats {name}, a header only tessera sets");
+    let body = serde_json::json!({ "error": "invalid_request", "error_description": reason });
+    CheckResponse {
+        status: Some(RpcStatus {
+            code: tonic::Code::InvalidArgument as i32,
+            message: reason,
+            ..RpcStatus::default()
+        }),
+        http_response: Some(HttpResponse::DeniedResponse(DeniedHttpResponse {
+            status: Some(HttpStatus {
+                code: StatusCode::BadRequest.into(),
+            }),
+            headers: vec![header_option("content-type", "application/json")],
+            body: body.to_string(),
+        })),
+        ..CheckResponse::default()
+    }
 }
 
 fn header_option(key: &str, value: &str) -> HeaderValueOption {
@@ -204,6 +251,10 @@ impl Authorization for EnvoyAuthzApi {
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
         let caller = caller(&self.app, &request).await?;
+        caller.require(crate::domain::app::perms::INTROSPECT)?;
+        if let Some(name) = smuggled(http_of(request.get_ref())?) {
+            return Ok(Response::new(refused_header(name)));
+        }
         let (input, strip) = input_of(request.get_ref())?;
         let out = self.app.authorize(&caller, &input).await?;
         let span = tracing::Span::current();

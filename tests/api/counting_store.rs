@@ -130,6 +130,18 @@ impl TokenStore for CountingStore {
     async fn end_token_at(&self, id: &str, at: Millis) -> StoreResult<u32> {
         self.inner.end_token_at(id, at).await
     }
+    async fn rotate_token(
+        &self,
+        old_id: &str,
+        end_at: Option<Millis>,
+        now: Millis,
+        new: &TokenRecord,
+        max_active: u32,
+    ) -> StoreResult<bool> {
+        self.inner
+            .rotate_token(old_id, end_at, now, new, max_active)
+            .await
+    }
     async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32> {
         self.inner.revoke_subject(subject, now).await
     }

@@ -259,3 +259,62 @@ async fn envoy_must_present_a_key_holding_introspect_and_a_route_must_name_its_s
     let res = check(&t, &envoy, raw).await.expect("check");
     assert_eq!(headers_of(&res).0, 200);
 }
+
+#[tokio::test]
+async fn a_repeated_identity_header_or_credential_is_refused() {
+    let t = spawn_app().await;
+    let envoy = t.key_for(&t.admin_id, &["tessera:introspect"]).await.token;
+    let rw = t.key_for(&t.admin_id, &["read:contacts"]).await;
+    let bearer = format!("Bearer {}", rw.token);
+    let scopes = [("tessera.scopes", "read:contacts")];
+    let raw = |entries: &[(&str, &str)]| {
+        let mut req = check_request("GET", None, &scopes);
+        if let Some(http) = req
+            .attributes
+            .as_mut()
+            .and_then(|a| a.request.as_mut())
+            .and_then(|r| r.http.as_mut())
+        {
+            http.headers.clear();
+            http.header_map = Some(HeaderMap {
+                headers: entries
+                    .iter()
+                    .map(|(k, v)| HeaderValue {
+                        key: (*k).into(),
+                        raw_value: v.as_bytes().to_vec(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            });
+        }
+        req
+    };
+    // Envoy's overwrite replaces the first of a repeated header only: refused, not passed on.
+    let twice = raw(&[
+        ("authorization", &bearer),
+        ("x-tessera-subject", "a"),
+        ("x-tessera-subject", "b"),
+    ]);
+    let res = check(&t, &envoy, twice).await.expect("check");
+    assert_eq!(headers_of(&res).0, 400);
+    let mut merged = check_request("GET", Some(&bearer), &scopes);
+    if let Some(http) = merged
+        .attributes
+        .as_mut()
+        .and_then(|a| a.request.as_mut())
+        .and_then(|r| r.http.as_mut())
+    {
+        http.headers
+            .insert("x-tessera-kind".into(), "api_key,pat".into());
+    }
+    assert_eq!(
+        headers_of(&check(&t, &envoy, merged).await.expect("check")).0,
+        400
+    );
+    // Two credentials are none.
+    let two = raw(&[("authorization", &bearer), ("authorization", &bearer)]);
+    assert_eq!(
+        headers_of(&check(&t, &envoy, two).await.expect("check")).0,
+        401
+    );
+}

@@ -175,3 +175,79 @@ async fn rotation_takes_the_rights_to_revoke_and_to_issue() {
         .expect_err("a session");
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
 }
+
+#[tokio::test]
+async fn of_two_rotations_at_once_one_wins_and_a_full_quota_still_rotates() {
+    let setup = Setup {
+        limits: tessera::domain::app::Limits {
+            max_tokens_per_user: 2,
+        },
+        ..Setup::default()
+    };
+    let t = spawn_app_on(std::sync::Arc::new(crate::db::TestDb::fresh().await), setup).await;
+    t.create_role("editor", &["read:contacts", "write:contacts"])
+        .await;
+    let ann = t.create_user("ann", &["editor"]).await;
+    let old = key(&t, &ann.id).await;
+    key(&t, &ann.id).await;
+    let (a, b) = tokio::join!(
+        rotate(&t, &t.admin_key, &old.token_id, None),
+        rotate(&t, &t.admin_key, &old.token_id, None)
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(w), Err(l)) | (Err(l), Ok(w)) => (w, l),
+        other => panic!("expected one winner: {other:?}"),
+    };
+    assert_eq!(lost.code(), Code::FailedPrecondition, "{lost:?}");
+    assert_allow(&t.check(&won.token, &["read:contacts"]).await);
+    assert_eq!(
+        t.tokens_of(&t.admin_key, &ann.id)
+            .await
+            .iter()
+            .filter(|i| i.revoked_at.is_none())
+            .count(),
+        2,
+        "at the quota, and the rotation replaced one"
+    );
+}
+
+#[tokio::test]
+async fn a_successor_holds_no_more_than_its_predecessor_and_no_child_rotates_its_parent() {
+    let t = spawn_app().await;
+    let roles = ["read:contacts", "write:contacts", "tessera:tokens:self"];
+    t.create_role("editor", &roles).await;
+    let ann = t.create_user("ann", &["editor"]).await;
+    // Ann's narrow key mints a wider-asking key for herself: capped at the narrow one.
+    let narrow = t
+        .key_for(&ann.id, &["read:contacts", "tessera:tokens:self"])
+        .await;
+    let child = t
+        .issue(
+            &narrow.token,
+            api_key(
+                &["read:contacts", "write:contacts", "tessera:tokens:self"],
+                "",
+            ),
+        )
+        .await
+        .expect("child");
+    assert_denied(&t.check(&child.token, &["write:contacts"]).await);
+    let next = rotate(&t, &t.admin_key, &child.token_id, None)
+        .await
+        .expect("rotate");
+    assert_denied(&t.check(&next.token, &["write:contacts"]).await);
+    assert_allow(&t.check(&next.token, &["read:contacts"]).await);
+    // A token derived from another does not rotate it: its successor would end with it.
+    let grandchild = t
+        .issue(
+            &next.token,
+            api_key(&["read:contacts", "tessera:tokens:self"], ""),
+        )
+        .await
+        .expect("grandchild");
+    let err2 = rotate(&t, &grandchild.token, &next.token_id, None)
+        .await
+        .expect_err("a child rotating its parent");
+    assert_eq!(err2.code(), Code::FailedPrecondition, "{err2:?}");
+    assert_allow(&t.check(&next.token, &["read:contacts"]).await);
+}

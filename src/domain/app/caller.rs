@@ -78,6 +78,18 @@ impl Caller {
         self.credential.effective.matches(permission)
     }
 
+    /// Whether the caller's credential was minted, directly or further up, from token `id`.
+    pub fn descends_from(&self, id: &str) -> bool {
+        let mut parent = self.credential.parent.as_deref();
+        while let Some(p) = parent {
+            if p.record.id == id {
+                return true;
+            }
+            parent = p.parent.as_deref();
+        }
+        false
+    }
+
     /// Whether the caller may list and revoke its own user's other tokens: a session may
     /// (it is the user, signed in), any other credential needs `tessera:tokens:self`.
     pub fn manages_own_tokens(&self) -> bool {

@@ -85,35 +85,53 @@ impl App {
         self.mint(plan, Some(self.limits.max_tokens_per_user)).await
     }
 
-    /// `grant` issued again for `caller` under a new id (see `rotate`): every rule of
-    /// `issue`, the expiry `expires_at` (or the caller's, when that comes sooner), and
-    /// refused unless the new token holds all of `holds`, what the old one holds now.
-    ///
-    /// `in_place_of`: the old token, when it is the caller: its successor then takes its
-    /// place under its parent instead of deriving from it (and ending with it).
+    /// `old` issued again by `caller` under a new id, in one store transaction with the
+    /// old one's end (see `rotate`): every rule of `issue`, refused unless the caller could
+    /// issue all the old token holds now (`old_now`), and never more than that: the
+    /// successor is capped at it and ends when the old one would have. A token rotating
+    /// itself is succeeded in its place under its parent, instead of deriving from itself.
+    /// `None` when the old token stopped being live meanwhile.
     pub(super) async fn reissue(
         &self,
         caller: &Caller,
         grant: TokenSpec,
-        expires_at: Option<Millis>,
-        holds: &PermissionSet,
-        in_place_of: Option<&TokenRecord>,
-    ) -> Result<Issued> {
+        old_now: &super::auth_cache::ResolvedToken,
+        end_at: Option<Millis>,
+    ) -> Result<Option<Issued>> {
+        let old = &old_now.record;
         let mut plan = self.plan(caller, grant).await?;
-        if let Some(old) = in_place_of {
-            plan.created_by = old.created_by.clone();
+        if old.kind == TokenKind::Pat && plan.role_id != old.role_id {
+            return Err(Error::FailedPrecondition(
+                "the PAT's role was deleted and made again since: issue a new PAT".to_owned(),
+            ));
         }
-        if let Some(short) = holds.iter().find(|p| !plan.effective.covers(p)) {
+        if let Some(short) = old_now.effective.iter().find(|p| !plan.effective.covers(p)) {
             return Err(Error::denied(format!(
                 "the caller cannot issue all this token holds ({short} among it)"
             )));
         }
+        if old.id == caller.token_id() {
+            plan.created_by = old.created_by.clone();
+        }
+        plan.cap = Some(old_now.effective.clone());
+        plan.effective = old_now.effective.clone();
         plan.ttl = None;
-        plan.expires_cap = match (expires_at, plan.expires_cap) {
+        plan.expires_cap = match (old_now.expires_at, plan.expires_cap) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        self.mint(plan, Some(self.limits.max_tokens_per_user)).await
+        let now = self.clock.now();
+        let (record, secret) = self.record_of(&plan, now)?;
+        let limit = self.limits.max_tokens_per_user;
+        if !self
+            .store
+            .rotate_token(&old.id, end_at, now, &record, limit)
+            .await?
+        {
+            return Ok(None);
+        }
+        self.invalidate_token(&record.id);
+        self.issued(plan, record, secret).await.map(Some)
     }
 
     /// What `issue` would mint, every rule applied.
@@ -291,37 +309,47 @@ impl App {
     /// Generates the secret and stores only its hash; within `max_active` tokens of the
     /// subject when given.
     async fn mint(&self, plan: Plan, max_active: Option<u32>) -> Result<Issued> {
-        let now = self.clock.now();
-        let new = token_format::generate(plan.kind)?;
-        let record = TokenRecord {
-            id: new.id.clone(),
-            kind: plan.kind,
-            name: plan.name,
-            subject: plan.subject,
-            role: plan.role,
-            role_id: plan.role_id,
-            secret_hash: self.hasher.hash(&new.secret).to_vec(),
-            scopes: plan.scopes,
-            cap: plan.cap,
-            read_only: plan.read_only,
-            issued_at: now,
-            expires_at: expiry(now, plan.ttl, plan.expires_cap),
-            last_used_at: None,
-            revoked_at: None,
-            created_by: plan.created_by,
-            client_id: None,
-            grant_id: None,
-        };
+        let (record, secret) = self.record_of(&plan, self.clock.now())?;
         match max_active {
             Some(limit) => self.store.insert_token_within(&record, limit).await?,
             None => self.store.insert_token(&record).await?,
         }
         // Forget a remembered "unknown" for this id (ids are random, but be exact).
         self.invalidate_token(&record.id);
+        self.issued(plan, record, secret).await
+    }
+
+    /// The record to store for `plan`, and the secret it hashes.
+    fn record_of(&self, plan: &Plan, now: Millis) -> Result<(TokenRecord, String)> {
+        let new = token_format::generate(plan.kind)?;
+        let record = TokenRecord {
+            id: new.id.clone(),
+            kind: plan.kind,
+            name: plan.name.clone(),
+            subject: plan.subject.clone(),
+            role: plan.role.clone(),
+            role_id: plan.role_id.clone(),
+            secret_hash: self.hasher.hash(&new.secret).to_vec(),
+            scopes: plan.scopes.clone(),
+            cap: plan.cap.clone(),
+            read_only: plan.read_only,
+            issued_at: now,
+            expires_at: expiry(now, plan.ttl, plan.expires_cap),
+            last_used_at: None,
+            revoked_at: None,
+            created_by: plan.created_by.clone(),
+            client_id: None,
+            grant_id: None,
+        };
+        Ok((record, new.secret))
+    }
+
+    /// The answer for a stored token: its secret, once.
+    async fn issued(&self, plan: Plan, record: TokenRecord, secret: String) -> Result<Issued> {
         let stripped = effective::left_out(&plan.asked, &plan.effective);
         Ok(Issued {
-            token: new.secret,
-            token_id: new.id,
+            token: secret,
+            token_id: record.id,
             kind: plan.kind,
             scopes: effective::strings_of(plan.effective).await?,
             stripped,

@@ -71,33 +71,26 @@ impl App {
         let found = self
             .load(&old.id, self.clock.monotonic(), MAX_DEPTH)
             .await?;
-        let active = found
-            .token
-            .filter(|t| t.record.revoked_at.is_none() && t.expires_at.is_none_or(|end| now < end));
-        let Some(active) = active else {
+        let Some(active) = found.token.filter(|t| t.is_active(now)) else {
             return Err(Error::FailedPrecondition(format!(
                 "token {token_id:?} is not active"
             )));
         };
-        let issued = self
-            .reissue(
-                caller,
-                spec,
-                old.expires_at,
-                &active.effective,
-                (old.id == caller.token_id()).then_some(&old),
-            )
-            .await?;
-        match overlap.is_zero() {
-            true => {
-                self.store.revoke_token(&old.id, None, now).await?;
-            }
-            false => {
-                let end =
-                    now.saturating_add(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX));
-                self.store.end_token_at(&old.id, end).await?;
-            }
+        // A credential derived from the old token would mint a successor that ends with it.
+        if old.id != caller.token_id() && caller.descends_from(&old.id) {
+            return Err(Error::FailedPrecondition(
+                "a token derived from this one cannot rotate it: rotate it with itself or \
+                 with a credential it does not derive from"
+                    .to_owned(),
+            ));
         }
+        let end_at = (!overlap.is_zero())
+            .then(|| now.saturating_add(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX)));
+        let Some(issued) = self.reissue(caller, spec, &active, end_at).await? else {
+            return Err(Error::FailedPrecondition(format!(
+                "token {token_id:?} is not active"
+            )));
+        };
         self.invalidate_lineage(&old.id);
         tracing::info!(old = %old.id, new = %issued.token_id, overlap_s = overlap.as_secs(), "token rotated");
         Ok(issued)

@@ -130,6 +130,39 @@ impl<B: SqlBackend> TokenStore for SqlStore<B> {
         self.execute(st, |e| e.into_store()).await.map(to_u32)
     }
 
+    async fn rotate_token(
+        &self,
+        old_id: &str,
+        end_at: Option<Millis>,
+        now: Millis,
+        new: &TokenRecord,
+        max_active: u32,
+    ) -> StoreResult<bool> {
+        self.write(async {
+            let mut tx = self.backend.begin().await?;
+            let outcome = async {
+                // The old row first: a concurrent rotation or revocation of it waits here
+                // (its row is locked) and then finds it no longer live.
+                let ended = match end_at {
+                    None => tx.execute(B::render(&q::revoke_live(old_id, now))).await?,
+                    Some(at) => tx.execute(B::render(&q::end_token_at(old_id, at))).await?,
+                };
+                if ended == 0 {
+                    return Ok(false);
+                }
+                if end_at.is_none() {
+                    tx.execute(B::render(&q::revoke_token(old_id, None, now)))
+                        .await?;
+                }
+                insert_in::<_, B>(&mut tx, new, Some(max_active)).await?;
+                Ok(true)
+            }
+            .await;
+            finish(tx, outcome).await
+        })
+        .await
+    }
+
     async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32> {
         let st = B::render(&q::revoke_subject(subject, now));
         self.execute(st, |e| e.into_store()).await.map(to_u32)
