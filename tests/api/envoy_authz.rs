@@ -48,6 +48,32 @@ pub fn check_request(
     }
 }
 
+/// The request's HTTP attributes, to edit.
+fn http_mut(req: &mut CheckRequest) -> Option<&mut attribute_context::HttpRequest> {
+    req.attributes
+        .as_mut()
+        .and_then(|a| a.request.as_mut())
+        .and_then(|r| r.http.as_mut())
+}
+
+/// `req` with its headers sent raw (`encode_raw_headers: true`): one entry per header line.
+fn with_raw_headers(mut req: CheckRequest, entries: &[(&str, &str)]) -> CheckRequest {
+    if let Some(http) = http_mut(&mut req) {
+        http.headers.clear();
+        http.header_map = Some(HeaderMap {
+            headers: entries
+                .iter()
+                .map(|(k, v)| HeaderValue {
+                    key: (*k).into(),
+                    raw_value: v.as_bytes().to_vec(),
+                    ..Default::default()
+                })
+                .collect(),
+        });
+    }
+    req
+}
+
 pub async fn check(
     t: &TestApp,
     envoy_key: &str,
@@ -240,22 +266,10 @@ async fn envoy_must_present_a_key_holding_introspect_and_a_route_must_name_its_s
         );
     }
     // Raw headers (`encode_raw_headers: true`) carry the token as well.
-    let mut raw = check_request("GET", None, &scopes);
-    if let Some(http) = raw
-        .attributes
-        .as_mut()
-        .and_then(|a| a.request.as_mut())
-        .and_then(|r| r.http.as_mut())
-    {
-        http.headers.clear();
-        http.header_map = Some(HeaderMap {
-            headers: vec![HeaderValue {
-                key: "authorization".into(),
-                raw_value: bearer.clone().into_bytes(),
-                ..Default::default()
-            }],
-        });
-    }
+    let raw = with_raw_headers(
+        check_request("GET", None, &scopes),
+        &[("authorization", bearer.as_str())],
+    );
     let res = check(&t, &envoy, raw).await.expect("check");
     assert_eq!(headers_of(&res).0, 200);
 }
@@ -267,28 +281,8 @@ async fn a_repeated_identity_header_or_credential_is_refused() {
     let rw = t.key_for(&t.admin_id, &["read:contacts"]).await;
     let bearer = format!("Bearer {}", rw.token);
     let scopes = [("tessera.scopes", "read:contacts")];
-    let raw = |entries: &[(&str, &str)]| {
-        let mut req = check_request("GET", None, &scopes);
-        if let Some(http) = req
-            .attributes
-            .as_mut()
-            .and_then(|a| a.request.as_mut())
-            .and_then(|r| r.http.as_mut())
-        {
-            http.headers.clear();
-            http.header_map = Some(HeaderMap {
-                headers: entries
-                    .iter()
-                    .map(|(k, v)| HeaderValue {
-                        key: (*k).into(),
-                        raw_value: v.as_bytes().to_vec(),
-                        ..Default::default()
-                    })
-                    .collect(),
-            });
-        }
-        req
-    };
+    let raw =
+        |entries: &[(&str, &str)]| with_raw_headers(check_request("GET", None, &scopes), entries);
     // Envoy's overwrite replaces the first of a repeated header only: refused, not passed on.
     let twice = raw(&[
         ("authorization", &bearer),
@@ -298,12 +292,7 @@ async fn a_repeated_identity_header_or_credential_is_refused() {
     let res = check(&t, &envoy, twice).await.expect("check");
     assert_eq!(headers_of(&res).0, 400);
     let mut merged = check_request("GET", Some(&bearer), &scopes);
-    if let Some(http) = merged
-        .attributes
-        .as_mut()
-        .and_then(|a| a.request.as_mut())
-        .and_then(|r| r.http.as_mut())
-    {
+    if let Some(http) = http_mut(&mut merged) {
         http.headers
             .insert("x-tessera-kind".into(), "api_key,pat".into());
     }

@@ -33,26 +33,15 @@ impl TestApp {
         scopes: &[&str],
         grants: &[&str],
     ) -> Registered {
-        let made = self
-            .admin
-            .clone()
-            .create_client(authed(
-                &self.admin_key,
-                pb::CreateClientRequest {
-                    name: "test app".into(),
-                    r#type: kind.into(),
-                    redirect_uris: strings(&[REDIRECT, "http://127.0.0.1/loopback"]),
-                    scopes: strings(scopes),
-                    grant_types: strings(grants),
-                },
-            ))
-            .await
-            .expect("create client")
-            .into_inner();
-        Registered {
-            id: made.client.expect("client").client_id,
-            secret: made.client_secret,
-        }
+        let redirects = [REDIRECT, "http://127.0.0.1/loopback"];
+        self.register(pb::CreateClientRequest {
+            name: "test app".into(),
+            r#type: kind.into(),
+            redirect_uris: strings(&redirects),
+            scopes: strings(scopes),
+            grant_types: strings(grants),
+        })
+        .await
     }
 
     /// A public client named `name` with one redirect URI.
@@ -63,25 +52,27 @@ impl TestApp {
         scopes: &[&str],
         grants: &[&str],
     ) -> Registered {
+        self.register(pb::CreateClientRequest {
+            name: name.into(),
+            r#type: pb::ClientType::Public.into(),
+            redirect_uris: strings(&[redirect]),
+            scopes: strings(scopes),
+            grant_types: strings(grants),
+        })
+        .await
+    }
+
+    async fn register(&self, req: pb::CreateClientRequest) -> Registered {
         let made = self
             .admin
             .clone()
-            .create_client(authed(
-                &self.admin_key,
-                pb::CreateClientRequest {
-                    name: name.into(),
-                    r#type: pb::ClientType::Public.into(),
-                    redirect_uris: strings(&[redirect]),
-                    scopes: strings(scopes),
-                    grant_types: strings(grants),
-                },
-            ))
+            .create_client(authed(&self.admin_key, req))
             .await
             .expect("create client")
             .into_inner();
         Registered {
             id: made.client.expect("client").client_id,
-            secret: String::new(),
+            secret: made.client_secret,
         }
     }
 
