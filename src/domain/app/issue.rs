@@ -51,24 +51,24 @@ impl std::fmt::Debug for Issued {
 }
 
 /// Everything decided about a token before it is minted.
-struct Plan {
-    kind: TokenKind,
-    name: String,
-    subject: String,
-    role: Option<String>,
-    role_id: Option<String>,
+pub(super) struct Plan {
+    pub(super) kind: TokenKind,
+    pub(super) name: String,
+    pub(super) subject: String,
+    pub(super) role: Option<String>,
+    pub(super) role_id: Option<String>,
     /// What the record stores as its own scopes (API keys only).
-    scopes: PermissionSet,
-    cap: Option<PermissionSet>,
-    read_only: bool,
-    ttl: Option<Duration>,
-    effective: PermissionSet,
-    asked: PermissionSet,
+    pub(super) scopes: PermissionSet,
+    pub(super) cap: Option<PermissionSet>,
+    pub(super) read_only: bool,
+    pub(super) ttl: Option<Duration>,
+    pub(super) effective: PermissionSet,
+    pub(super) asked: PermissionSet,
     /// The issuing credential's token id (none for bootstrap).
-    created_by: Option<String>,
+    pub(super) created_by: Option<String>,
     /// The issuing credential's own expiry (the earliest along its chain): a child never
     /// outlives its parent (see `lineage`).
-    expires_cap: Option<Millis>,
+    pub(super) expires_cap: Option<Millis>,
 }
 
 fn expiry(now: Millis, ttl: Option<Duration>, cap: Option<Millis>) -> Option<Millis> {
@@ -85,57 +85,8 @@ impl App {
         self.mint(plan, Some(self.limits.max_tokens_per_user)).await
     }
 
-    /// `old` issued again by `caller` under a new id, in one store transaction with the
-    /// old one's end (see `rotate`): every rule of `issue`, refused unless the caller could
-    /// issue all the old token holds now (`old_now`), and never more than that: the
-    /// successor is capped at it and ends when the old one would have. A token rotating
-    /// itself is succeeded in its place under its parent, instead of deriving from itself.
-    /// `None` when the old token stopped being live meanwhile.
-    pub(super) async fn reissue(
-        &self,
-        caller: &Caller,
-        grant: TokenSpec,
-        old_now: &super::auth_cache::ResolvedToken,
-        end_at: Option<Millis>,
-    ) -> Result<Option<Issued>> {
-        let old = &old_now.record;
-        let mut plan = self.plan(caller, grant).await?;
-        if old.kind == TokenKind::Pat && plan.role_id != old.role_id {
-            return Err(Error::FailedPrecondition(
-                "the PAT's role was deleted and made again since: issue a new PAT".to_owned(),
-            ));
-        }
-        if let Some(short) = old_now.effective.iter().find(|p| !plan.effective.covers(p)) {
-            return Err(Error::denied(format!(
-                "the caller cannot issue all this token holds ({short} among it)"
-            )));
-        }
-        if old.id == caller.token_id() {
-            plan.created_by = old.created_by.clone();
-        }
-        plan.cap = Some(old_now.effective.clone());
-        plan.effective = old_now.effective.clone();
-        plan.ttl = None;
-        plan.expires_cap = match (old_now.expires_at, plan.expires_cap) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let now = self.clock.now();
-        let (record, secret) = self.record_of(&plan, now)?;
-        let limit = self.limits.max_tokens_per_user;
-        if !self
-            .store
-            .rotate_token(&old.id, end_at, now, &record, limit)
-            .await?
-        {
-            return Ok(None);
-        }
-        self.invalidate_token(&record.id);
-        self.issued(plan, record, secret).await.map(Some)
-    }
-
     /// What `issue` would mint, every rule applied.
-    async fn plan(&self, caller: &Caller, grant: TokenSpec) -> Result<Plan> {
+    pub(super) async fn plan(&self, caller: &Caller, grant: TokenSpec) -> Result<Plan> {
         caller.require_writable()?;
         lineage::require_room_below(caller.depth())?;
         let plan = match grant {
@@ -320,7 +271,7 @@ impl App {
     }
 
     /// The record to store for `plan`, and the secret it hashes.
-    fn record_of(&self, plan: &Plan, now: Millis) -> Result<(TokenRecord, String)> {
+    pub(super) fn record_of(&self, plan: &Plan, now: Millis) -> Result<(TokenRecord, String)> {
         let new = token_format::generate(plan.kind)?;
         let record = TokenRecord {
             id: new.id.clone(),
@@ -345,7 +296,12 @@ impl App {
     }
 
     /// The answer for a stored token: its secret, once.
-    async fn issued(&self, plan: Plan, record: TokenRecord, secret: String) -> Result<Issued> {
+    pub(super) async fn issued(
+        &self,
+        plan: Plan,
+        record: TokenRecord,
+        secret: String,
+    ) -> Result<Issued> {
         let stripped = effective::left_out(&plan.asked, &plan.effective);
         Ok(Issued {
             token: secret,

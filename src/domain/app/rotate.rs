@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::lineage::MAX_DEPTH;
 use super::{App, Caller, Issued, TokenSpec, perms};
+use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::token_format::TokenKind;
 use crate::domain::validate;
@@ -94,5 +95,56 @@ impl App {
         self.invalidate_lineage(&old.id);
         tracing::info!(old = %old.id, new = %issued.token_id, overlap_s = overlap.as_secs(), "token rotated");
         Ok(issued)
+    }
+}
+
+impl App {
+    /// `old` issued again by `caller` under a new id, in one store transaction with the
+    /// old one's end (see `rotate`): every rule of `issue`, refused unless the caller could
+    /// issue all the old token holds now (`old_now`), and never more than that: the
+    /// successor is capped at it and ends when the old one would have. A token rotating
+    /// itself is succeeded in its place under its parent, instead of deriving from itself.
+    /// `None` when the old token stopped being live meanwhile.
+    pub(super) async fn reissue(
+        &self,
+        caller: &Caller,
+        grant: TokenSpec,
+        old_now: &super::auth_cache::ResolvedToken,
+        end_at: Option<Millis>,
+    ) -> Result<Option<Issued>> {
+        let old = &old_now.record;
+        let mut plan = self.plan(caller, grant).await?;
+        if old.kind == TokenKind::Pat && plan.role_id != old.role_id {
+            return Err(Error::FailedPrecondition(
+                "the PAT's role was deleted and made again since: issue a new PAT".to_owned(),
+            ));
+        }
+        if let Some(short) = old_now.effective.iter().find(|p| !plan.effective.covers(p)) {
+            return Err(Error::denied(format!(
+                "the caller cannot issue all this token holds ({short} among it)"
+            )));
+        }
+        if old.id == caller.token_id() {
+            plan.created_by = old.created_by.clone();
+        }
+        plan.cap = Some(old_now.effective.clone());
+        plan.effective = old_now.effective.clone();
+        plan.ttl = None;
+        plan.expires_cap = match (old_now.expires_at, plan.expires_cap) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let now = self.clock.now();
+        let (record, secret) = self.record_of(&plan, now)?;
+        let limit = self.limits.max_tokens_per_user;
+        if !self
+            .store
+            .rotate_token(&old.id, end_at, now, &record, limit)
+            .await?
+        {
+            return Ok(None);
+        }
+        self.invalidate_token(&record.id);
+        self.issued(plan, record, secret).await.map(Some)
     }
 }

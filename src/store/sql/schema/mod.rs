@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod oauth;
 pub mod roles;
 pub mod signing_keys;
+mod token_ends;
 pub mod tokens;
 pub mod users;
 

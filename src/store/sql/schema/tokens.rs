@@ -242,6 +242,8 @@ pub fn list_tokens(subject: &str, after_seq: Option<i64>, limit: u64) -> SelectS
 }
 
 /// Revokes a token (optionally only the owner's) and every token derived from it.
+pub use super::token_ends::{end_token_at, revoke_live};
+
 pub fn revoke_token(id: &str, owner: Option<&str>, now: Millis) -> WithQuery {
     let mut root = roots();
     root.and_where(Expr::col(Tokens::Id).eq(id));
@@ -249,37 +251,6 @@ pub fn revoke_token(id: &str, owner: Option<&str>, now: Millis) -> WithQuery {
         root.and_where(Expr::col(Tokens::Subject).eq(owner));
     }
     revoke_lineage(root, now)
-}
-
-/// Revokes one token if it is live at `now` (not revoked, not expired); its descendants are
-/// `revoke_token`'s to reach.
-pub fn revoke_live(id: &str, now: Millis) -> UpdateStatement {
-    Query::update()
-        .table(Tokens::Table)
-        .value(Tokens::RevokedAt, now)
-        .and_where(Expr::col(Tokens::Id).eq(id))
-        .and_where(Expr::col(Tokens::RevokedAt).is_null())
-        .and_where(
-            Expr::col(Tokens::ExpiresAt)
-                .is_null()
-                .or(Expr::col(Tokens::ExpiresAt).gt(now)),
-        )
-        .take()
-}
-
-/// Moves a live token's expiry to `at`, if that is earlier than the one it has.
-pub fn end_token_at(id: &str, at: Millis) -> UpdateStatement {
-    Query::update()
-        .table(Tokens::Table)
-        .value(Tokens::ExpiresAt, at)
-        .and_where(Expr::col(Tokens::Id).eq(id))
-        .and_where(Expr::col(Tokens::RevokedAt).is_null())
-        .and_where(
-            Expr::col(Tokens::ExpiresAt)
-                .is_null()
-                .or(Expr::col(Tokens::ExpiresAt).gt(at)),
-        )
-        .take()
 }
 
 /// Revokes every token of a subject and every token derived from them.
