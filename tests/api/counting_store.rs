@@ -127,9 +127,6 @@ impl TokenStore for CountingStore {
     async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32> {
         self.inner.revoke_token(id, owner, now).await
     }
-    async fn end_token_at(&self, id: &str, at: Millis) -> StoreResult<u32> {
-        self.inner.end_token_at(id, at).await
-    }
     async fn rotate_token(
         &self,
         old_id: &str,

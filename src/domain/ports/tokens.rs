@@ -31,9 +31,6 @@ pub trait TokenStore: Send + Sync {
     /// Revokes a token (with `owner`, only if it belongs to that user) and every token
     /// derived from it. Returns how many rows changed, after a durable commit.
     async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32>;
-    /// Ends a live token at `at` (its expiry moved there, never later). Returns how many
-    /// rows changed (0 or 1).
-    async fn end_token_at(&self, id: &str, at: Millis) -> StoreResult<u32>;
     /// A rotation, in one transaction: ends the token `old_id` if it is live at `now`
     /// (revoked with its descendants when `end_at` is `None`, else its expiry moved to
     /// `end_at`), then inserts `new` within `max_active` live tokens of its subject. `false`,

@@ -125,11 +125,6 @@ impl<B: SqlBackend> TokenStore for SqlStore<B> {
         self.execute(st, |e| e.into_store()).await.map(to_u32)
     }
 
-    async fn end_token_at(&self, id: &str, at: Millis) -> StoreResult<u32> {
-        let st = B::render(&q::end_token_at(id, at));
-        self.execute(st, |e| e.into_store()).await.map(to_u32)
-    }
-
     async fn rotate_token(
         &self,
         old_id: &str,
