@@ -30,7 +30,7 @@ cp "$work/old.key" "$work/new.key"
 # Starts a server; prints its address.
 start() {
   local bin=$1 name=$2
-  "$bin" serve --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --database-url "sqlite://$work/$name.db" --log-format json \
+  "$bin" serve --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --database-url "sqlite://$work/$name.db" --log-format json \
     --cache-capacity 0 >/dev/null 2>"$work/$name.log" &
   pids+=("$!")
   for _ in $(seq 1 400); do

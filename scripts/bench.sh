@@ -43,7 +43,7 @@ start_server() {
   shift 2
   # The default --max-tokens-per-user is in force: the issue scenario spreads its keys over
   # 256 users, each staying far below it.
-  "$BIN" serve --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --database-url "$db" --log-format json "$@" 2>"$work/$name.log" &
+  "$BIN" serve --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --database-url "$db" --log-format json "$@" 2>"$work/$name.log" &
   SERVER_PID=$!
   pids+=("$SERVER_PID")
   for _ in $(seq 1 600); do

@@ -166,6 +166,10 @@ pub struct ServeArgs {
     /// Address the OAuth HTTP endpoints (/oauth/token, /oauth/authorize, ...) listen on.
     #[arg(long, env = "TESSERA_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
     pub http_listen: SocketAddr,
+    /// Address `/metrics` (Prometheus text format) listens on, never the OAuth listener's;
+    /// empty turns it off.
+    #[arg(long, env = "TESSERA_METRICS_LISTEN", default_value = "127.0.0.1:9464")]
+    pub metrics_listen: OptionalAddr,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
@@ -372,5 +376,20 @@ mod tests {
         assert_eq!(parse_grace("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_grace("90m"), Ok(Duration::from_secs(5400)));
         assert!(parse_grace("43201m").is_err());
+    }
+}
+
+/// A listen address, or nothing (an empty value): for listeners that can be turned off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionalAddr(pub Option<SocketAddr>);
+
+impl std::str::FromStr for OptionalAddr {
+    type Err = std::net::AddrParseError;
+
+    fn from_str(s: &str) -> Result<OptionalAddr, Self::Err> {
+        match s.trim() {
+            "" => Ok(OptionalAddr(None)),
+            addr => addr.parse().map(|a| OptionalAddr(Some(a))),
+        }
     }
 }

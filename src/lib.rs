@@ -13,7 +13,8 @@
 //! - [`http`]: the OAuth 2 endpoints (token, revoke, introspect, authorize, discovery) on
 //!   their own listener, over the same use cases.
 //! - [`server`]: health, reflection and services on a listener the caller bound.
-//! - [`config`] and [`telemetry`]: settings, logging and OTLP export.
+//! - [`config`] and [`telemetry`]: settings, logging and OTLP export; [`metrics`]: the
+//!   Prometheus series every layer records into (a leaf: it knows no other module).
 //! - [`bench`]: the load generator behind `tessera bench` and `scripts/bench.sh`.
 
 pub mod bench;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod http;
+pub mod metrics;
 pub mod proto;
 pub mod server;
 pub mod store;

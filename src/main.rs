@@ -217,16 +217,19 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         _ => None,
     };
     let keys = server_keys(&args.logins, sqlite_path.as_deref())?;
+    let metrics = Arc::new(tessera::metrics::Metrics::new());
+    let store = tessera::store::metered(backend.store(), metrics.clone());
     let app = Arc::new(
-        build_app(backend.store(), &args.hashing, &cache, limits)?
+        build_app(store, &args.hashing, &cache, limits)?
             .with_logins(login_config(&args.logins), keys)
-            .with_oauth(args.oauth.config()),
+            .with_oauth(args.oauth.config())
+            .with_metrics(metrics.clone()),
     );
     app.ensure_signing_key()
         .await
         .context("making the first session signing key")?;
     // Replicas on one Postgres hear each other's changes; the feed stops when dropped.
-    let _feed = backend.follow_changes(app.clone());
+    let _feed = backend.follow_changes(app.clone(), metrics);
     // Only a single-file SQLite store bootstraps itself: it has one replica and a place for
     // the key file beside the database. On Postgres, replicas starting together would race,
     // and a container's filesystem is no place for a secret: run `tessera bootstrap` once.
@@ -253,8 +256,20 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.http_listen))?;
     let http_addr = http_listener.local_addr()?;
+    let metrics_listener = match args.metrics_listen.0 {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?,
+        ),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => l.local_addr()?.to_string(),
+        None => "off".to_owned(),
+    };
     tracing::info!(listen = %listener.local_addr()?, http_listen = %http_addr,
-        database = %settings.redacted_url(), "tessera serving");
+        metrics_listen = %metrics_addr, database = %settings.redacted_url(), "tessera serving");
     let options = ServeOptions {
         usage_flush_interval: args.usage_flush_interval,
         health_interval: args.health_interval,
@@ -291,7 +306,18 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
             ui,
         },
     };
+    // Scrapes answer until the process ends: a drain is worth watching.
+    let metrics_task = metrics_listener.map(|l| {
+        tokio::spawn(server::serve_metrics(
+            l,
+            app.clone(),
+            options.connections.clone(),
+        ))
+    });
     server::run(listener, Some(http), app, options, shutdown).await?;
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
     backend.close().await;
     tracing::info!("tessera stopped");
     Ok(())

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use tonic::{Request, Response, Status};
 
 use super::caller;
-use crate::domain::app::{App, AuthorizeInput, AuthorizeOutcome, Decision};
+use crate::domain::app::{App, AuthorizeInput, AuthorizeOutcome, CheckVia, Decision};
 use crate::domain::error::Error;
 use crate::proto::envoy_api::envoy::config::core::v3::{
     HeaderValue, HeaderValueOption, header_value_option::HeaderAppendAction,
@@ -256,7 +256,10 @@ impl Authorization for EnvoyAuthzApi {
             return Ok(Response::new(refused_header(name)));
         }
         let (input, strip) = input_of(request.get_ref())?;
-        let out = self.app.authorize(&caller, &input).await?;
+        let out = self
+            .app
+            .check(CheckVia::EnvoyCheck, &caller, &input)
+            .await?;
         let span = tracing::Span::current();
         span.record("decision", out.decision.as_str());
         if let Some(kind) = out.kind {

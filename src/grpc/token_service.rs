@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{duration, opt_timestamp, timestamp};
 use super::{caller, oauth_grants};
 use crate::domain::app::oauth::GrantTarget;
-use crate::domain::app::{App, AuthorizeInput, LoginInput, RevokeTarget, TokenSpec};
+use crate::domain::app::{App, AuthorizeInput, CheckVia, LoginInput, RevokeTarget, TokenSpec};
 use crate::domain::error::Error;
 use crate::proto::v1 as pb;
 use crate::proto::v1::token_service_server::TokenService;
@@ -242,7 +242,7 @@ impl TokenService for TokenApi {
             required: req.required_scopes,
             mutating: req.mutating,
         };
-        let out = self.app.authorize(&caller, &input).await?;
+        let out = self.app.check(CheckVia::Authorize, &caller, &input).await?;
         let span = tracing::Span::current();
         span.record("decision", out.decision.as_str());
         if let Some(kind) = out.kind {

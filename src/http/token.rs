@@ -17,10 +17,44 @@ pub(super) async fn token(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, OAuthError> {
-    let form = Form::parse(&headers, &body)?;
-    let presented = client_auth(&headers, &form)?;
+    // The grants count themselves; what is refused before one starts is counted here.
+    let mut started = false;
+    let answer = grant(&http, &headers, &body, &mut started).await;
+    if let (Err(e), false) = (&answer, started) {
+        http.app.metrics().oauth_grant(grant_label(&body), e.code);
+    }
+    answer
+}
+
+/// What a request refused before its grant started names as its grant type: one of the
+/// three, `missing`, or `unsupported` (a label never takes what the client sent).
+fn grant_label(body: &[u8]) -> &'static str {
+    let sent = form_urlencoded::parse(body)
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v);
+    match sent.as_deref() {
+        Some("authorization_code") => "authorization_code",
+        Some("refresh_token") => "refresh_token",
+        Some("client_credentials") => "client_credentials",
+        None | Some("") => "missing",
+        Some(_) => "unsupported",
+    }
+}
+
+async fn grant(
+    http: &Http,
+    headers: &HeaderMap,
+    body: &[u8],
+    started: &mut bool,
+) -> Result<Response, OAuthError> {
+    let form = Form::parse(headers, body)?;
+    let presented = client_auth(headers, &form)?;
     let client = presented.auth.clone();
     let app = &http.app;
+    *started = matches!(
+        form.get("grant_type"),
+        "authorization_code" | "refresh_token" | "client_credentials"
+    );
     let issued = match form.get("grant_type") {
         "" => return Err(OAuthError::invalid_request("grant_type is required")),
         "authorization_code" => {

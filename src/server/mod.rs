@@ -22,9 +22,11 @@ use crate::proto::v1::token_service_server::TokenServiceServer;
 use crate::proto::{ENVOY_FILE_DESCRIPTOR_SET, FILE_DESCRIPTOR_SET};
 
 mod listener;
+mod metrics;
 mod shed;
 
 pub use listener::ConnectionLimits;
+pub use metrics::serve_metrics;
 
 /// Largest request the admin service decodes.
 const MAX_ADMIN_REQUEST: usize = 64 * 1024;

@@ -6,6 +6,7 @@ use super::StoreSettings;
 use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
 use crate::domain::ports::{ChangeSink, Store, StoreError, StoreResult};
+use crate::metrics::Metrics;
 
 /// An open store, by backend: the parts only one backend has (a file path, a change feed)
 /// stay reachable.
@@ -81,10 +82,10 @@ impl Backend {
 
     /// Starts reporting changes committed by other replicas into `sink`, until the returned
     /// feed is dropped.
-    pub fn follow_changes(&self, sink: Arc<dyn ChangeSink>) -> ChangeFeed {
+    pub fn follow_changes(&self, sink: Arc<dyn ChangeSink>, metrics: Arc<Metrics>) -> ChangeFeed {
         match self {
             Backend::Postgres(pg) => {
-                ChangeFeed::Postgres(super::postgres::follow_changes(pg, sink))
+                ChangeFeed::Postgres(super::postgres::follow_changes(pg, sink, metrics))
             }
             Backend::Sqlite(_) => ChangeFeed::Local,
         }

@@ -138,7 +138,7 @@ async fn start(db: Arc<TestDb>, admin: Option<(String, String)>, setup: Setup) -
         )
         .with_oauth(setup.oauth.clone()),
     );
-    let feed = backend.follow_changes(app.clone());
+    let feed = backend.follow_changes(app.clone(), app.metrics().clone());
     let (admin_key, admin_id) = match admin {
         Some(a) => a,
         None => {

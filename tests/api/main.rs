@@ -30,6 +30,7 @@ mod lifecycle;
 mod lineage;
 mod login_flood;
 mod logins;
+mod metrics;
 mod oauth_apps;
 mod oauth_codes;
 mod oauth_connections;

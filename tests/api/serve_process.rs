@@ -18,6 +18,9 @@ pub struct ServeProcess {
     reader: Option<JoinHandle<()>>,
     pub log: String,
     pub addr: String,
+    /// Where the OAuth endpoints and `/metrics` answer.
+    pub http_addr: String,
+    pub metrics_addr: String,
 }
 
 impl ServeProcess {
@@ -32,6 +35,7 @@ impl ServeProcess {
             .arg("serve")
             .env("TESSERA_LISTEN", "127.0.0.1:0")
             .env("TESSERA_HTTP_LISTEN", "127.0.0.1:0")
+            .env("TESSERA_METRICS_LISTEN", "127.0.0.1:0")
             .env("TESSERA_DATABASE_URL", database_url)
             .env("TESSERA_LOG_FORMAT", "json")
             // The most verbose logging there is: still no secret may appear.
@@ -52,16 +56,23 @@ impl ServeProcess {
             }
         });
         let mut log = String::new();
-        let addr = loop {
+        let (addr, http_addr, metrics_addr) = loop {
             let line = lines.recv().expect("server logs before exiting");
             log.push_str(&line);
             log.push('\n');
             if line.contains("tessera serving") {
                 let v: serde_json::Value = serde_json::from_str(&line).expect("json log line");
-                break v["fields"]["listen"]
-                    .as_str()
-                    .expect("listen field")
-                    .to_owned();
+                let field = |name: &str| {
+                    v["fields"][name]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{name} field"))
+                        .to_owned()
+                };
+                break (
+                    field("listen"),
+                    field("http_listen"),
+                    field("metrics_listen"),
+                );
             }
         };
         ServeProcess {
@@ -70,6 +81,8 @@ impl ServeProcess {
             reader: Some(reader),
             log,
             addr,
+            http_addr,
+            metrics_addr,
         }
     }
 

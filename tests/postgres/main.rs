@@ -54,6 +54,8 @@ mod counting_store;
 mod db;
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../api/metrics.rs"]
+mod metrics;
 #[path = "../api/raw.rs"]
 mod raw;
 #[path = "../api/requests.rs"]
@@ -64,6 +66,7 @@ mod serve_process;
 mod concurrency;
 mod envoy_outage;
 mod faults;
+mod feed_metrics;
 mod grant_race;
 mod oauth_outage;
 mod propagation;

@@ -73,7 +73,7 @@ async fn decide(
 }
 
 /// Revokes token `id` and what it minted; how many tokens that revoked.
-async fn revoke(client: &mut TokenServiceClient<Channel>, admin: &str, id: &str) -> u32 {
+pub(crate) async fn revoke(client: &mut TokenServiceClient<Channel>, admin: &str, id: &str) -> u32 {
     client
         .revoke(authed(
             admin,
@@ -89,7 +89,7 @@ async fn revoke(client: &mut TokenServiceClient<Channel>, admin: &str, id: &str)
 
 /// Ends every change-listener connection on the database (both replicas'), as a network
 /// blip or a failover would. Returns how many it ended.
-async fn kill_listeners(url: &str) -> i64 {
+pub(crate) async fn kill_listeners(url: &str) -> i64 {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
     sqlx::query_scalar(
@@ -102,16 +102,16 @@ async fn kill_listeners(url: &str) -> i64 {
 }
 
 /// Two `serve` processes on one fresh database, and the admin key.
-struct Replicas {
-    db: TestDb,
-    admin: String,
-    a: ServeProcess,
-    b: ServeProcess,
-    on_a: TokenServiceClient<Channel>,
-    on_b: TokenServiceClient<Channel>,
+pub(crate) struct Replicas {
+    pub db: TestDb,
+    pub admin: String,
+    pub a: ServeProcess,
+    pub b: ServeProcess,
+    pub on_a: TokenServiceClient<Channel>,
+    pub on_b: TokenServiceClient<Channel>,
 }
 
-async fn two_replicas() -> Replicas {
+pub(crate) async fn two_replicas() -> Replicas {
     let db = TestDb::fresh().await;
     let admin = bootstrap(&db.url);
     let (a, b) = (replica(&db.url), replica(&db.url));
@@ -127,7 +127,7 @@ async fn two_replicas() -> Replicas {
 }
 
 /// Asks `client` in a tight loop until it denies `token`; how long that took.
-async fn until_denied(
+pub(crate) async fn until_denied(
     client: &mut TokenServiceClient<Channel>,
     admin: &str,
     token: &str,
@@ -151,7 +151,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// Issues a token on A and has B allow it once, so B holds it, valid, in its cache.
-async fn issued_on_a_cached_on_b(
+pub(crate) async fn issued_on_a_cached_on_b(
     on_a: &mut TokenServiceClient<Channel>,
     on_b: &mut TokenServiceClient<Channel>,
     admin: &str,

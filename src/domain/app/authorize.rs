@@ -34,6 +34,24 @@ impl Decision {
     }
 }
 
+/// The entry point a check came through: the `rpc` label of its metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckVia {
+    /// `TokenService.Authorize`.
+    Authorize,
+    /// Envoy's `envoy.service.auth.v3.Authorization/Check`.
+    EnvoyCheck,
+}
+
+impl CheckVia {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CheckVia::Authorize => "authorize",
+            CheckVia::EnvoyCheck => "envoy_check",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AuthorizeInput {
     pub token: String,
@@ -112,6 +130,28 @@ impl Introspection {
 }
 
 impl App {
+    /// [`App::authorize`], counted: the decision by entry point and token kind, and the
+    /// time it took.
+    pub async fn check(
+        &self,
+        via: CheckVia,
+        caller: &Caller,
+        input: &AuthorizeInput,
+    ) -> Result<AuthorizeOutcome> {
+        let started = std::time::Instant::now();
+        let outcome = self.authorize(caller, input).await;
+        let (decision, kind) = match &outcome {
+            Ok(o) => (
+                o.decision.as_str(),
+                o.kind.map_or("none", TokenKind::as_str),
+            ),
+            Err(_) => ("error", "none"),
+        };
+        self.metrics
+            .decision(via.as_str(), decision, kind, started.elapsed());
+        outcome
+    }
+
     pub async fn authorize(
         &self,
         caller: &Caller,

@@ -159,6 +159,9 @@ impl App {
         self.store
             .record_login_failure(&attempt.name_hash, now, lock_for)
             .await?;
+        if lock_for(attempt.failures.saturating_add(1)) > 0 {
+            self.metrics.lockout();
+        }
         Ok(())
     }
 
@@ -172,7 +175,20 @@ impl App {
 }
 
 impl App {
+    /// A password (and TOTP) login, counted by result.
     pub async fn login(&self, input: LoginInput) -> Result<Issued> {
+        let outcome = self.password_login(input).await;
+        self.metrics.login(match &outcome {
+            Ok(_) => "success",
+            Err(Error::LoginFailed) => "failed",
+            Err(Error::Throttled { .. }) => "locked",
+            Err(Error::InvalidArgument { .. }) => "invalid",
+            Err(_) => "error",
+        });
+        outcome
+    }
+
+    async fn password_login(&self, input: LoginInput) -> Result<Issued> {
         let keys = self.logins.keys()?;
         if input.username.is_empty() || input.username.len() > 128 {
             return Err(Error::invalid("password.username", "1 to 128 bytes"));

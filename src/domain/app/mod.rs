@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 pub use account::TotpEnrollment;
 pub use auth_cache::CacheConfig;
-pub use authorize::{AuthorizeInput, AuthorizeOutcome, Decision, Introspection};
+pub use authorize::{AuthorizeInput, AuthorizeOutcome, CheckVia, Decision, Introspection};
 pub use bootstrap::Bootstrapped;
 pub use caller::Caller;
 pub use clients::{ClientChange, ClientSpec, ClientUpdate, NewClientSecret};
@@ -99,6 +99,8 @@ pub struct App {
     clients: oauth::ClientCache,
     /// The fixed facts of grants, for refreshes (see `oauth::grant_cache`).
     grants: oauth::GrantCache,
+    /// What the use cases count (decisions, cache, logins); the server exports it.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for App {
@@ -133,7 +135,19 @@ impl App {
             oauth: oauth::OAuthConfig::default(),
             clients: oauth::ClientCache::new(cache.ttl, cache.capacity > 0),
             grants: oauth::GrantCache::default(),
+            metrics: Arc::default(),
         }
+    }
+
+    /// The same application counting into `metrics` (shared with the store and the feed).
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> App {
+        self.metrics = metrics;
+        self
+    }
+
+    /// What this application counts, for the metrics endpoint.
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
     }
 
     /// The same application with other OAuth settings.

@@ -73,6 +73,7 @@ impl App {
             return self.load(id, at, budget).await;
         };
         if let Some(found) = cached(cache.get(id, at)) {
+            self.metrics.cache_hit();
             return Ok(found);
         }
         // One load per shard at a time: checks that miss together (a hot entry reaching its
@@ -87,13 +88,18 @@ impl App {
             false => None,
         };
         if let Some(found) = cached(cache.get(id, at)) {
+            // Another check loaded it meanwhile: this one read nothing.
+            self.metrics.cache_hit();
             return Ok(found);
         }
+        self.metrics.cache_miss();
         let snap = cache.snapshot(id);
         let found = self.load(id, at, budget).await?;
         if found.complete {
             let read_at = found.token.as_ref().map_or(at, |t| t.read_at);
-            cache.put(id, found.token.clone(), snap, read_at);
+            if cache.put(id, found.token.clone(), snap, read_at) {
+                self.metrics.cache_eviction();
+            }
         }
         Ok(found)
     }

@@ -18,8 +18,10 @@ use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use super::feed_metrics::MeteredSink;
 use super::{Postgres, PostgresStore};
 use crate::domain::ports::{ChangeSink, StoreError, StoreResult};
+use crate::metrics::Metrics;
 use crate::store::sql::rows::Columns;
 use crate::store::sql::{SqlBackend, schema};
 
@@ -144,7 +146,15 @@ impl Drop for ChangeFeed {
 }
 
 /// Starts following the change feed into `sink` until the returned handle is dropped.
-pub fn follow_changes(store: &Arc<PostgresStore>, sink: Arc<dyn ChangeSink>) -> ChangeFeed {
+pub fn follow_changes(
+    store: &Arc<PostgresStore>,
+    sink: Arc<dyn ChangeSink>,
+    metrics: Arc<Metrics>,
+) -> ChangeFeed {
+    let sink: Arc<dyn ChangeSink> = Arc::new(MeteredSink {
+        inner: sink,
+        metrics: metrics.clone(),
+    });
     let settings = &store.backend().settings;
     let state: SharedState = Arc::new(watch::Sender::new(FeedState::default()));
     // Its own one-connection pool, named so operators (and tests) can find it.
@@ -168,6 +178,7 @@ pub fn follow_changes(store: &Arc<PostgresStore>, sink: Arc<dyn ChangeSink>) -> 
         sink.clone(),
         state.clone(),
         timing.clone(),
+        metrics,
     ));
     let poller = tokio::spawn(poll(store.clone(), sink, state.clone(), timing));
     ChangeFeed {
@@ -184,10 +195,17 @@ async fn listen(
     sink: Arc<dyn ChangeSink>,
     state: SharedState,
     options: FeedTiming,
+    metrics: Arc<Metrics>,
 ) {
+    let mut connected_before = false;
     loop {
         let mut listener = match subscribe(&pool).await {
-            Ok(listener) => listener,
+            Ok(listener) => {
+                if std::mem::replace(&mut connected_before, true) {
+                    metrics.feed_reconnect();
+                }
+                listener
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "change listener cannot connect; retrying");
                 sink.everything_changed();

@@ -8,6 +8,7 @@
 //! stuck or silent database turns into `Unavailable` instead of hanging a check.
 
 mod changes;
+mod feed_metrics;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -271,15 +271,23 @@ impl AuthCache {
         }
     }
 
-    /// Stores what a load found (`None`: no such token).
-    pub fn put(&self, id: &str, found: Option<Arc<ResolvedToken>>, snap: Snapshot, now: Millis) {
+    /// Stores what a load found (`None`: no such token); true when an entry was evicted to
+    /// make room.
+    pub fn put(
+        &self,
+        id: &str,
+        found: Option<Arc<ResolvedToken>>,
+        snap: Snapshot,
+        now: Millis,
+    ) -> bool {
         let shard = self.shard(id);
         let mut maps = shard.maps.write().unwrap_or_else(|p| p.into_inner());
+        let mut evicted = false;
         match found {
             Some(token) => {
                 maps.unknown.remove(id);
                 if maps.tokens.len() >= self.per_shard && !maps.tokens.contains_key(id) {
-                    evict_one(&mut maps.tokens);
+                    evicted = evict_one(&mut maps.tokens);
                 }
                 let entry = Entry {
                     token,
@@ -293,12 +301,13 @@ impl AuthCache {
             None => {
                 maps.tokens.remove(id);
                 if maps.unknown.len() >= self.negative_per_shard && !maps.unknown.contains_key(id) {
-                    evict_one(&mut maps.unknown);
+                    evicted = evict_one(&mut maps.unknown);
                 }
                 maps.unknown
                     .insert(id.into(), (now, snap.global, snap.shard));
             }
         }
+        evicted
     }
 
     /// Changes may have been missed (a lost change feed): every entry is stale.
@@ -336,9 +345,10 @@ impl AuthCache {
     }
 }
 
-fn evict_one<V>(map: &mut HashMap<Box<str>, V>) {
-    if let Some(key) = map.keys().next().cloned() {
-        map.remove(&key);
+fn evict_one<V>(map: &mut HashMap<Box<str>, V>) -> bool {
+    match map.keys().next().cloned() {
+        Some(key) => map.remove(&key).is_some(),
+        None => false,
     }
 }
 

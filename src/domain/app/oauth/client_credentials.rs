@@ -12,7 +12,17 @@ use crate::domain::token_format::TokenKind;
 use crate::domain::validate;
 
 impl App {
+    /// The client_credentials grant (RFC 6749 §4.4), counted.
     pub async fn client_credentials(
+        &self,
+        auth: ClientAuth,
+        scopes: Vec<String>,
+    ) -> Result<Issued> {
+        let outcome = self.client_credentials_once(auth, scopes).await;
+        self.count_grant("client_credentials", outcome)
+    }
+
+    async fn client_credentials_once(
         &self,
         auth: ClientAuth,
         scopes: Vec<String>,

@@ -35,7 +35,13 @@ fn bad_grant(why: &str) -> Error {
 const MAX_CODE_BYTES: usize = 256;
 
 impl App {
+    /// The authorization_code grant (RFC 6749 §4.1.3), counted.
     pub async fn exchange_code(&self, req: CodeExchange) -> Result<Issued> {
+        let outcome = self.exchange_code_once(req).await;
+        self.count_grant("authorization_code", outcome)
+    }
+
+    async fn exchange_code_once(&self, req: CodeExchange) -> Result<Issued> {
         let client = self.authenticate_client(&req.client).await?;
         if !client.allows(GrantType::AuthorizationCode) {
             return Err(Error::oauth(

@@ -11,6 +11,7 @@ mod client_cache;
 mod client_credentials;
 mod exchange;
 mod grant_cache;
+mod grant_count;
 mod grants;
 mod mint;
 mod refresh;

@@ -38,7 +38,13 @@ fn bad_grant(why: &str) -> Error {
 const UNKNOWN: &str = "unknown, expired or revoked refresh token";
 
 impl App {
+    /// The refresh_token grant (RFC 6749 §6), counted.
     pub async fn refresh(&self, req: RefreshRequest) -> Result<Issued> {
+        let outcome = self.refresh_once(req).await;
+        self.count_grant("refresh_token", outcome)
+    }
+
+    async fn refresh_once(&self, req: RefreshRequest) -> Result<Issued> {
         let client = self.authenticate_client(&req.client).await?;
         if !client.allows(GrantType::RefreshToken) {
             return Err(Error::oauth(

@@ -1,0 +1,85 @@
+//! The store as the application sees it, counted: every port call by operation (the port
+//! method's name), result and latency, and, from what the calls wrote, tokens issued by
+//! kind and tokens revoked by what revoked them. One decorator over any [`Store`], so both
+//! backends and every caller are counted the same way, and no statement knows of metrics.
+
+mod accounts;
+mod tokens;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+
+use crate::domain::clock::Millis;
+use crate::domain::model::TokenRecord;
+use crate::domain::ports::{Store, StoreError, StoreHealth, StoreResult};
+use crate::metrics::Metrics;
+
+/// `store`, counted into `metrics`.
+pub fn metered(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Arc<dyn Store> {
+    Arc::new(Metered {
+        inner: store,
+        metrics,
+    })
+}
+
+struct Metered {
+    inner: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+}
+
+/// The `result` label: `ok`, or the class of the error (never its text).
+fn result_of<T>(outcome: &StoreResult<T>) -> &'static str {
+    match outcome {
+        Ok(_) => "ok",
+        Err(StoreError::NotFound { .. }) => "not_found",
+        Err(StoreError::Conflict { .. }) => "conflict",
+        Err(StoreError::InUse { .. }) => "in_use",
+        Err(StoreError::OverQuota { .. }) => "over_quota",
+        Err(StoreError::InvalidCursor) => "invalid_cursor",
+        Err(StoreError::Unavailable(_)) => "unavailable",
+        Err(StoreError::Internal(_)) => "internal",
+    }
+}
+
+impl Metered {
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        let started = Instant::now();
+        let outcome = call.await;
+        self.metrics
+            .store_call(operation, result_of(&outcome), started.elapsed());
+        outcome
+    }
+
+    /// Tokens a committed write added.
+    fn issued(&self, tokens: &[TokenRecord]) {
+        for token in tokens {
+            self.metrics.tokens_issued(token.kind.as_str(), 1);
+        }
+    }
+
+    /// Tokens a committed write revoked.
+    fn revoked<T>(&self, reason: &'static str, outcome: &StoreResult<T>, n: impl Fn(&T) -> u32) {
+        if let Ok(value) = outcome {
+            self.metrics.revoked(reason, u64::from(n(value)));
+        }
+    }
+}
+
+#[async_trait]
+impl StoreHealth for Metered {
+    async fn probe_reads(&self) -> StoreResult<()> {
+        self.timed("probe_reads", self.inner.probe_reads()).await
+    }
+
+    async fn probe_writes(&self, now: Millis) -> StoreResult<()> {
+        self.timed("probe_writes", self.inner.probe_writes(now))
+            .await
+    }
+}

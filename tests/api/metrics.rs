@@ -1,0 +1,242 @@
+//! `/metrics` as Prometheus reads it: a real `tessera serve`, scraped while it works, and
+//! the text parsed by an exposition-format parser nobody here wrote (prometheus-parse).
+
+use oauth2::reqwest;
+use prometheus_parse::{Sample, Scrape, Value};
+use tessera::proto::v1 as pb;
+use tessera::proto::v1::token_service_client::TokenServiceClient;
+use tonic::transport::Channel;
+
+use crate::db::TestDb;
+use crate::requests::*;
+use crate::serve_process::{BIN, ServeProcess};
+
+/// `tessera bootstrap` on the database: the admin key it prints.
+fn bootstrap(url: &str) -> String {
+    let out = std::process::Command::new(BIN)
+        .args(["bootstrap", "--database-url", url])
+        .output()
+        .expect("run tessera bootstrap");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_owned()
+}
+
+/// One scrape of `addr`, parsed; panics unless it answers 200 in the 0.0.4 text format.
+pub async fn scrape(addr: &str) -> (Scrape, String) {
+    let answer = reqwest::Client::new()
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(answer.status(), 200);
+    let content_type = answer
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+    let text = answer.text().await.expect("body");
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    (Scrape::parse(lines).expect("exposition format"), text)
+}
+
+fn matches(sample: &Sample, name: &str, labels: &[(&str, &str)]) -> bool {
+    sample.metric == name && labels.iter().all(|(k, v)| sample.labels.get(k) == Some(*v))
+}
+
+/// The sum of every sample of `name` whose labels include `labels` (counters and gauges).
+pub fn total(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| matches(s, name, labels))
+        .map(|s| match s.value {
+            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => v,
+            _ => panic!("{name} is not a single value: {s:?}"),
+        })
+        .sum()
+}
+
+/// Whether a series of `name` is exported at all.
+pub fn exported(scrape: &Scrape, name: &str) -> bool {
+    scrape.samples.iter().any(|s| s.metric == name)
+}
+
+async fn authorize(c: &mut TokenServiceClient<Channel>, key: &str, token: &str, scope: &str) {
+    c.authorize(authed(
+        key,
+        pb::AuthorizeRequest {
+            token: token.to_owned(),
+            required_scopes: strings(&[scope]),
+            ..Default::default()
+        },
+    ))
+    .await
+    .expect("authorize");
+}
+
+const WORK: usize = 40;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_the_server_did_with_bounded_labels_and_no_secrets() {
+    let db = TestDb::fresh().await;
+    let key = bootstrap(&db.url);
+    let secret = ("TESSERA_SECRET_KEY", "a server secret only this test knows");
+    let server = ServeProcess::start(&db.url, &[("RUST_LOG", "info"), secret]);
+    let mut c = server.client().await;
+    let issued = c
+        .issue(authed(
+            &key,
+            pb::IssueRequest {
+                grant: Some(api_key(&["read:*"], "")),
+            },
+        ))
+        .await
+        .expect("issue")
+        .into_inner();
+
+    // Scrapes while checks run: each parses, and counters only grow.
+    let worker = {
+        let (mut c, key, token) = (c.clone(), key.clone(), issued.token.clone());
+        tokio::spawn(async move {
+            for _ in 0..WORK {
+                authorize(&mut c, &key, &token, "read:x").await;
+            }
+        })
+    };
+    let mut seen = 0.0;
+    let mut scrapes = 0;
+    while !worker.is_finished() || scrapes < 2 {
+        let (s, _) = scrape(&server.metrics_addr).await;
+        let now = total(&s, "tessera_decisions_total", &[("decision", "allow")]);
+        assert!(now >= seen, "a counter went down: {seen} then {now}");
+        seen = now;
+        scrapes += 1;
+    }
+    worker.await.expect("worker");
+
+    authorize(&mut c, &key, &issued.token, "write:x").await;
+    authorize(&mut c, &key, "tsk_not_a_token_at_all", "read:x").await;
+    c.revoke(authed(
+        &key,
+        pb::RevokeRequest {
+            target: Some(pb::revoke_request::Target::TokenId(issued.token_id.clone())),
+        },
+    ))
+    .await
+    .expect("revoke");
+    let login = c
+        .issue(tonic::Request::new(pb::IssueRequest {
+            grant: Some(pb::issue_request::Grant::Password(pb::PasswordGrant {
+                username: "nobody".into(),
+                password: "not the password".into(),
+                ..Default::default()
+            })),
+        }))
+        .await;
+    assert_eq!(
+        login.expect_err("no such user").code(),
+        tonic::Code::Unauthenticated
+    );
+    let http = reqwest::Client::new();
+    let refused = http
+        .post(format!("http://{}/oauth/token", server.http_addr))
+        .form(&[("grant_type", "password"), ("client_id", "some-app")])
+        .send()
+        .await
+        .expect("token endpoint");
+    assert_eq!(refused.status(), 400);
+
+    let (s, text) = scrape(&server.metrics_addr).await;
+    let allow = [
+        ("rpc", "authorize"),
+        ("decision", "allow"),
+        ("kind", "api_key"),
+    ];
+    assert!(total(&s, "tessera_decisions_total", &allow) >= WORK as f64);
+    let denied = [("decision", "permission_denied"), ("kind", "api_key")];
+    assert_eq!(total(&s, "tessera_decisions_total", &denied), 1.0);
+    let unknown = [("decision", "unauthenticated"), ("kind", "none")];
+    assert_eq!(total(&s, "tessera_decisions_total", &unknown), 1.0);
+    assert_eq!(
+        total(
+            &s,
+            "tessera_check_duration_seconds_count",
+            &[("rpc", "authorize")]
+        ),
+        total(&s, "tessera_decisions_total", &[("rpc", "authorize")]),
+        "every decision is timed"
+    );
+    assert!(total(&s, "tessera_cache_hits_total", &[]) >= (WORK - 1) as f64);
+    assert!(total(&s, "tessera_cache_misses_total", &[]) >= 1.0);
+    assert!(total(&s, "tessera_cache_entries", &[]) >= 1.0);
+    assert!(exported(&s, "tessera_cache_evictions_total"));
+    // The one issued here (`bootstrap` ran in its own process).
+    assert_eq!(
+        total(&s, "tessera_tokens_issued_total", &[("kind", "api_key")]),
+        1.0
+    );
+    assert_eq!(
+        total(&s, "tessera_revocations_total", &[("reason", "token")]),
+        1.0
+    );
+    assert_eq!(
+        total(&s, "tessera_logins_total", &[("result", "failed")]),
+        1.0
+    );
+    assert_eq!(total(&s, "tessera_login_lockouts_total", &[]), 0.0);
+    let grant = [
+        ("grant_type", "unsupported"),
+        ("error", "unsupported_grant_type"),
+    ];
+    assert_eq!(total(&s, "tessera_oauth_grants_total", &grant), 1.0);
+    let reads = [("operation", "token_access"), ("result", "ok")];
+    assert!(total(&s, "tessera_store_calls_total", &reads) >= 1.0);
+    let timed = [("operation", "token_access")];
+    assert!(total(&s, "tessera_store_call_duration_seconds_count", &timed) >= 1.0);
+    assert_eq!(total(&s, "tessera_change_feed_reconnects_total", &[]), 0.0);
+    assert!(exported(&s, "tessera_change_feed_flushes_total"));
+    assert!(exported(&s, "tessera_change_feed_last_notice_age_seconds"));
+
+    // No secret and no unbounded value: no token, no token id, no user, in any label.
+    for secret in [key.as_str(), &issued.token, &issued.token[4..24]] {
+        assert!(!text.contains(secret), "a secret in /metrics");
+    }
+    for sample in &s.samples {
+        for (name, value) in sample.labels.iter() {
+            assert!(
+                value.len() <= 32 && !value.contains(&issued.token_id),
+                "{} has {name}={value:?}",
+                sample.metric
+            );
+        }
+    }
+
+    // Only /metrics, and only on its own listener.
+    let other = http
+        .get(format!("http://{}/", server.metrics_addr))
+        .send()
+        .await
+        .expect("get /");
+    assert_eq!(other.status(), 404);
+    let on_oauth = http
+        .get(format!("http://{}/metrics", server.http_addr))
+        .send()
+        .await
+        .expect("get oauth /metrics");
+    assert_eq!(on_oauth.status(), 404);
+    drop(c);
+    server.stop("-TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_metrics_listen_turns_the_endpoint_off() {
+    let db = TestDb::fresh().await;
+    let server = ServeProcess::start(&db.url, &[("TESSERA_METRICS_LISTEN", "")]);
+    assert_eq!(server.metrics_addr, "off");
+    server.stop("-TERM").await;
+}
