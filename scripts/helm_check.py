@@ -17,6 +17,9 @@ What it checks, each as a named pass/fail line:
        postgres-ha      helm/tessera/ci/postgres-ha-values.yaml (PostgreSQL, 3 replicas,
                         autoscaling, NetworkPolicy: every optional template)
        postgres-existing-secret  PostgreSQL reading a pre-made Secret
+       servicemonitor   metrics.serviceMonitor and a NetworkPolicy (helm_metrics.py checks
+                        the ServiceMonitor by hand: kubernetes-validate has no CRD schemas)
+       metrics-off      metrics.enabled=false
   3. Validates every rendered object against the Kubernetes schemas (strict: an unknown field,
      such as a misspelt probe key, is an error) for the oldest version the scenario supports
      and the newest version kubernetes-validate ships.
@@ -37,6 +40,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from helm_metrics import check_metrics, is_crd_object  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHART = ROOT / "helm" / "tessera"
@@ -450,10 +456,13 @@ def check_postgres(r: Report, sc: str, out: Rendered, *, existing_secret: str = 
         if np_:
             rules = np_["spec"].get("ingress") or []
             ports = [pt.get("port") for rule in rules for pt in rule.get("ports") or []]
-            r.check(f"{p} NetworkPolicy admits the gRPC and OAuth HTTP ports only",
+            r.check(f"{p} NetworkPolicy admits the gRPC, OAuth HTTP and metrics ports only",
                     ports and "grpc" in ports and "http" in ports
-                    and all(pt in ("grpc", 50051, "http", 8080) for pt in ports),
+                    and all(pt in ("grpc", 50051, "http", 8080, "metrics") for pt in ports),
                     str(ports))
+            r.check(f"{p} NetworkPolicy: metrics in a rule of its own (its own sources)",
+                    all("metrics" not in [pt.get("port") for pt in rule.get("ports") or []]
+                        or len(rule.get("ports") or []) == 1 for rule in rules), str(rules))
             test_pod = next((o for o in out.of_kind("Pod") if "test" in hook_info(o)[0]), None)
             peers = [peer for rule in rules for peer in rule.get("from") or []]
             admits_test = test_pod is not None and any(
@@ -473,6 +482,8 @@ def validate_schemas(r: Report, kv: Any, sc: str, out: Rendered, versions: list[
     for version in versions:
         bad = []
         for obj in out.objects:
+            if is_crd_object(obj):
+                continue
             doc = {k: v for k, v in obj.items() if k != "__source"}
             name = f"{doc.get('kind')}/{doc['metadata'].get('name')}"
             try:
@@ -482,7 +493,8 @@ def validate_schemas(r: Report, kv: Any, sc: str, out: Rendered, versions: list[
                 bad.append(f"{name}: {path}: {getattr(e, 'message', e)}")
             except Exception as e:  # noqa: BLE001 - no schema for the kind, unsupported version
                 bad.append(f"{name}: {type(e).__name__}: {getattr(e, 'message', e)}")
-        r.check(f"[{sc}] {len(out.objects)} objects valid against Kubernetes {version} (strict)",
+        core = [o for o in out.objects if not is_crd_object(o)]
+        r.check(f"[{sc}] {len(core)} objects valid against Kubernetes {version} (strict)",
                 not bad, "; ".join(bad))
 
 
@@ -569,17 +581,31 @@ def main() -> int:
         r.check(f"lint --strict with {label}", not report.get("errors"), "; ".join(report.get("errors", [])))
 
     existing = "tessera-credentials"
+    monitor_labels = {"release": "kube-prometheus-stack"}
+    metrics_on = lambda sc, o: check_metrics(r, sc, o, release=RELEASE, namespace=NAMESPACE)  # noqa: E731
     scenarios: list[tuple[str, dict, str, Callable[[Rendered], None]]] = [
         ("sqlite-default", {}, "1.25.0",
          lambda o: (check_common(r, "sqlite-default", o, sqlite=True),
-                    check_sqlite(r, "sqlite-default", o, persistent=True))),
+                    check_sqlite(r, "sqlite-default", o, persistent=True),
+                    metrics_on("sqlite-default", o))),
         ("sqlite-ephemeral", {"persistence": {"enabled": False}}, "1.25.0",
          lambda o: (check_common(r, "sqlite-ephemeral", o, sqlite=True),
                     check_sqlite(r, "sqlite-ephemeral", o, persistent=False))),
         # The CI values use lifecycle.preStop.sleep, a field from Kubernetes 1.30.
         ("postgres-ha", ci_values, "1.30.0",
          lambda o: (check_common(r, "postgres-ha", o, sqlite=False),
-                    check_postgres(r, "postgres-ha", o, ha=True))),
+                    check_postgres(r, "postgres-ha", o, ha=True),
+                    metrics_on("postgres-ha", o))),
+        ("servicemonitor",
+         {"metrics": {"serviceMonitor": {"enabled": True, "labels": monitor_labels}},
+          "networkPolicy": {"enabled": True}}, "1.25.0",
+         lambda o: (check_common(r, "servicemonitor", o, sqlite=True),
+                    check_metrics(r, "servicemonitor", o, release=RELEASE, namespace=NAMESPACE,
+                                  service_monitor=True, monitor_labels=monitor_labels))),
+        ("metrics-off", {"metrics": {"enabled": False, "serviceMonitor": {"enabled": True}}}, "1.25.0",
+         lambda o: (check_common(r, "metrics-off", o, sqlite=True),
+                    check_metrics(r, "metrics-off", o, release=RELEASE, namespace=NAMESPACE,
+                                  enabled=False))),
         ("postgres-existing-secret",
          {"replicaCount": 2, "database": {"type": "postgres"}, "existingSecret": existing,
           "serviceAccount": {"create": False, "name": "tessera-precreated"}}, "1.25.0",
@@ -617,6 +643,7 @@ def main() -> int:
         ("terminationGracePeriodSeconds under the drain (schema)", {"terminationGracePeriodSeconds": 5},
          "terminationGracePeriodSeconds"),
         ("malformed duration (schema)", {"config": {"cacheTtl": "5 seconds"}}, "cacheTtl"),
+        ("metrics port out of range (schema)", {"metrics": {"port": 70000}}, "metrics/port"),
     ]
     for label, values, expect in must_fail:
         try:

@@ -167,6 +167,11 @@ renders the same map inline as env. One definition keeps the two in step.
 {{- define "tessera.configEnv" -}}
 TESSERA_LISTEN: {{ printf "0.0.0.0:%d" 50051 | quote }}
 TESSERA_HTTP_LISTEN: {{ printf "0.0.0.0:%d" 8080 | quote }}
+{{- if .Values.metrics.enabled }}
+TESSERA_METRICS_LISTEN: {{ printf "0.0.0.0:%d" (.Values.metrics.port | int) | quote }}
+{{- else }}
+TESSERA_METRICS_LISTEN: ""
+{{- end }}
 TESSERA_LOG_FORMAT: {{ .Values.config.logFormat | quote }}
 RUST_LOG: {{ .Values.config.logLevel | quote }}
 TESSERA_DATABASE_POOL_SIZE: {{ .Values.database.poolSize | int | toString | quote }}
