@@ -41,7 +41,10 @@ LABEL org.opencontainers.image.title="tessera" \
 USER 10001:10001
 # The default database URL is sqlite://tessera.db, relative to here.
 WORKDIR /data
-ENV TESSERA_LISTEN=0.0.0.0:50051
-EXPOSE 50051
+ENV TESSERA_LISTEN=0.0.0.0:50051 \
+    TESSERA_HTTP_LISTEN=0.0.0.0:8080 \
+    TESSERA_METRICS_LISTEN=0.0.0.0:9464
+# gRPC, the OAuth HTTP endpoints, /metrics.
+EXPOSE 50051 8080 9464
 ENTRYPOINT ["/usr/local/bin/tessera"]
 CMD ["serve"]
