@@ -40,6 +40,16 @@ pub enum Command {
     Bench(BenchArgs),
     /// Fill a store with N API keys through the store (for benchmarks); prints the admin key.
     BenchSeed(BenchSeedArgs),
+    #[command(flatten)]
+    Client(crate::cli::ClientCommand),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  tessera completion bash > /etc/bash_completion.d/tessera\n  tessera completion zsh > \"${fpath[1]}/_tessera\""
+    )]
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -16,8 +16,11 @@
 //! - [`config`] and [`telemetry`]: settings, logging and OTLP export; [`metrics`]: the
 //!   Prometheus series every layer records into (a leaf: it knows no other module).
 //! - [`bench`]: the load generator behind `tessera bench` and `scripts/bench.sh`.
+//! - [`cli`]: the operator CLI (`tessera role|user|token|client|key|check|login|logout`), a
+//!   gRPC client of a running server.
 
 pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod grpc;

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+use std::process::ExitCode;
 use tessera::config::{
     Cli, Command, HashArgs, LoginArgs, PatIssuersArg, SECRET_KEY_ENV, ServeArgs, StoreArgs,
     TOKEN_HMAC_KEY_ENV,
@@ -17,12 +18,43 @@ use tessera::domain::secret_hash::SecretHasher;
 use tessera::server::{self, ConnectionLimits, ServeOptions};
 use tessera::store::{Backend, StoreSettings};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = match cli.command {
+        Command::Completion { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tessera", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not a failure.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
+            return ExitCode::SUCCESS;
+        }
+        Command::Client(command) => {
+            // The CLI logs nothing: its output is its answer, its errors one line each.
+            return match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime.block_on(tessera::cli::run(command)),
+                Err(e) => {
+                    eprintln!("error: starting the async runtime: {e}");
+                    ExitCode::from(tessera::cli::error::EXIT_LOCAL)
+                }
+            };
+        }
+        other => other,
+    };
+    match server_main(cli.log_format, command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The server's commands: serve, migrate, bootstrap and the benchmarks.
+fn server_main(log_format: tessera::config::LogFormat, command: Command) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let telemetry = tessera::telemetry::init(cli.log_format)?;
-        match cli.command {
+        let telemetry = tessera::telemetry::init(log_format)?;
+        match command {
             Command::Serve(args) => serve(*args, telemetry.exporting()).await,
             Command::Migrate(args) => {
                 open_store(&args).await?;
@@ -52,6 +84,9 @@ fn main() -> anyhow::Result<()> {
                 }
                 println!("{}", done.key);
                 Ok(())
+            }
+            Command::Client(_) | Command::Completion { .. } => {
+                bail!("not a server command")
             }
         }
     })

@@ -13,6 +13,8 @@ mod browser;
 mod browser_flow;
 mod cache;
 mod callers;
+mod cli;
+mod cli_apps;
 mod client_secrets;
 mod clients;
 mod connections;

@@ -1,0 +1,137 @@
+//! Reaching a running tessera: `--server` (`TESSERA_SERVER`), and the credential sent with
+//! every call: `TESSERA_TOKEN`, else the session `tessera login` saved for that server.
+
+use clap::Args;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use super::error::{CliError, CliResult};
+use super::output::Output;
+use super::session_file;
+use crate::proto::v1::account_service_client::AccountServiceClient;
+use crate::proto::v1::admin_service_client::AdminServiceClient;
+use crate::proto::v1::token_service_client::TokenServiceClient;
+
+/// The variable holding a credential (an API key, a PAT or a session token) for the CLI.
+pub const TOKEN_ENV: &str = "TESSERA_TOKEN";
+
+/// Where to connect and how to print; on every client command and its subcommands.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// The server's gRPC address.
+    #[arg(
+        long,
+        env = "TESSERA_SERVER",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    pub server: String,
+    /// `table` for people, `json` for scripts.
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Table, global = true)]
+    pub output: Output,
+}
+
+/// Adds `authorization: Bearer …` to every call that has a credential.
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            req.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(req)
+    }
+}
+
+type Authed = InterceptedService<Channel, Bearer>;
+pub type AdminClient = AdminServiceClient<Authed>;
+
+/// An open connection and the credential its calls carry.
+pub struct Conn {
+    channel: Channel,
+    bearer: Bearer,
+    pub output: Output,
+}
+
+impl Conn {
+    /// Connected, with the caller's credential (or an error naming how to get one).
+    pub async fn authed(args: &ClientArgs) -> CliResult<Conn> {
+        let token = credential(&args.server)?;
+        Conn::open(args, Some(&token)).await
+    }
+
+    /// Connected without a credential (for `login`).
+    pub async fn anonymous(args: &ClientArgs) -> CliResult<Conn> {
+        Conn::open(args, None).await
+    }
+
+    async fn open(args: &ClientArgs, token: Option<&str>) -> CliResult<Conn> {
+        let server = args.server.trim_end_matches('/').to_owned();
+        if !server.starts_with("http://") {
+            return Err(CliError::Usage(format!(
+                "--server {server}: give an http:// URL, e.g. http://127.0.0.1:50051"
+            )));
+        }
+        let bearer = match token {
+            None => Bearer(None),
+            Some(t) => Bearer(Some(format!("Bearer {t}").parse().map_err(|_| {
+                CliError::Usage(format!("{TOKEN_ENV} holds characters no token has"))
+            })?)),
+        };
+        let endpoint = Endpoint::from_shared(server.clone())
+            .map_err(|_| CliError::Usage(format!("--server {server} is not a URL")))?
+            .connect_timeout(std::time::Duration::from_secs(5));
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|source| CliError::Connect { server, source })?;
+        Ok(Conn {
+            channel,
+            bearer,
+            output: args.output,
+        })
+    }
+
+    pub fn admin(&self) -> AdminClient {
+        AdminServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn tokens(&self) -> TokenServiceClient<Authed> {
+        TokenServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn account(&self) -> AccountServiceClient<Authed> {
+        AccountServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+}
+
+/// `TESSERA_TOKEN`, else a saved session for this very server that has not expired.
+fn credential(server: &str) -> CliResult<String> {
+    if let Some(token) = std::env::var(TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
+        return Ok(token.trim().to_owned());
+    }
+    let none = || {
+        CliError::Usage(format!(
+            "no credential for {server}: set {TOKEN_ENV} or run `tessera login`"
+        ))
+    };
+    let saved = session_file::load()?.ok_or_else(none)?;
+    if saved.server.trim_end_matches('/') != server.trim_end_matches('/') {
+        return Err(none());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if saved.expires_at != 0 && saved.expires_at <= now {
+        return Err(CliError::Usage(format!(
+            "the session for {server} expired: run `tessera login`"
+        )));
+    }
+    Ok(saved.token)
+}
