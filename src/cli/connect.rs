@@ -10,7 +10,6 @@ use tonic::transport::{Channel, Endpoint};
 use super::error::{CliError, CliResult};
 use super::output::Output;
 use super::session_file;
-use crate::proto::v1::account_service_client::AccountServiceClient;
 use crate::proto::v1::admin_service_client::AdminServiceClient;
 use crate::proto::v1::token_service_client::TokenServiceClient;
 
@@ -101,10 +100,6 @@ impl Conn {
 
     pub fn tokens(&self) -> TokenServiceClient<Authed> {
         TokenServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
-    }
-
-    pub fn account(&self) -> AccountServiceClient<Authed> {
-        AccountServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
 }
 
