@@ -12,8 +12,19 @@ use tonic::transport::Channel;
 
 use super::scenarios::{Fixture, REQUIRED, request};
 use crate::proto::envoy_api::envoy::service::auth::v3::{
-    AttributeContext, CheckRequest, CheckResponse, attribute_context,
+    AttributeContext, CheckRequest, attribute_context,
 };
+use crate::proto::envoy_api::google::rpc::Status as RpcStatus;
+
+/// Of a `CheckResponse`, the one field the bench reads (`status`, field 1); prost skips the
+/// rest unread. Envoy decodes the whole answer in its own process, so the bench client,
+/// sharing the cores with the server, decodes no more than it needs, as it sends the
+/// request pre-encoded.
+#[derive(Clone, PartialEq, prost::Message)]
+struct CheckStatus {
+    #[prost(message, optional, tag = "1")]
+    status: Option<RpcStatus>,
+}
 
 /// A GET as Envoy describes it: pseudo-headers, the usual client and proxy headers, and the
 /// bearer token; the route needs what `authorize_warm` checks.
@@ -84,13 +95,13 @@ pub(super) async fn check_warm(fx: &Fixture, ch: Channel) -> bool {
     }
 }
 
-/// Sends a request already encoded; decodes the answer as usual.
+/// Sends a request already encoded; decodes only the answer's status.
 #[derive(Debug, Clone, Copy, Default)]
 struct PreEncoded;
 
 impl Codec for PreEncoded {
     type Encode = Bytes;
-    type Decode = CheckResponse;
+    type Decode = CheckStatus;
     type Encoder = PreEncoded;
     type Decoder = PreEncoded;
     fn encoder(&mut self) -> PreEncoded {
@@ -111,10 +122,10 @@ impl Encoder for PreEncoded {
 }
 
 impl Decoder for PreEncoded {
-    type Item = CheckResponse;
+    type Item = CheckStatus;
     type Error = tonic::Status;
-    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<CheckResponse>, tonic::Status> {
-        CheckResponse::decode(buf)
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<CheckStatus>, tonic::Status> {
+        CheckStatus::decode(buf)
             .map(Some)
             .map_err(|e| tonic::Status::internal(e.to_string()))
     }
