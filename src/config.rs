@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "tessera",
     version,
-    about = "A gRPC token service: issue, introspect, revoke and authorize bearer tokens"
+    about = "A gRPC token service: issue, introspect, revoke and authorize bearer tokens",
+    after_help = "Example:\n  tessera serve --database-url sqlite://tessera.db\n  TESSERA_TOKEN=$(cat tessera.db.admin-key) tessera role list"
 )]
 pub struct Cli {
     /// Log line format on stderr.

@@ -77,7 +77,7 @@ impl Conn {
         let bearer = match token {
             None => Bearer(None),
             Some(t) => Bearer(Some(format!("Bearer {t}").parse().map_err(|_| {
-                CliError::Usage(format!("{TOKEN_ENV} holds characters no token has"))
+                CliError::Local(format!("{TOKEN_ENV} holds characters no token has"))
             })?)),
         };
         let endpoint = Endpoint::from_shared(server.clone())
@@ -112,7 +112,7 @@ fn credential(server: &str) -> CliResult<String> {
         return Ok(token.trim().to_owned());
     }
     let none = || {
-        CliError::Usage(format!(
+        CliError::Local(format!(
             "no credential for {server}: set {TOKEN_ENV} or run `tessera login`"
         ))
     };
@@ -124,7 +124,7 @@ fn credential(server: &str) -> CliResult<String> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     if saved.expires_at != 0 && saved.expires_at <= now {
-        return Err(CliError::Usage(format!(
+        return Err(CliError::Local(format!(
             "the session for {server} expired: run `tessera login`"
         )));
     }

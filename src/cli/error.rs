@@ -2,10 +2,11 @@
 
 use std::process::ExitCode;
 
-/// Exit codes: 0 success (and `check`: allowed), 1 `check`: denied, 2 a usage error (clap's),
-/// 3 the server answered with an error, 4 a local failure (the terminal, the session file, no
-/// server to reach).
+/// Exit codes: 0 success (and `check`: allowed), 1 `check`: denied, 2 a usage error (clap's,
+/// or arguments that do not go together), 3 the server answered with an error, 4 a local
+/// failure (no credential, the terminal, the session file, no server to reach).
 pub const EXIT_DENIED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_SERVER: u8 = 3;
 pub const EXIT_LOCAL: u8 = 4;
 
@@ -20,8 +21,12 @@ pub enum CliError {
         #[source]
         source: tonic::transport::Error,
     },
+    /// Arguments that do not go together, or an input refused before any call.
     #[error("{0}")]
     Usage(String),
+    /// Something on this machine: no credential, an expired or unreadable session.
+    #[error("{0}")]
+    Local(String),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -38,8 +43,12 @@ impl CliError {
 
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
+            // A status tonic made itself (the connection broke mid-call) carries the
+            // transport error as its source; one the server sent has none.
+            CliError::Status(s) if std::error::Error::source(s).is_some() => EXIT_LOCAL,
             CliError::Status(_) => EXIT_SERVER,
-            CliError::Connect { .. } | CliError::Usage(_) | CliError::Io { .. } => EXIT_LOCAL,
+            CliError::Usage(_) => EXIT_USAGE,
+            CliError::Connect { .. } | CliError::Local(_) | CliError::Io { .. } => EXIT_LOCAL,
         })
     }
 }

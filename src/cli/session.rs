@@ -128,7 +128,7 @@ pub async fn logout(args: LogoutArgs) -> CliResult<()> {
         });
         let bearer = format!("Bearer {}", saved.token)
             .parse()
-            .map_err(|_| CliError::Usage("the saved session is malformed".into()))?;
+            .map_err(|_| CliError::Local("the saved session is malformed".into()))?;
         req.metadata_mut().insert("authorization", bearer);
         tokens.revoke(req).await?;
         Ok::<(), CliError>(())

@@ -44,7 +44,7 @@ pub fn config_dir() -> CliResult<PathBuf> {
     }
     match from("HOME") {
         Some(home) => Ok(home.join(".config").join("tessera")),
-        None => Err(CliError::Usage(
+        None => Err(CliError::Local(
             "no config directory: set TESSERA_CONFIG_DIR or HOME".into(),
         )),
     }
@@ -54,8 +54,9 @@ pub fn path() -> CliResult<PathBuf> {
     Ok(config_dir()?.join("session.json"))
 }
 
-/// Written to a new 0600 file beside the old one and renamed over it, so a reader never sees
-/// half a file and the secret is never readable by others, not even for a moment.
+/// Written to a new 0600 file beside the old one (named at random, so two logins at once
+/// never write into each other's) and renamed over it, so a reader never sees half a file
+/// and the secret is never readable by others, not even for a moment.
 pub fn save(saved: &Saved) -> CliResult<PathBuf> {
     let dir = config_dir()?;
     let mut builder = std::fs::DirBuilder::new();
@@ -69,8 +70,9 @@ pub fn save(saved: &Saved) -> CliResult<PathBuf> {
         .create(&dir)
         .map_err(CliError::io(format!("creating {}", dir.display())))?;
     let target = dir.join("session.json");
-    let temp = dir.join(".session.json.new");
-    let _ = std::fs::remove_file(&temp);
+    let suffix = crate::domain::credentials::token_format::random_base62(12)
+        .map_err(|e| CliError::Local(format!("no randomness for a file name: {e}")))?;
+    let temp = dir.join(format!(".session.json.{suffix}"));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -79,23 +81,38 @@ pub fn save(saved: &Saved) -> CliResult<PathBuf> {
         options.mode(0o600);
     }
     let text = serde_json::to_string_pretty(saved)
-        .map_err(|e| CliError::Usage(format!("encoding the session: {e}")))?;
+        .map_err(|e| CliError::Local(format!("encoding the session: {e}")))?;
     let mut file = options
         .open(&temp)
         .map_err(CliError::io(format!("creating {}", temp.display())))?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(CliError::io(format!("writing {}", temp.display())))?;
-    std::fs::rename(&temp, &target)
-        .map_err(CliError::io(format!("replacing {}", target.display())))?;
+    if let Err(e) = std::fs::rename(&temp, &target) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(CliError::io(format!("replacing {}", target.display()))(e));
+    }
     Ok(target)
 }
 
+/// The saved session; refused when others may read the file (as ssh refuses such a key):
+/// its token may already be someone else's.
 pub fn load() -> CliResult<Option<Saved>> {
     let path = path()?;
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(&path) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(CliError::Local(format!(
+                "{} is readable by others (mode {mode:o}): delete it and log in again",
+                path.display()
+            )));
+        }
+    }
     match std::fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-            CliError::Usage(format!(
+            CliError::Local(format!(
                 "{} is not a tessera session ({e}); run `tessera logout`",
                 path.display()
             ))

@@ -111,7 +111,7 @@ pub async fn resolve(admin: &mut Admin, user: &str) -> CliResult<String> {
     all_users(admin)
         .await?
         .into_iter()
-        .find(|u| u.name == user)
+        .find(|u| u.name.eq_ignore_ascii_case(user))
         .map(|u| u.id)
         .ok_or_else(|| {
             CliError::Status(tonic::Status::not_found(format!("user {user:?} not found")))

@@ -250,12 +250,37 @@ impl Authorization for EnvoyAuthzApi {
         &self,
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
+        // `App::check` counts what it decides; what is refused before it is counted here:
+        // a repeated identity header (a 400 Envoy enforces) or a request or caller that
+        // cannot be checked.
+        let started = std::time::Instant::now();
+        let mut decided = false;
+        let answer = self.decide(request, &mut decided).await;
+        if !decided {
+            let decision = match answer {
+                Ok(_) => "invalid_request",
+                Err(_) => "error",
+            };
+            self.app
+                .count_undecided(CheckVia::EnvoyCheck, decision, started.elapsed());
+        }
+        answer
+    }
+}
+
+impl EnvoyAuthzApi {
+    async fn decide(
+        &self,
+        request: Request<CheckRequest>,
+        decided: &mut bool,
+    ) -> Result<Response<CheckResponse>, Status> {
         let caller = caller(&self.app, &request).await?;
         caller.require(crate::domain::app::perms::INTROSPECT)?;
         if let Some(name) = smuggled(http_of(request.get_ref())?) {
             return Ok(Response::new(refused_header(name)));
         }
         let (input, strip) = input_of(request.get_ref())?;
+        *decided = true;
         let out = self
             .app
             .check(CheckVia::EnvoyCheck, &caller, &input)

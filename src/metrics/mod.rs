@@ -91,7 +91,7 @@ impl Metrics {
         let r = &mut self.registry;
         r.register(
             "decisions",
-            "Check decisions, by RPC, decision (allow, unauthenticated, permission_denied, error) and token kind",
+            "Check decisions, by RPC, decision (allow, unauthenticated, permission_denied, invalid_request, error) and token kind",
             self.decisions.clone(),
         );
         r.register(
@@ -101,12 +101,12 @@ impl Metrics {
         );
         r.register(
             "cache_hits",
-            "Checks answered from the token cache (a known absence included)",
+            "Token lookups answered from the cache (the token checked, the caller's own credential, a derived token's parents; a known absence included)",
             self.cache_hits.clone(),
         );
         r.register(
             "cache_misses",
-            "Checks that read the store because the cache held nothing current",
+            "Token lookups that read the store because the cache held nothing current",
             self.cache_misses.clone(),
         );
         r.register(
@@ -156,7 +156,7 @@ impl Metrics {
         );
         r.register(
             "logins",
-            "Password logins, by result (success, failed, locked, error)",
+            "Password logins, by result (success, failed, locked, throttled, invalid, error)",
             self.logins.clone(),
         );
         r.register(

@@ -134,7 +134,7 @@ impl TokenStore for CountingStore {
         now: Millis,
         new: &TokenRecord,
         max_active: u32,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<u32>> {
         self.inner
             .rotate_token(old_id, end_at, now, new, max_active)
             .await
@@ -184,7 +184,7 @@ impl CredentialStore for CountingStore {
         name_hash: &[u8],
         now: Millis,
         lock_for: fn(u32) -> Millis,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<u32> {
         self.inner
             .record_login_failure(name_hash, now, lock_for)
             .await

@@ -15,6 +15,7 @@ mod cache;
 mod callers;
 mod cli;
 mod cli_apps;
+mod cli_session;
 mod client_secrets;
 mod clients;
 mod connections;

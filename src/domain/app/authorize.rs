@@ -1,5 +1,7 @@
 //! Authorize (the per-request check) and Introspect (RFC 7662).
 
+use std::time::Duration;
+
 use super::{App, Caller, effective, perms};
 use crate::domain::clock::Millis;
 use crate::domain::error::Result;
@@ -150,6 +152,12 @@ impl App {
         self.metrics
             .decision(via.as_str(), decision, kind, started.elapsed());
         outcome
+    }
+
+    /// A check refused before it could be decided (a malformed request, a caller short of
+    /// `tessera:introspect` asked in the adapter), counted like a decision of no token.
+    pub fn count_undecided(&self, via: CheckVia, decision: &'static str, took: Duration) {
+        self.metrics.decision(via.as_str(), decision, "none", took);
     }
 
     pub async fn authorize(

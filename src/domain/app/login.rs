@@ -24,6 +24,9 @@ use crate::domain::permission_set::PermissionSet;
 use crate::domain::token_format::{TokenKind, random_base62};
 use crate::domain::validate;
 
+/// Why an attempt on a locked username is refused (and how the metrics tell a lock from
+/// other throttling).
+const LOCKED: &str = "too many failed logins for this user";
 /// Failures in a row before a username is locked.
 pub const LOCK_AFTER: u32 = 5;
 /// The first lock; each further failure doubles it.
@@ -131,7 +134,7 @@ impl App {
             // Whole seconds, rounded up: the message and RetryInfo say the same.
             let wait = (locked_until - now).unsigned_abs().div_ceil(1000);
             return Err(Error::Throttled {
-                reason: "too many failed logins for this user".into(),
+                reason: LOCKED.into(),
                 retry_after: std::time::Duration::from_secs(wait),
             });
         }
@@ -156,10 +159,13 @@ impl App {
     /// The attempt failed: counted in the store, shared by every replica.
     pub(super) async fn attempt_failed(&self, attempt: Attempt<'_>) -> Result<()> {
         let now = self.clock.now();
-        self.store
+        let failures = self
+            .store
             .record_login_failure(&attempt.name_hash, now, lock_for)
             .await?;
-        if lock_for(attempt.failures.saturating_add(1)) > 0 {
+        // The count this failure made, from the store's transaction: of parallel failures
+        // (here or on another replica) only the one that set a lock counts it.
+        if lock_for(failures) > 0 {
             self.metrics.lockout();
         }
         Ok(())
@@ -181,7 +187,8 @@ impl App {
         self.metrics.login(match &outcome {
             Ok(_) => "success",
             Err(Error::LoginFailed) => "failed",
-            Err(Error::Throttled { .. }) => "locked",
+            Err(Error::Throttled { reason, .. }) if reason == LOCKED => "locked",
+            Err(Error::Throttled { .. }) => "throttled",
             Err(Error::InvalidArgument { .. }) => "invalid",
             Err(_) => "error",
         });

@@ -137,10 +137,11 @@ impl App {
         let now = self.clock.now();
         let (record, secret) = self.record_of(&plan, now)?;
         let limit = self.limits.max_tokens_per_user;
-        if !self
+        if self
             .store
             .rotate_token(&old.id, end_at, now, &record, limit)
             .await?
+            .is_none()
         {
             return Ok(None);
         }

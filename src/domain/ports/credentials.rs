@@ -36,13 +36,14 @@ pub trait CredentialStore: Send + Sync {
     /// Failures in a row for `name_hash` and until when attempts are refused.
     async fn login_failures(&self, name_hash: &[u8]) -> StoreResult<Option<(u32, Millis)>>;
     /// Counts one failure, atomically (concurrent failures are all counted, a first one
-    /// included), and sets the lock from the new count by `lock_for`.
+    /// included), and sets the lock from the new count by `lock_for`. Returns the new count,
+    /// so that exactly the failure which locked the name knows it did.
     async fn record_login_failure(
         &self,
         name_hash: &[u8],
         now: Millis,
         lock_for: fn(u32) -> Millis,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<u32>;
     /// A success: the count starts again.
     async fn clear_login_failures(&self, name_hash: &[u8]) -> StoreResult<()>;
 }

@@ -33,9 +33,10 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32>;
     /// A rotation, in one transaction: ends the token `old_id` if it is live at `now`
     /// (revoked with its descendants when `end_at` is `None`, else its expiry moved to
-    /// `end_at`), then inserts `new` within `max_active` live tokens of its subject. `false`,
+    /// `end_at`), then inserts `new` within `max_active` live tokens of its subject. `None`,
     /// with nothing written, when the old token was no longer live: of two concurrent
-    /// rotations one wins, and a rotation after a revocation writes nothing.
+    /// rotations one wins, and a rotation after a revocation writes nothing. Otherwise how
+    /// many tokens it revoked now (0 with an `end_at`).
     async fn rotate_token(
         &self,
         old_id: &str,
@@ -43,7 +44,7 @@ pub trait TokenStore: Send + Sync {
         now: Millis,
         new: &TokenRecord,
         max_active: u32,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<u32>>;
     /// Revokes every live token of a user, and every token derived from them.
     async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32>;
     /// Writes a batch of `last_used_at` values, never moving one backwards.

@@ -155,7 +155,7 @@ impl CredentialStore for Metered {
         name_hash: &[u8],
         now: Millis,
         lock_for: fn(u32) -> Millis,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<u32> {
         self.timed(
             "record_login_failure",
             self.inner.record_login_failure(name_hash, now, lock_for),

@@ -76,7 +76,7 @@ impl TokenStore for Metered {
         now: Millis,
         new: &TokenRecord,
         max_active: u32,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<u32>> {
         let outcome = self
             .timed(
                 "rotate_token",
@@ -84,8 +84,9 @@ impl TokenStore for Metered {
                     .rotate_token(old_id, end_at, now, new, max_active),
             )
             .await;
-        if matches!(outcome, Ok(true)) {
+        if let Ok(Some(revoked)) = outcome {
             self.issued(std::slice::from_ref(new));
+            self.metrics.revoked("rotated", u64::from(revoked));
         }
         outcome
     }

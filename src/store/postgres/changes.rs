@@ -227,7 +227,9 @@ async fn listen(
                 }
             };
             match received {
-                Ok(Some(notification)) => apply(notification.payload(), &sink, &state),
+                Ok(Some(notification)) => {
+                    apply(notification.payload(), &sink, &state, &metrics);
+                }
                 // The connection was lost: whatever was sent since is lost with it. Flush now
                 // rather than after a reconnect, which may take long while the database is
                 // unreachable.
@@ -259,7 +261,7 @@ async fn resync(store: &Arc<PostgresStore>, sink: &Arc<dyn ChangeSink>, state: &
     }
 }
 
-fn apply(payload: &str, sink: &Arc<dyn ChangeSink>, state: &SharedState) {
+fn apply(payload: &str, sink: &Arc<dyn ChangeSink>, state: &SharedState, metrics: &Metrics) {
     match parse_notice(payload) {
         Some(Notice::Token(revision, id)) => {
             sink.token_changed(id);
@@ -278,6 +280,8 @@ fn apply(payload: &str, sink: &Arc<dyn ChangeSink>, state: &SharedState) {
             state.send_modify(|s| s.heard(revision));
         }
         Some(Notice::Everything(revision)) => {
+            // A notice heard (a bulk change), though it flushes like a lost one.
+            metrics.feed_notice();
             sink.everything_changed();
             state.send_modify(|s| s.heard(revision));
         }

@@ -111,7 +111,7 @@ impl<B: SqlBackend> CredentialStore for SqlStore<B> {
         name_hash: &[u8],
         now: Millis,
         lock_for: fn(u32) -> Millis,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<u32> {
         self.write(async {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
@@ -127,7 +127,7 @@ impl<B: SqlBackend> CredentialStore for SqlStore<B> {
                 let until = now.saturating_add(lock_for(failures));
                 tx.execute(B::render(&q::update_locked_until(name_hash, until)))
                     .await?;
-                Ok(())
+                Ok(failures)
             }
             .await;
             finish(tx, outcome).await

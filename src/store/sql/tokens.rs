@@ -132,7 +132,7 @@ impl<B: SqlBackend> TokenStore for SqlStore<B> {
         now: Millis,
         new: &TokenRecord,
         max_active: u32,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<u32>> {
         self.write(async {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
@@ -143,14 +143,16 @@ impl<B: SqlBackend> TokenStore for SqlStore<B> {
                     Some(at) => tx.execute(B::render(&q::end_token_at(old_id, at))).await?,
                 };
                 if ended == 0 {
-                    return Ok(false);
+                    return Ok(None);
                 }
+                let mut revoked = 0;
                 if end_at.is_none() {
-                    tx.execute(B::render(&q::revoke_token(old_id, None, now)))
-                        .await?;
+                    revoked = ended
+                        + tx.execute(B::render(&q::revoke_token(old_id, None, now)))
+                            .await?;
                 }
                 insert_in::<_, B>(&mut tx, new, Some(max_active)).await?;
-                Ok(true)
+                Ok(Some(to_u32(revoked)))
             }
             .await;
             finish(tx, outcome).await
