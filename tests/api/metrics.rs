@@ -80,13 +80,53 @@ async fn authorize(c: &mut TokenServiceClient<Channel>, key: &str, token: &str, 
 }
 
 const WORK: usize = 40;
+/// Tokens checked once each against a 128-entry cache.
+const EVICTING: usize = 160;
+
+async fn issue(c: &mut TokenServiceClient<Channel>, key: &str) -> pb::IssueResponse {
+    c.issue(authed(
+        key,
+        pb::IssueRequest {
+            grant: Some(api_key(&["read:*"], "")),
+        },
+    ))
+    .await
+    .expect("issue")
+    .into_inner()
+}
+
+async fn c_admin(
+    server: &ServeProcess,
+) -> tessera::proto::v1::admin_service_client::AdminServiceClient<Channel> {
+    let addr = format!("http://{}", server.addr);
+    tessera::proto::v1::admin_service_client::AdminServiceClient::connect(addr)
+        .await
+        .expect("connect")
+}
+
+/// Runs the futures at once, each on its own task; their answers in order.
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_what_the_server_did_with_bounded_labels_and_no_secrets() {
     let db = TestDb::fresh().await;
     let key = bootstrap(&db.url);
     let secret = ("TESSERA_SECRET_KEY", "a server secret only this test knows");
-    let server = ServeProcess::start(&db.url, &[("RUST_LOG", "info"), secret]);
+    // Two entries a cache shard: 128 in all, so the checks of EVICTING tokens below must
+    // evict.
+    let cache = ("TESSERA_CACHE_CAPACITY", "128");
+    let server = ServeProcess::start(&db.url, &[("RUST_LOG", "info"), secret, cache]);
     let mut c = server.client().await;
     let issued = c
         .issue(authed(
@@ -142,7 +182,82 @@ async fn metrics_count_what_the_server_did_with_bounded_labels_and_no_secrets() 
         login.expect_err("no such user").code(),
         tonic::Code::Unauthenticated
     );
+    // A burst of wrong passwords for one name, in parallel: one of them locks it.
+    let burst = (0..5).map(|_| {
+        let mut c = c.clone();
+        async move {
+            c.issue(tonic::Request::new(pb::IssueRequest {
+                grant: Some(pb::issue_request::Grant::Password(pb::PasswordGrant {
+                    username: "mallory".into(),
+                    password: "guess".into(),
+                    ..Default::default()
+                })),
+            }))
+            .await
+        }
+    });
+    for answer in futures_join(burst).await {
+        assert_eq!(
+            answer.expect_err("wrong").code(),
+            tonic::Code::Unauthenticated
+        );
+    }
+    // A rotation without overlap revokes the old token at once.
+    let rotating = issue(&mut c, &key).await;
+    c.rotate(authed(
+        &key,
+        pb::RotateRequest {
+            token_id: rotating.token_id,
+            overlap: None,
+        },
+    ))
+    .await
+    .expect("rotate");
+    // An app's client credentials grant, once over HTTP and once over gRPC.
+    let app = c_admin(&server)
+        .await
+        .create_client(authed(
+            &key,
+            pb::CreateClientRequest {
+                name: "metrics app".into(),
+                r#type: pb::ClientType::Confidential.into(),
+                scopes: strings(&["read:contacts"]),
+                grant_types: strings(&["client_credentials"]),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("create client")
+        .into_inner();
+    let app_id = app.client.expect("client").client_id;
+    // Tokens enough that a 128-entry cache must evict while checking them.
+    for _ in 0..EVICTING {
+        let t = issue(&mut c, &key).await;
+        authorize(&mut c, &key, &t.token, "read:x").await;
+    }
     let http = reqwest::Client::new();
+    let granted = http
+        .post(format!("http://{}/oauth/token", server.http_addr))
+        .basic_auth(&app_id, Some(&app.client_secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "read:contacts"),
+        ])
+        .send()
+        .await
+        .expect("token endpoint");
+    assert_eq!(granted.status(), 200);
+    c.issue(tonic::Request::new(pb::IssueRequest {
+        grant: Some(pb::issue_request::Grant::ClientCredentials(
+            pb::ClientCredentialsGrant {
+                client_id: app_id.clone(),
+                client_secret: app.client_secret.clone(),
+                scopes: strings(&["read:contacts"]),
+            },
+        )),
+    }))
+    .await
+    .expect("client credentials over gRPC");
     let refused = http
         .post(format!("http://{}/oauth/token", server.http_addr))
         .form(&[("grant_type", "password"), ("client_id", "some-app")])
@@ -175,10 +290,20 @@ async fn metrics_count_what_the_server_did_with_bounded_labels_and_no_secrets() 
     assert!(total(&s, "tessera_cache_misses_total", &[]) >= 1.0);
     assert!(total(&s, "tessera_cache_entries", &[]) >= 1.0);
     assert!(exported(&s, "tessera_cache_evictions_total"));
-    // The one issued here (`bootstrap` ran in its own process).
+    // The ones issued here (`bootstrap` ran in its own process): the first, the rotated one
+    // and its successor, and the evicting ones; the app's two access tokens.
+    let keys = (3 + EVICTING) as f64;
     assert_eq!(
         total(&s, "tessera_tokens_issued_total", &[("kind", "api_key")]),
-        1.0
+        keys
+    );
+    assert_eq!(
+        total(
+            &s,
+            "tessera_tokens_issued_total",
+            &[("kind", "oauth_access")]
+        ),
+        2.0
     );
     assert_eq!(
         total(&s, "tessera_revocations_total", &[("reason", "token")]),
@@ -186,9 +311,24 @@ async fn metrics_count_what_the_server_did_with_bounded_labels_and_no_secrets() 
     );
     assert_eq!(
         total(&s, "tessera_logins_total", &[("result", "failed")]),
+        6.0
+    );
+    assert_eq!(
+        total(&s, "tessera_login_lockouts_total", &[]),
+        1.0,
+        "one lock"
+    );
+    assert_eq!(
+        total(&s, "tessera_revocations_total", &[("reason", "rotated")]),
         1.0
     );
-    assert_eq!(total(&s, "tessera_login_lockouts_total", &[]), 0.0);
+    let minted = [("grant_type", "client_credentials"), ("error", "none")];
+    assert_eq!(
+        total(&s, "tessera_oauth_grants_total", &minted),
+        2.0,
+        "counted once each"
+    );
+    assert!(total(&s, "tessera_cache_evictions_total", &[]) >= (EVICTING - 128) as f64);
     let grant = [
         ("grant_type", "unsupported"),
         ("error", "unsupported_grant_type"),
