@@ -164,22 +164,15 @@ pub async fn run(args: ClientCmdArgs) -> CliResult<()> {
             output::one(out, COLUMNS, &client_json(c.get_ref()));
         }
         ClientCmd::List => {
-            let mut items = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let page = admin
-                    .list_clients(pb::ListClientsRequest {
+            let clients = all_pages!(
+                admin
+                    .list_clients(|page_token| pb::ListClientsRequest {
                         page_size: 0,
                         page_token,
                     })
-                    .await?
-                    .into_inner();
-                items.extend(page.clients.iter().map(client_json));
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = page.next_page_token;
-            }
+                    .clients
+            );
+            let items: Vec<Value> = clients.iter().map(client_json).collect();
             output::list(out, COLUMNS, &items);
         }
         ClientCmd::Update {

@@ -7,6 +7,24 @@
 //! `client create`, `client rotate-secret`), once; `login` keeps its session in a 0600 file
 //! and prints no token.
 
+/// Every item of a paged List RPC, page after page:
+/// `all_pages!(admin.list_roles(|page_token| pb::ListRolesRequest { page_size: 0, page_token }).roles)`.
+macro_rules! all_pages {
+    ($client:ident . $method:ident (|$token:ident| $request:expr) . $field:ident) => {{
+        let mut items = Vec::new();
+        let mut $token = String::new();
+        loop {
+            let page = $client.$method($request).await?.into_inner();
+            items.extend(page.$field);
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            $token = page.next_page_token;
+        }
+        items
+    }};
+}
+
 mod check;
 mod clients;
 pub mod connect;

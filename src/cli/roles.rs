@@ -91,22 +91,15 @@ pub async fn run(args: RoleArgs) -> CliResult<()> {
             output::one(out, COLUMNS, &role_json(&role));
         }
         RoleCmd::List => {
-            let mut items = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let page = admin
-                    .list_roles(pb::ListRolesRequest {
+            let roles = all_pages!(
+                admin
+                    .list_roles(|page_token| pb::ListRolesRequest {
                         page_size: 0,
                         page_token,
                     })
-                    .await?
-                    .into_inner();
-                items.extend(page.roles.iter().map(role_json));
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = page.next_page_token;
-            }
+                    .roles
+            );
+            let items: Vec<Value> = roles.iter().map(role_json).collect();
             output::list(out, COLUMNS, &items);
         }
         RoleCmd::Set { name, permissions } => {

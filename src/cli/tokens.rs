@@ -83,7 +83,7 @@ pub enum IssueCmd {
         read_only: bool,
         #[arg(long, value_parser = parse_duration)]
         ttl: Option<Duration>,
-        /// The user it acts as (id); default: yourself.
+        /// The user it acts as (id or name); default: yourself.
         #[arg(long, default_value = "")]
         subject: String,
     },
@@ -215,7 +215,10 @@ pub async fn run(args: TokenArgs) -> CliResult<()> {
                     scopes,
                     read_only,
                     ttl: ttl.map(proto_duration),
-                    subject,
+                    subject: match subject.as_str() {
+                        "" => subject,
+                        named => super::users::resolve(&mut conn.admin(), named).await?,
+                    },
                 }),
                 IssueCmd::Pat {
                     name,
@@ -241,23 +244,16 @@ pub async fn run(args: TokenArgs) -> CliResult<()> {
                 Some(u) => super::users::resolve(&mut admin, &u).await?,
                 None => String::new(),
             };
-            let mut items = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let page = admin
-                    .list_tokens(pb::ListTokensRequest {
+            let tokens = all_pages!(
+                admin
+                    .list_tokens(|page_token| pb::ListTokensRequest {
                         subject: subject.clone(),
                         page_size: 0,
                         page_token,
                     })
-                    .await?
-                    .into_inner();
-                items.extend(page.tokens.iter().map(token_json));
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = page.next_page_token;
-            }
+                    .tokens
+            );
+            let items: Vec<Value> = tokens.iter().map(token_json).collect();
             output::list(out, LISTED, &items);
         }
         TokenCmd::Revoke {

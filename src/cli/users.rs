@@ -79,22 +79,14 @@ pub fn user_json(u: &pb::User) -> Value {
 }
 
 async fn all_users(admin: &mut Admin) -> CliResult<Vec<pb::User>> {
-    let mut users = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = admin
-            .list_users(pb::ListUsersRequest {
+    Ok(all_pages!(
+        admin
+            .list_users(|page_token| pb::ListUsersRequest {
                 page_size: 0,
                 page_token,
             })
-            .await?
-            .into_inner();
-        users.extend(page.users);
-        if page.next_page_token.is_empty() {
-            return Ok(users);
-        }
-        page_token = page.next_page_token;
-    }
+            .users
+    ))
 }
 
 /// The id of the user named by `user`: an id, else a name.

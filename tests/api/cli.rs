@@ -207,6 +207,26 @@ async fn roles_users_and_tokens_from_the_cli() {
     );
     assert_eq!(with_pw["has_password"], true);
     cli.fails(a, &["user", "get", "nobody"], 3, "NOT_FOUND");
+    // A key acting as Alice, named by her name.
+    let hers = cli.json(
+        a,
+        &[
+            "token",
+            "issue",
+            "api-key",
+            "hers",
+            "--scope",
+            "read:contacts",
+            "--subject",
+            "alice",
+        ],
+    );
+    let seen = cli.json_in(
+        a,
+        &["token", "introspect", "-"],
+        &format!("{}\n", str_of(&hers, "token")),
+    );
+    assert_eq!(str_of(&seen, "subject"), alice_id);
 
     // Tokens: issued once, listed without secrets, checked, rotated, revoked three ways.
     let issued = cli.run(
