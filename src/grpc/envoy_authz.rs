@@ -13,19 +13,18 @@
 //!
 //! A store outage is the call's UNAVAILABLE, so that `failure_mode_allow: false` denies.
 
-use std::collections::HashMap;
-
 use tonic::{Request, Response, Status};
 
 use super::caller;
+use super::envoy_server::CheckBytes;
+use super::envoy_wire::{AUTHORIZATION, CheckView, EXTENSION_NAMES, HEADER_NAMES};
 use crate::domain::app::{App, AuthorizeInput, AuthorizeOutcome, CheckVia, Decision};
 use crate::domain::error::Error;
 use crate::proto::envoy_api::envoy::config::core::v3::{
     HeaderValue, HeaderValueOption, header_value_option::HeaderAppendAction,
 };
 use crate::proto::envoy_api::envoy::service::auth::v3::{
-    CheckRequest, CheckResponse, DeniedHttpResponse, OkHttpResponse, attribute_context,
-    authorization_server::Authorization, check_response::HttpResponse,
+    CheckResponse, DeniedHttpResponse, OkHttpResponse, check_response::HttpResponse,
 };
 use crate::proto::envoy_api::envoy::r#type::v3::{HttpStatus, StatusCode};
 use crate::proto::envoy_api::google::rpc::Status as RpcStatus;
@@ -46,38 +45,18 @@ impl EnvoyAuthzApi {
     }
 }
 
-/// The values of a request header as Envoy sent it, in either encoding: `headers` (repeated
-/// headers merged into one value, comma-separated, as HTTP allows) or `header_map` (with
-/// `encode_raw_headers`: one entry per header line). Names arrive lowercased.
-fn header_values<'a>(http: &'a attribute_context::HttpRequest, name: &str) -> Vec<&'a str> {
-    let mut values: Vec<&str> = http
-        .headers
-        .get(name)
-        .map(String::as_str)
-        .into_iter()
-        .collect();
-    if let Some(map) = &http.header_map {
-        values.extend(map.headers.iter().filter(|h| h.key == name).map(|h| {
-            match h.raw_value.is_empty() {
-                true => h.value.as_str(),
-                false => std::str::from_utf8(&h.raw_value).unwrap_or("\u{fffd}"),
-            }
-        }));
-    }
-    values
-}
-
 /// Whether a header came more than once (two entries, or one merged value).
 fn repeated(values: &[&str]) -> bool {
     values.len() > 1 || values.iter().any(|v| v.contains(','))
 }
 
-/// A client's own `x-tessera-*` header sent twice: Envoy's overwrite replaces the first
-/// only, so the second would reach the upstream beside tessera's. Refused instead.
-fn smuggled(http: &attribute_context::HttpRequest) -> Option<&'static str> {
-    [SUBJECT, TOKEN_ID, KIND]
-        .into_iter()
-        .find(|name| repeated(&header_values(http, name)))
+/// A client's own `x-tessera-*` header sent twice (in `headers`, repeated headers arrive
+/// merged, comma-separated; in `header_map`, one entry each): Envoy's overwrite replaces the
+/// first only, so the second would reach the upstream beside tessera's. Refused instead.
+fn smuggled(view: &CheckView<'_>) -> Option<&'static str> {
+    (1..HEADER_NAMES.len())
+        .find(|&i| repeated(&view.header_values(i)))
+        .map(|i| HEADER_NAMES[i])
 }
 
 /// `Bearer <token>` (any case); anything else is no token.
@@ -88,8 +67,9 @@ fn bearer(value: &str) -> &str {
     }
 }
 
-fn flag(extensions: &HashMap<String, String>, name: &str) -> Result<Option<bool>, Error> {
-    match extensions.get(name).map(String::as_str) {
+fn flag(view: &CheckView<'_>, index: usize) -> Result<Option<bool>, Error> {
+    let name = EXTENSION_NAMES[index];
+    match view.extension(index) {
         None => Ok(None),
         Some("true") => Ok(Some(true)),
         Some("false") => Ok(Some(false)),
@@ -101,19 +81,17 @@ fn flag(extensions: &HashMap<String, String>, name: &str) -> Result<Option<bool>
 }
 
 /// What Envoy asks, as `Authorize` takes it, and whether to strip `authorization`.
-fn input_of(req: &CheckRequest) -> Result<(AuthorizeInput, bool), Error> {
-    let attributes = req.attributes.as_ref();
-    let http = http_of(req)?;
-    let extensions = attributes.map(|a| &a.context_extensions);
-    let empty = HashMap::new();
-    let extensions = extensions.unwrap_or(&empty);
+fn input_of(view: &CheckView<'_>) -> Result<(AuthorizeInput, bool), Error> {
+    if !view.has_http {
+        return Err(Error::invalid("attributes.request.http", "required"));
+    }
     let field = "context_extensions[tessera.scopes]";
-    let required: Vec<String> = extensions
-        .get("tessera.scopes")
+    let required: Vec<String> = view
+        .extension(0)
         .map(|s| s.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
     crate::domain::validate::required(field, &required)?;
-    let match_any = match extensions.get("tessera.match").map(String::as_str) {
+    let match_any = match view.extension(1) {
         None | Some("all") => false,
         Some("any") => true,
         Some(_) => {
@@ -123,11 +101,11 @@ fn input_of(req: &CheckRequest) -> Result<(AuthorizeInput, bool), Error> {
             ));
         }
     };
-    let reads = ["GET", "HEAD", "OPTIONS"].contains(&http.method.as_str());
-    let mutating = flag(extensions, "tessera.mutating")?.unwrap_or(!reads);
-    let strip = flag(extensions, "tessera.strip_authorization")?.unwrap_or(false);
+    let reads = ["GET", "HEAD", "OPTIONS"].contains(&view.method);
+    let mutating = flag(view, 2)?.unwrap_or(!reads);
+    let strip = flag(view, 3)?.unwrap_or(false);
     // Two credentials are none: the upstream might read the one not checked.
-    let auth = header_values(http, "authorization");
+    let auth = view.header_values(AUTHORIZATION);
     let token = match auth.as_slice() {
         [one] if !repeated(&auth) => bearer(one),
         _ => "",
@@ -139,14 +117,6 @@ fn input_of(req: &CheckRequest) -> Result<(AuthorizeInput, bool), Error> {
         mutating,
     };
     Ok((input, strip))
-}
-
-fn http_of(req: &CheckRequest) -> Result<&attribute_context::HttpRequest, Error> {
-    req.attributes
-        .as_ref()
-        .and_then(|a| a.request.as_ref())
-        .and_then(|r| r.http.as_ref())
-        .ok_or_else(|| Error::invalid("attributes.request.http", "required"))
 }
 
 /// 400 for a request that repeats a header tessera sets upstream.
@@ -244,11 +214,11 @@ fn denied(out: &AuthorizeOutcome, required: &[String]) -> CheckResponse {
     }
 }
 
-#[tonic::async_trait]
-impl Authorization for EnvoyAuthzApi {
-    async fn check(
+impl EnvoyAuthzApi {
+    /// One Check, counted (see `envoy_server` for how it is served).
+    pub async fn check(
         &self,
-        request: Request<CheckRequest>,
+        request: Request<CheckBytes>,
     ) -> Result<Response<CheckResponse>, Status> {
         // `App::check` counts what it decides; what is refused before it is counted here:
         // a repeated identity header (a 400 Envoy enforces) or a request or caller that
@@ -266,20 +236,23 @@ impl Authorization for EnvoyAuthzApi {
         }
         answer
     }
-}
 
-impl EnvoyAuthzApi {
     async fn decide(
         &self,
-        request: Request<CheckRequest>,
+        request: Request<CheckBytes>,
         decided: &mut bool,
     ) -> Result<Response<CheckResponse>, Status> {
         let caller = caller(&self.app, &request).await?;
         caller.require(crate::domain::app::perms::INTROSPECT)?;
-        if let Some(name) = smuggled(http_of(request.get_ref())?) {
+        let view = CheckView::parse(&request.get_ref().0)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if !view.has_http {
+            return Err(Error::invalid("attributes.request.http", "required").into());
+        }
+        if let Some(name) = smuggled(&view) {
             return Ok(Response::new(refused_header(name)));
         }
-        let (input, strip) = input_of(request.get_ref())?;
+        let (input, strip) = input_of(&view)?;
         *decided = true;
         let out = self
             .app

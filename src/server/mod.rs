@@ -13,8 +13,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::domain::app::App;
-use crate::grpc::{AccountApi, AdminApi, EnvoyAuthzApi, OAuthApi, TokenApi};
-use crate::proto::envoy_api::envoy::service::auth::v3::authorization_server::AuthorizationServer;
+use crate::grpc::{AccountApi, AdminApi, EnvoyAuthzApi, EnvoyAuthzServer, OAuthApi, TokenApi};
 use crate::proto::v1::account_service_server::AccountServiceServer;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::o_auth_service_server::OAuthServiceServer;
@@ -161,8 +160,10 @@ pub async fn run(
         .max_decoding_message_size(MAX_ADMIN_REQUEST);
     let oauth = OAuthServiceServer::new(OAuthApi::new(app.clone()))
         .max_decoding_message_size(MAX_ADMIN_REQUEST);
-    let envoy = AuthorizationServer::new(EnvoyAuthzApi::new(app.clone()))
-        .max_decoding_message_size(crate::grpc::ENVOY_CHECK_BYTES);
+    let envoy = EnvoyAuthzServer::new(
+        EnvoyAuthzApi::new(app.clone()),
+        crate::grpc::ENVOY_CHECK_BYTES,
+    );
 
     // Shutdown starts when `shutdown` completes. In order: health turns NOT_SERVING (so
     // balancers and watchers move away first), the listener closes (a new connection is
