@@ -17,7 +17,10 @@ use tonic::{Request, Response, Status};
 
 use super::caller;
 use super::envoy_server::CheckBytes;
-use super::envoy_wire::{AUTHORIZATION, CheckView, EXTENSION_NAMES, HEADER_NAMES};
+use super::envoy_wire::{
+    AUTHORIZATION, CheckView, EXTENSION_NAMES, HEADER_NAMES, IDENTITY, MATCH, MUTATING, SCOPES,
+    STRIP_AUTHORIZATION,
+};
 use crate::domain::app::{App, AuthorizeInput, AuthorizeOutcome, CheckVia, Decision};
 use crate::domain::error::Error;
 use crate::proto::envoy_api::envoy::config::core::v3::{
@@ -30,9 +33,9 @@ use crate::proto::envoy_api::envoy::r#type::v3::{HttpStatus, StatusCode};
 use crate::proto::envoy_api::google::rpc::Status as RpcStatus;
 
 /// The headers the upstream gets on an allow (overwriting any the client sent).
-const SUBJECT: &str = "x-tessera-subject";
-const TOKEN_ID: &str = "x-tessera-token-id";
-const KIND: &str = "x-tessera-kind";
+const SUBJECT: &str = HEADER_NAMES[1];
+const TOKEN_ID: &str = HEADER_NAMES[2];
+const KIND: &str = HEADER_NAMES[3];
 
 #[derive(Debug, Clone)]
 pub struct EnvoyAuthzApi {
@@ -54,7 +57,8 @@ fn repeated(values: &[&str]) -> bool {
 /// merged, comma-separated; in `header_map`, one entry each): Envoy's overwrite replaces the
 /// first only, so the second would reach the upstream beside tessera's. Refused instead.
 fn smuggled(view: &CheckView<'_>) -> Option<&'static str> {
-    (1..HEADER_NAMES.len())
+    IDENTITY
+        .clone()
         .find(|&i| repeated(&view.header_values(i)))
         .map(|i| HEADER_NAMES[i])
 }
@@ -87,11 +91,11 @@ fn input_of(view: &CheckView<'_>) -> Result<(AuthorizeInput, bool), Error> {
     }
     let field = "context_extensions[tessera.scopes]";
     let required: Vec<String> = view
-        .extension(0)
+        .extension(SCOPES)
         .map(|s| s.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
     crate::domain::validate::required(field, &required)?;
-    let match_any = match view.extension(1) {
+    let match_any = match view.extension(MATCH) {
         None | Some("all") => false,
         Some("any") => true,
         Some(_) => {
@@ -102,8 +106,8 @@ fn input_of(view: &CheckView<'_>) -> Result<(AuthorizeInput, bool), Error> {
         }
     };
     let reads = ["GET", "HEAD", "OPTIONS"].contains(&view.method);
-    let mutating = flag(view, 2)?.unwrap_or(!reads);
-    let strip = flag(view, 3)?.unwrap_or(false);
+    let mutating = flag(view, MUTATING)?.unwrap_or(!reads);
+    let strip = flag(view, STRIP_AUTHORIZATION)?.unwrap_or(false);
     // Two credentials are none: the upstream might read the one not checked.
     let auth = view.header_values(AUTHORIZATION);
     let token = match auth.as_slice() {

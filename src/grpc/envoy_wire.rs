@@ -6,11 +6,16 @@
 //! and a map for each map field, then frees them all; on a typical gateway request that was
 //! a tenth of the server's time per Check, for one header read. The semantics are prost's
 //! for the fields read: a message field that occurs twice is merged, a map key's last entry
-//! wins, a string must be UTF-8. Other fields are skipped by their wire type, unread.
-//! `tests` (below) checks every field read against prost's own decoding.
+//! wins, a string must be UTF-8. Every header and extension entry, read or not, must be UTF-8
+//! too (checked without copying), so a request prost refused is still refused. Other fields
+//! (peers, metadata, TLS) are skipped by their wire type, unread; groups (wire types 3 and 4,
+//! which proto3 never sends) are refused, as are over-long varints. `tests` (below) checks
+//! every field read against prost's own decoding.
 
 /// The headers tessera reads, by index in the view.
 pub const AUTHORIZATION: usize = 0;
+/// The identity headers tessera sets upstream, by index in the view.
+pub const IDENTITY: std::ops::Range<usize> = 1..4;
 pub const HEADER_NAMES: [&str; 4] = [
     "authorization",
     "x-tessera-subject",
@@ -18,6 +23,10 @@ pub const HEADER_NAMES: [&str; 4] = [
     "x-tessera-kind",
 ];
 /// The route settings tessera reads from `context_extensions`, by index in the view.
+pub const SCOPES: usize = 0;
+pub const MATCH: usize = 1;
+pub const MUTATING: usize = 2;
+pub const STRIP_AUTHORIZATION: usize = 3;
 pub const EXTENSION_NAMES: [&str; 4] = [
     "tessera.scopes",
     "tessera.match",
@@ -62,6 +71,10 @@ impl<'a> Reader<'a> {
                 .split_first()
                 .ok_or(WireError("truncated varint"))?;
             self.buf = rest;
+            // The tenth byte holds the 64th bit only.
+            if i == 9 && byte > 1 {
+                return Err(WireError("varint too long"));
+            }
             value |= u64::from(byte & 0x7f) << (7 * i);
             if byte < 0x80 {
                 return Ok(value);
@@ -141,7 +154,7 @@ fn utf8(b: &[u8]) -> Result<&str, WireError> {
     std::str::from_utf8(b).map_err(|_| WireError("invalid UTF-8"))
 }
 
-/// A `map<string, string>` entry: (key bytes, value bytes), absent parts empty.
+/// A `map<string, string>` entry: (key, value), absent parts empty; both must be UTF-8.
 fn entry(buf: &[u8]) -> Result<(&[u8], &[u8]), WireError> {
     let (mut key, mut value): (&[u8], &[u8]) = (b"", b"");
     each_field(buf, |n, v| {
@@ -152,6 +165,8 @@ fn entry(buf: &[u8]) -> Result<(&[u8], &[u8]), WireError> {
         }
         Ok(())
     })?;
+    utf8(key)?;
+    utf8(value)?;
     Ok((key, value))
 }
 
@@ -230,6 +245,8 @@ impl<'a> CheckView<'a> {
             }
             Ok(())
         })?;
+        utf8(key)?;
+        utf8(value)?;
         if let Some(i) = index_of(&HEADER_NAMES, key) {
             let text = match raw.is_empty() {
                 true => utf8(value)?,

@@ -50,6 +50,7 @@ fn name() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("authorization".to_owned()),
         Just("x-tessera-subject".to_owned()),
+        Just("x-tessera-token-id".to_owned()),
         Just("x-tessera-kind".to_owned()),
         Just("tessera.scopes".to_owned()),
         Just("tessera.match".to_owned()),
@@ -124,6 +125,63 @@ proptest! {
             prop_assert_eq!(view, reference(&decoded));
         }
     }
+}
+
+/// The names are the ones Envoy sends and tessera documents, spelled out here once more so
+/// that a typo in the reader's table cannot pass the differential tests.
+#[test]
+fn the_names_read_are_the_documented_ones() {
+    assert_eq!(
+        HEADER_NAMES,
+        [
+            "authorization",
+            "x-tessera-subject",
+            "x-tessera-token-id",
+            "x-tessera-kind"
+        ]
+    );
+    assert_eq!(
+        EXTENSION_NAMES,
+        [
+            "tessera.scopes",
+            "tessera.match",
+            "tessera.mutating",
+            "tessera.strip_authorization"
+        ]
+    );
+    assert_eq!((SCOPES, MATCH, MUTATING, STRIP_AUTHORIZATION), (0, 1, 2, 3));
+    assert_eq!(IDENTITY, 1..4);
+}
+
+/// Invalid UTF-8 in any header or extension, read or not, fails the request, as with prost.
+#[test]
+fn invalid_utf8_anywhere_in_the_maps_is_refused() {
+    let req = CheckRequest {
+        attributes: Some(AttributeContext {
+            request: Some(attribute_context::Request {
+                http: Some(attribute_context::HttpRequest {
+                    headers: HashMap::from([("x-other".into(), "ZZ".into())]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    };
+    let mut bytes = req.encode_to_vec();
+    let at = bytes.windows(2).position(|w| w == b"ZZ").expect("value");
+    bytes[at] = 0xff;
+    assert!(
+        CheckRequest::decode(bytes.as_slice()).is_err(),
+        "prost refuses it"
+    );
+    assert_eq!(CheckView::parse(&bytes), Err(WireError("invalid UTF-8")));
+    // And an over-long varint, which prost refuses too.
+    let overlong = [
+        0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+    ];
+    assert!(CheckRequest::decode(&overlong[..]).is_err());
+    assert!(CheckView::parse(&overlong).is_err());
 }
 
 #[test]
