@@ -85,10 +85,8 @@ fn flag(view: &CheckView<'_>, index: usize) -> Result<Option<bool>, Error> {
 }
 
 /// What Envoy asks, as `Authorize` takes it, and whether to strip `authorization`.
+/// `view` has its `http` (checked by the caller, before anything else is read).
 fn input_of(view: &CheckView<'_>) -> Result<(AuthorizeInput, bool), Error> {
-    if !view.has_http {
-        return Err(Error::invalid("attributes.request.http", "required"));
-    }
     let field = "context_extensions[tessera.scopes]";
     let required: Vec<String> = view
         .extension(SCOPES)

@@ -83,18 +83,6 @@ const WORK: usize = 40;
 /// Tokens checked once each against a 128-entry cache.
 const EVICTING: usize = 160;
 
-async fn issue(c: &mut TokenServiceClient<Channel>, key: &str) -> pb::IssueResponse {
-    c.issue(authed(
-        key,
-        pb::IssueRequest {
-            grant: Some(api_key(&["read:*"], "")),
-        },
-    ))
-    .await
-    .expect("issue")
-    .into_inner()
-}
-
 async fn c_admin(
     server: &ServeProcess,
 ) -> tessera::proto::v1::admin_service_client::AdminServiceClient<Channel> {
@@ -219,7 +207,7 @@ async fn metrics_count_what_the_server_did_with_bounded_labels_and_no_secrets() 
     }
     assert_eq!(failed, 5, "five failures reach the lock");
     // A rotation without overlap revokes the old token at once.
-    let rotating = issue(&mut c, &key).await;
+    let rotating = issue_read_key(&mut c, &key).await;
     c.rotate(authed(
         &key,
         pb::RotateRequest {
@@ -248,7 +236,7 @@ async fn metrics_count_what_the_server_did_with_bounded_labels_and_no_secrets() 
     let app_id = app.client.expect("client").client_id;
     // Tokens enough that a 128-entry cache must evict while checking them.
     for _ in 0..EVICTING {
-        let t = issue(&mut c, &key).await;
+        let t = issue_read_key(&mut c, &key).await;
         authorize(&mut c, &key, &t.token, "read:x").await;
     }
     let http = reqwest::Client::new();

@@ -111,3 +111,22 @@ pub fn report(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "[figures] {line}");
 }
+
+/// A `read:*` API key of the caller's, issued over `client` (a server in another process).
+pub async fn issue_read_key(
+    client: &mut tessera::proto::v1::token_service_client::TokenServiceClient<
+        tonic::transport::Channel,
+    >,
+    key: &str,
+) -> pb::IssueResponse {
+    client
+        .issue(authed(
+            key,
+            pb::IssueRequest {
+                grant: Some(api_key(&["read:*"], "")),
+            },
+        ))
+        .await
+        .expect("issue")
+        .into_inner()
+}

@@ -39,19 +39,6 @@ fn replica(url: &str) -> ServeProcess {
     ServeProcess::start(url, &[("RUST_LOG", "info")])
 }
 
-async fn issue(client: &mut TokenServiceClient<Channel>, admin: &str) -> pb::IssueResponse {
-    client
-        .issue(authed(
-            admin,
-            pb::IssueRequest {
-                grant: Some(api_key(&["read:*"], "")),
-            },
-        ))
-        .await
-        .expect("issue")
-        .into_inner()
-}
-
 async fn decide(
     client: &mut TokenServiceClient<Channel>,
     admin: &str,
@@ -156,7 +143,7 @@ pub(crate) async fn issued_on_a_cached_on_b(
     on_b: &mut TokenServiceClient<Channel>,
     admin: &str,
 ) -> pb::IssueResponse {
-    let token = issue(on_a, admin).await;
+    let token = issue_read_key(on_a, admin).await;
     assert_eq!(decide(on_b, admin, &token.token).await, pb::Decision::Allow);
     token
 }
@@ -262,9 +249,9 @@ async fn revoking_a_parent_on_one_replica_ends_its_descendants_on_the_other() {
         mut on_a,
         mut on_b,
     } = two_replicas().await;
-    let parent = issue(&mut on_a, &admin).await;
-    let child = issue(&mut on_a, &parent.token).await;
-    let grandchild = issue(&mut on_a, &child.token).await;
+    let parent = issue_read_key(&mut on_a, &admin).await;
+    let child = issue_read_key(&mut on_a, &parent.token).await;
+    let grandchild = issue_read_key(&mut on_a, &child.token).await;
     assert_eq!(
         decide(&mut on_b, &admin, &grandchild.token).await,
         pb::Decision::Allow,
