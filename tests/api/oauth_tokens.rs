@@ -351,3 +351,54 @@ async fn an_apps_own_token_acts_for_the_client_and_goes_with_it() {
     assert_unauthenticated(&t.check(&secret, &["read:reports"]).await);
     assert!(t.store.get_client(&app).await.expect("read").is_none());
 }
+
+#[tokio::test]
+async fn a_refresh_token_revoked_by_id_ends_its_family_in_one_call_and_only_its_owners() {
+    let t = spawn_app().await;
+    t.create_role("reader", &["read:contacts", "tessera:tokens:self"])
+        .await;
+    let ann = t.create_user("ann", &["reader"]).await;
+    let bob = t.create_user("bob", &["reader"]).await;
+    let app = client(&t, &["read:*"]).await;
+    let (code, grant) = code_and_grant(&app, &ann.id);
+    t.store.insert_code(&code).await.expect("code");
+    let (access, secret) = app_token(
+        TokenKind::OAuthAccess,
+        &ann.id,
+        &app,
+        Some(&grant.id),
+        "read:contacts",
+    );
+    let (refresh, _) = app_token(
+        TokenKind::OAuthRefresh,
+        &ann.id,
+        &app,
+        Some(&grant.id),
+        "read:contacts",
+    );
+    let pair = [access, refresh.clone()];
+    assert!(
+        t.store
+            .redeem_code(&code.code_hash, 5, &grant, &pair)
+            .await
+            .expect("redeem")
+    );
+    assert_allow(&t.check(&secret, &["read:contacts"]).await);
+    let by_id = pb::revoke_request::Target::TokenId(refresh.id.clone());
+
+    // Another user's credential (tokens:self only) revokes nothing of ann's.
+    let bobs = t.key_for(&bob.id, &["tessera:tokens:self"]).await.token;
+    assert_eq!(t.revoke(&bobs, by_id.clone()).await.expect("revoke"), 0);
+    assert_allow(&t.check(&secret, &["read:contacts"]).await);
+
+    // Her own credential ends the whole family: the refresh token and its access token.
+    let anns = t.key_for(&ann.id, &["tessera:tokens:self"]).await.token;
+    assert_eq!(t.revoke(&anns, by_id.clone()).await.expect("revoke"), 2);
+    assert_unauthenticated(&t.check(&secret, &["read:contacts"]).await);
+    let ended = t.store.get_grant(&grant.id).await.expect("read");
+    assert!(
+        ended.expect("grant").revoked_at.is_some(),
+        "the grant ended"
+    );
+    assert_eq!(t.revoke(&anns, by_id).await.expect("again"), 0, "once");
+}

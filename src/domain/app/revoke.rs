@@ -2,6 +2,7 @@
 
 use super::{App, Caller, perms};
 use crate::domain::error::{Error, Result};
+use crate::domain::model::TokenRecord;
 use crate::domain::token_format;
 use crate::domain::validate;
 
@@ -61,16 +62,18 @@ impl App {
                     caller.require(perms::TOKENS_SELF)?;
                 }
                 let owner = (!caller.has(perms::TOKENS_REVOKE)).then_some(caller.user_id());
-                let revoked = self.store.revoke_token(&id, owner, now).await?;
-                if revoked == 0 {
-                    return Ok(0);
+                if let Some(rec) = self.store.get_token(&id).await?
+                    && rec.revoked_at.is_none()
+                    && owner.is_none_or(|o| o == rec.subject)
+                    && let Some(grant) = refresh_grant(&rec)
+                {
+                    return self.end_grant(grant, "refresh token revoked").await;
                 }
-                self.invalidate_lineage(&id);
-                let family = match self.store.get_token(&id).await? {
-                    Some(rec) => self.end_family_of(&rec).await?,
-                    None => 0,
-                };
-                Ok(revoked + family)
+                let revoked = self.store.revoke_token(&id, owner, now).await?;
+                if revoked > 0 {
+                    self.invalidate_lineage(&id);
+                }
+                Ok(revoked)
             }
             RevokeTarget::Subject(subject) => {
                 if subject.is_empty() {
@@ -104,6 +107,9 @@ impl App {
             Some(rec) if allowed(&rec) && self.hasher.verify(parsed.text, &rec.secret_hash) => rec,
             _ => return Ok(0),
         };
+        if let Some(grant) = refresh_grant(&rec) {
+            return self.end_grant(grant, "refresh token revoked").await;
+        }
         let revoked = self
             .store
             .revoke_token(&rec.id, None, self.clock.now())
@@ -111,20 +117,17 @@ impl App {
         if revoked > 0 {
             self.invalidate_lineage(&rec.id);
         }
-        Ok(revoked + self.end_family_of(&rec).await?)
+        Ok(revoked)
     }
+}
 
-    /// RFC 7009 §2.1: revoking a refresh token revokes its whole family (the grant and
-    /// every token issued from it). Other tokens end alone.
-    pub(super) async fn end_family_of(
-        &self,
-        rec: &crate::domain::model::TokenRecord,
-    ) -> Result<u32> {
-        match (&rec.grant_id, rec.kind) {
-            (Some(grant), token_format::TokenKind::OAuthRefresh) => {
-                self.end_grant(grant, "refresh token revoked").await
-            }
-            _ => Ok(0),
-        }
+/// RFC 7009 §2.1: revoking a refresh token revokes its whole family (the grant and every
+/// token issued from it, the refresh token among them), in the grant's one store
+/// transaction, so no crash between two writes can leave the family's access tokens live.
+/// Other tokens end alone (with what was derived from them).
+fn refresh_grant(rec: &TokenRecord) -> Option<&str> {
+    match (&rec.grant_id, rec.kind) {
+        (Some(grant), token_format::TokenKind::OAuthRefresh) => Some(grant),
+        _ => None,
     }
 }
