@@ -8,8 +8,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod retention;
 
 pub use bench::{BenchArgs, BenchSeedArgs};
+pub use retention::RetentionArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -177,6 +179,8 @@ pub struct ServeArgs {
     pub logins: LoginArgs,
     #[command(flatten)]
     pub oauth: OAuthArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
 }
 
 /// tessera as an OAuth 2 authorization server.

@@ -24,7 +24,8 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn monotonic(&self) -> Millis;
 }
 
-fn millis(d: Duration) -> Millis {
+/// A duration as milliseconds, saturating.
+pub fn millis(d: Duration) -> Millis {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 

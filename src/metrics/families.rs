@@ -48,6 +48,11 @@ pub struct GrantLabels {
     pub error: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Table {
+    pub table: &'static str,
+}
+
 /// From 10 µs (a warm check) to 2.5 s (past every store deadline's default), about three
 /// buckets a decade.
 const LATENCY_BUCKETS: [f64; 17] = [

@@ -21,7 +21,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use families::{
-    DecisionLabels, GrantLabels, Kind, LoginLabels, Reason, Rpc, StoreLabels, StoreOp, latency,
+    DecisionLabels, GrantLabels, Kind, LoginLabels, Reason, Rpc, StoreLabels, StoreOp, Table,
+    latency,
 };
 
 /// The `Content-Type` of what [`Metrics::encode`] writes: the Prometheus text format 0.0.4.
@@ -47,6 +48,7 @@ pub struct Metrics {
     logins: Family<LoginLabels, Counter>,
     lockouts: Counter,
     oauth_grants: Family<GrantLabels, Counter>,
+    pruned: Family<Table, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -82,6 +84,7 @@ impl Metrics {
             logins: Family::default(),
             lockouts: Counter::default(),
             oauth_grants: Family::default(),
+            pruned: Family::default(),
         };
         m.register();
         m
@@ -168,6 +171,11 @@ impl Metrics {
             "oauth_grants",
             "Token endpoint requests, by grant type and RFC 6749 error (none on success)",
             self.oauth_grants.clone(),
+        );
+        r.register(
+            "pruned_rows",
+            "Rows the retention pass deleted, by table (tokens, grants, codes, login failures)",
+            self.pruned.clone(),
         );
     }
 
@@ -261,6 +269,13 @@ impl Metrics {
 
     pub fn lockout(&self) {
         self.lockouts.inc();
+    }
+
+    /// Rows a retention pass deleted from `table`.
+    pub fn pruned(&self, table: &'static str, n: u64) {
+        if n > 0 {
+            self.pruned.get_or_create(&Table { table }).inc_by(n);
+        }
     }
 
     /// One token endpoint request; `error` is `none` on success.

@@ -13,6 +13,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::domain::app::App;
+use crate::domain::app::retention::Retention;
 use crate::grpc::{AccountApi, AdminApi, EnvoyAuthzApi, EnvoyAuthzServer, OAuthApi, TokenApi};
 use crate::proto::v1::account_service_server::AccountServiceServer;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
@@ -22,6 +23,7 @@ use crate::proto::{ENVOY_FILE_DESCRIPTOR_SET, FILE_DESCRIPTOR_SET};
 
 mod listener;
 mod metrics;
+mod prune;
 mod shed;
 
 pub use listener::ConnectionLimits;
@@ -82,6 +84,9 @@ pub struct ServeOptions {
     pub request_timeout: Duration,
     /// Connections before any request: how many, and how long one may stay silent or idle.
     pub connections: ConnectionLimits,
+    /// How often the retention pass runs (`None`: never), and what it keeps.
+    pub prune_interval: Option<Duration>,
+    pub retention: Retention,
 }
 
 impl Default for ServeOptions {
@@ -95,6 +100,8 @@ impl Default for ServeOptions {
             max_concurrent_streams: 128,
             request_timeout: Duration::from_secs(10),
             connections: ConnectionLimits::default(),
+            prune_interval: None,
+            retention: Retention::default(),
         }
     }
 }
@@ -145,6 +152,9 @@ pub async fn run(
         reporter.clone(),
         options.health_interval,
     ));
+    let prune_task = options
+        .prune_interval
+        .map(|every| tokio::spawn(prune::prune_loop(app.clone(), every, options.retention)));
     let stop_flushing = Arc::new(tokio::sync::Notify::new());
     let flush_task = tokio::spawn(flush_usage(
         app.clone(),
@@ -262,6 +272,10 @@ pub async fn run(
     };
 
     health_task.abort();
+    // Each batch is one statement on its own: stopping between two loses nothing.
+    if let Some(task) = prune_task {
+        task.abort();
+    }
     if let Some(mut task) = http_task {
         match tokio::time::timeout(drain_timeout, &mut task).await {
             Ok(Ok(Ok(()))) => {}

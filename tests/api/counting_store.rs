@@ -13,8 +13,8 @@ use tessera::domain::oauth_client::{ClientSecrets, OAuthClient};
 use tessera::domain::oauth_grant::{AuthorizationCode, OAuthGrant};
 use tessera::domain::permission_set::PermissionSet;
 use tessera::domain::ports::{
-    ClientStore, CredentialStore, GrantFilter, OAuthStore, RoleStore, SigningKeyStore, Store,
-    StoreHealth, StoreResult, TokenStore, UserStore,
+    ClientStore, CredentialStore, GrantFilter, OAuthStore, Prunable, RetentionStore, RoleStore,
+    SigningKeyStore, Store, StoreHealth, StoreResult, TokenStore, UserStore,
 };
 
 pub struct CountingStore {
@@ -191,6 +191,13 @@ impl CredentialStore for CountingStore {
     }
     async fn clear_login_failures(&self, name_hash: &[u8]) -> StoreResult<()> {
         self.inner.clear_login_failures(name_hash).await
+    }
+}
+
+#[async_trait]
+impl RetentionStore for CountingStore {
+    async fn prune(&self, what: Prunable, before: Millis, limit: u32) -> StoreResult<u32> {
+        self.inner.prune(what, before, limit).await
     }
 }
 

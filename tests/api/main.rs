@@ -46,6 +46,7 @@ mod permissions;
 mod process;
 mod raw;
 mod requests;
+mod retention;
 mod revoke;
 mod role_identity;
 mod rotate;

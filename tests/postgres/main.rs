@@ -35,6 +35,7 @@ mod shared {
     pub mod overload;
     pub mod pat_rule;
     pub mod permissions;
+    pub mod retention;
     pub mod revoke;
     pub mod role_identity;
     pub mod rotate;

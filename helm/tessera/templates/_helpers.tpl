@@ -182,6 +182,8 @@ TESSERA_CACHE_CAPACITY: {{ .Values.config.cacheCapacity | int | toString | quote
 TESSERA_CACHE_TTL: {{ .Values.config.cacheTtl | quote }}
 TESSERA_CHANGE_POLL_INTERVAL: {{ .Values.config.changePollInterval | quote }}
 TESSERA_USAGE_FLUSH_INTERVAL: {{ .Values.config.usageFlushInterval | quote }}
+TESSERA_ENDED_TOKEN_RETENTION: {{ .Values.config.endedTokenRetention | quote }}
+TESSERA_PRUNE_INTERVAL: {{ .Values.config.pruneInterval | quote }}
 TESSERA_ISSUER: {{ .Values.config.issuer | quote }}
 TESSERA_SESSION_AUDIENCE: {{ .Values.config.sessionAudience | quote }}
 TESSERA_SESSION_TTL: {{ .Values.config.sessionTtl | quote }}

@@ -225,6 +225,8 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
             handshake_timeout: args.handshake_timeout,
             idle_timeout: args.idle_timeout,
         },
+        prune_interval: args.retention.interval(),
+        retention: args.retention.retention(),
         ..ServeOptions::default()
     };
     let issuer = args

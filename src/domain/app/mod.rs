@@ -18,6 +18,7 @@ mod login;
 mod logins;
 pub mod oauth;
 mod resolve;
+pub mod retention;
 mod revoke;
 mod rotate;
 mod session_check;

@@ -10,6 +10,7 @@ mod clients;
 mod credentials;
 mod error;
 mod oauth;
+mod retention;
 mod roles;
 mod signing_keys;
 mod tokens;
@@ -20,6 +21,7 @@ pub use clients::ClientStore;
 pub use credentials::CredentialStore;
 pub use error::{Entity, StoreError, StoreResult};
 pub use oauth::{GrantFilter, OAuthStore};
+pub use retention::{Prunable, RetentionStore};
 pub use roles::RoleStore;
 pub use signing_keys::SigningKeyStore;
 pub use tokens::TokenStore;
@@ -47,6 +49,7 @@ pub trait Store:
     + SigningKeyStore
     + ClientStore
     + OAuthStore
+    + RetentionStore
     + StoreHealth
     + 'static
 {
@@ -60,6 +63,7 @@ impl<T> Store for T where
         + SigningKeyStore
         + ClientStore
         + OAuthStore
+        + RetentionStore
         + StoreHealth
         + 'static
 {

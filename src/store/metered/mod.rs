@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 use crate::domain::clock::Millis;
 use crate::domain::model::TokenRecord;
-use crate::domain::ports::{Store, StoreError, StoreHealth, StoreResult};
+use crate::domain::ports::{Prunable, RetentionStore, Store, StoreError, StoreHealth, StoreResult};
 use crate::metrics::Metrics;
 
 /// `store`, counted into `metrics`.
@@ -81,5 +81,18 @@ impl StoreHealth for Metered {
     async fn probe_writes(&self, now: Millis) -> StoreResult<()> {
         self.timed("probe_writes", self.inner.probe_writes(now))
             .await
+    }
+}
+
+#[async_trait]
+impl RetentionStore for Metered {
+    async fn prune(&self, what: Prunable, before: Millis, limit: u32) -> StoreResult<u32> {
+        let outcome = self
+            .timed("prune", self.inner.prune(what, before, limit))
+            .await;
+        if let Ok(n) = &outcome {
+            self.metrics.pruned(what.as_str(), u64::from(*n));
+        }
+        outcome
     }
 }

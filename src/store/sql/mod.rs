@@ -15,6 +15,7 @@ mod credentials;
 pub mod exec;
 mod health;
 pub(crate) mod oauth;
+mod retention;
 mod roles;
 pub mod rows;
 pub mod schema;

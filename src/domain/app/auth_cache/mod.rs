@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::domain::clock::Millis;
+use crate::domain::clock::{Millis, millis};
 use crate::domain::model::{OwnerState, TokenRecord};
 use crate::domain::permission_set::PermissionSet;
 
@@ -177,10 +177,6 @@ impl std::fmt::Debug for AuthCache {
             .field("per_shard", &self.per_shard)
             .finish_non_exhaustive()
     }
-}
-
-fn millis(d: Duration) -> Millis {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Ids are uniformly random base62, so their first bytes spread evenly over the shards.

@@ -6,8 +6,8 @@
 //! Every other error travels to the app in the redirect, as §4.1.2.1 says.
 
 use super::super::{App, Caller, effective};
-use super::millis;
 use crate::domain::clock::Millis;
+use crate::domain::clock::millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::oauth_client::{self as rules, ClientType, GrantType, OAuthClient};
 use crate::domain::oauth_grant::{self as pkce, AuthorizationCode, OAuthErrorCode};

@@ -11,8 +11,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::super::App;
-use super::{AuthorizationRequest, millis};
+use super::AuthorizationRequest;
 use crate::domain::clock::Millis;
+use crate::domain::clock::millis;
 use crate::domain::credentials::server_keys::Purpose;
 use crate::domain::error::{Error, Result};
 use crate::domain::token_format::random_base62;

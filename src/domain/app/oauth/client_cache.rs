@@ -33,7 +33,7 @@ impl ClientCache {
     pub(in crate::domain::app) fn new(ttl: std::time::Duration, enabled: bool) -> ClientCache {
         ClientCache {
             ttl: match enabled {
-                true => Millis::try_from(ttl.as_millis()).unwrap_or(Millis::MAX),
+                true => crate::domain::clock::millis(ttl),
                 false => 0,
             },
             entries: Mutex::default(),

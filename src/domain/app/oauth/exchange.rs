@@ -4,7 +4,7 @@
 
 use super::super::{App, Issued, effective};
 use super::client_auth::ClientAuth;
-use super::millis;
+use crate::domain::clock::millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::oauth_client::GrantType;
 use crate::domain::oauth_grant::{self as pkce, OAuthErrorCode, OAuthGrant};

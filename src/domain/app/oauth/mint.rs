@@ -2,8 +2,8 @@
 //! transaction as the code, the rotation or nothing at all (client credentials).
 
 use super::super::{App, Issued, effective};
-use super::millis;
 use crate::domain::clock::Millis;
+use crate::domain::clock::millis;
 use crate::domain::error::Result;
 use crate::domain::model::TokenRecord;
 use crate::domain::permission_set::PermissionSet;

@@ -67,8 +67,3 @@ impl Default for OAuthConfig {
         }
     }
 }
-
-/// A duration as milliseconds, saturating.
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}

@@ -5,7 +5,7 @@
 use super::super::lineage::MAX_DEPTH;
 use super::super::{App, Issued, effective};
 use super::client_auth::ClientAuth;
-use super::millis;
+use crate::domain::clock::millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::OwnerState;
 use crate::domain::oauth_client::GrantType;

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod clients;
 pub mod credentials;
 pub mod oauth;
+pub mod retention;
 pub mod roles;
 pub mod signing_keys;
 mod token_ends;
