@@ -26,6 +26,7 @@ mod disk_full;
 mod envoy_authz;
 mod escalation;
 mod escalation_property;
+mod files_at_rest;
 mod floods;
 mod helpers;
 mod input_hygiene;

@@ -21,8 +21,25 @@ pub fn hmac_key(hashing: &HashArgs) -> anyhow::Result<Option<Vec<u8>>> {
     Ok(Some(key))
 }
 
+/// Warns when anyone but the owner may read or write `path` (a secret, or the database that
+/// holds every hash), naming the file and its mode, never its content.
+pub fn warn_if_exposed(path: &Path, what: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), what, mode = %format!("{mode:03o}"),
+                    "a file holding secrets is open to other users; make it owner-only (chmod 600)");
+            }
+        }
+    }
+}
+
 /// A secret from a file; a trailing newline from `echo` or an editor is not part of it.
 pub fn read_key_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    warn_if_exposed(path, what);
     let mut bytes = std::fs::read(path)
         .with_context(|| format!("reading the {what} file {}", path.display()))?;
     while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {

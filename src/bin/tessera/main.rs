@@ -16,7 +16,7 @@ use tessera::store::{Backend, StoreSettings};
 
 mod key_files;
 
-use key_files::{beside, hmac_key, read_key_file, server_keys, write_secret_file};
+use key_files::{beside, hmac_key, read_key_file, server_keys, warn_if_exposed, write_secret_file};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -158,6 +158,12 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         Backend::Sqlite(sqlite) => sqlite.path().map(Path::to_path_buf),
         _ => None,
     };
+    if let Some(db) = &sqlite_path {
+        for suffix in ["", "-wal", "-shm"] {
+            warn_if_exposed(&beside(Some(db), suffix), "database");
+        }
+        warn_if_exposed(&beside(Some(db), ".admin-key"), "admin key");
+    }
     let keys = server_keys(&args.logins, sqlite_path.as_deref())?;
     let metrics = Arc::new(tessera::metrics::Metrics::new());
     let store = tessera::store::metered(backend.store(), metrics.clone());

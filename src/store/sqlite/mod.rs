@@ -96,6 +96,28 @@ pub struct Sqlite {
     direct: Option<Arc<direct::DirectReader>>,
 }
 
+/// Creates the database file, when missing, readable and writable by its owner only (0600):
+/// it holds password hashes, sealed TOTP seeds and every token's hash. SQLite gives the
+/// `-wal` and `-shm` files it makes later the database file's own mode, so they are 0600
+/// too, whatever the umask. An existing file keeps its mode (`serve` warns when others may
+/// read it).
+fn create_private(path: &std::path::Path) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Unavailable(
+            format!("creating the database file {}: {e}", path.display()).into(),
+        )),
+    }
+}
+
 /// A tessera store in one SQLite database file.
 pub type SqliteStore = SqlStore<Sqlite>;
 
@@ -132,6 +154,10 @@ impl SqlStore<Sqlite> {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
+        let plain_file = !in_memory && !url.contains("vfs=") && !url.contains("immutable=");
+        if plain_file {
+            create_private(&path)?;
+        }
         let pool = pool_options
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(options)
@@ -141,7 +167,6 @@ impl SqlStore<Sqlite> {
         // in-memory database, and not one opened through another VFS or as immutable, whose
         // locking the reader would not share. The path is made absolute now, so a later
         // change of working directory cannot point it at another file.
-        let plain_file = !in_memory && !url.contains("vfs=") && !url.contains("immutable=");
         let hot = super::sql::HotStatements::render::<Sqlite>();
         let direct = plain_file.then(|| {
             let file = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
