@@ -9,9 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
 mod retention;
+mod tls;
 
 pub use bench::{BenchArgs, BenchSeedArgs};
 pub use retention::RetentionArgs;
+pub use tls::TlsArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -181,6 +183,8 @@ pub struct ServeArgs {
     pub oauth: OAuthArgs,
     #[command(flatten)]
     pub retention: RetentionArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// tessera as an OAuth 2 authorization server.

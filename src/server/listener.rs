@@ -23,6 +23,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::{Instant, Sleep};
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
+use super::tls::TlsSource;
+pub use super::tls_stream::Stream;
+use super::tls_stream::handshake;
+
 /// Bytes of the HTTP/2 client preface: a connection that sent them has spoken HTTP/2.
 const PREFACE: usize = 24;
 const MIN_BACKOFF: Duration = Duration::from_millis(10);
@@ -47,31 +51,34 @@ impl Default for ConnectionLimits {
 }
 
 /// Accepted connections, as tonic's `serve_with_incoming` takes them.
-pub struct Incoming(mpsc::Receiver<io::Result<Conn>>);
+pub struct Incoming(mpsc::Receiver<io::Result<Stream>>);
 
 impl tonic::codegen::tokio_stream::Stream for Incoming {
-    type Item = io::Result<Conn>;
+    type Item = io::Result<Stream>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.0.poll_recv(cx)
     }
 }
 
-/// Starts accepting on `listener` until `stop` completes.
+/// Starts accepting on `listener` until `stop` completes; with `tls`, each connection's
+/// handshake runs in a task of its own (see `tls_stream`), so a slow one delays no other.
 pub fn accept(
     listener: TcpListener,
     limits: ConnectionLimits,
+    tls: Option<Arc<TlsSource>>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Incoming {
     let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(accept_loop(listener, limits, tx, stop));
+    tokio::spawn(accept_loop(listener, limits, tls, tx, stop));
     Incoming(rx)
 }
 
 async fn accept_loop(
     listener: TcpListener,
     limits: ConnectionLimits,
-    tx: mpsc::Sender<io::Result<Conn>>,
+    tls: Option<Arc<TlsSource>>,
+    tx: mpsc::Sender<io::Result<Stream>>,
     stop: impl Future<Output = ()> + Send,
 ) {
     let slots = Arc::new(Semaphore::new(
@@ -96,8 +103,23 @@ async fn accept_loop(
                 if let Err(e) = stream.set_nodelay(true) {
                     tracing::debug!(%peer, error = %e, "could not set TCP_NODELAY");
                 }
-                if tx.send(Ok(Conn::new(stream, slot, &limits))).await.is_err() {
-                    break;
+                let conn = Conn::new(stream, slot, &limits);
+                match &tls {
+                    Some(source) => {
+                        let acceptor = source.acceptor();
+                        tokio::spawn(handshake(
+                            acceptor,
+                            conn,
+                            peer,
+                            limits.handshake_timeout,
+                            tx.clone(),
+                        ));
+                    }
+                    None => {
+                        if tx.send(Ok(Stream::Plain(conn))).await.is_err() {
+                            break;
+                        }
+                    }
                 }
             }
             // The peer gave up before we took it: nothing is wrong with us.
@@ -139,6 +161,21 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// After a TLS handshake: the HTTP/2 preface (or HTTP/1 request) is still due within
+    /// the handshake timeout, counted afresh from here.
+    pub(super) fn restart_handshake_clock(&mut self, handshake_timeout: Duration) {
+        self.read = 0;
+        self.deadline
+            .as_mut()
+            .reset(Instant::now() + handshake_timeout);
+    }
+
+    pub(super) fn peer(&self) -> std::net::SocketAddr {
+        self.stream
+            .peer_addr()
+            .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
     fn new(stream: TcpStream, slot: OwnedSemaphorePermit, limits: &ConnectionLimits) -> Conn {
         let now = Instant::now();
         Conn {
@@ -246,29 +283,27 @@ impl HttpIncoming {
     pub fn new(
         listener: TcpListener,
         limits: ConnectionLimits,
+        tls: Option<Arc<TlsSource>>,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<HttpIncoming> {
         let local = listener.local_addr()?;
         Ok(HttpIncoming {
-            incoming: accept(listener, limits, stop),
+            incoming: accept(listener, limits, tls, stop),
             local,
         })
     }
 }
 
 impl axum::serve::Listener for HttpIncoming {
-    type Io = Conn;
+    type Io = Stream;
     type Addr = std::net::SocketAddr;
 
-    async fn accept(&mut self) -> (Conn, std::net::SocketAddr) {
+    async fn accept(&mut self) -> (Stream, std::net::SocketAddr) {
         loop {
             match self.incoming.0.recv().await {
-                Some(Ok(conn)) => {
-                    let peer = conn
-                        .stream
-                        .peer_addr()
-                        .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
-                    return (conn, peer);
+                Some(Ok(stream)) => {
+                    let peer = stream.conn().peer();
+                    return (stream, peer);
                 }
                 Some(Err(e)) => tracing::debug!(error = %e, "HTTP accept failed"),
                 // The loop stopped (shutdown): no connection comes any more; the server's

@@ -22,7 +22,7 @@ pub async fn serve_metrics(
         .route("/metrics", axum::routing::get(scrape))
         .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(app);
-    let incoming = HttpIncoming::new(listener, limits, std::future::pending())?;
+    let incoming = HttpIncoming::new(listener, limits, None, std::future::pending())?;
     axum::serve(incoming, routes).await
 }
 

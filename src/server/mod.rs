@@ -25,6 +25,8 @@ mod listener;
 mod metrics;
 mod prune;
 mod shed;
+pub mod tls;
+mod tls_stream;
 
 pub use listener::ConnectionLimits;
 pub use metrics::serve_metrics;
@@ -52,6 +54,8 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
     #[error("serving HTTP")]
     Http(#[source] std::io::Error),
+    #[error("loading the TLS files")]
+    Tls(#[from] tls::TlsError),
 }
 
 /// The OAuth HTTP endpoints' listener, bound by the caller like the gRPC one.
@@ -84,6 +88,8 @@ pub struct ServeOptions {
     pub request_timeout: Duration,
     /// Connections before any request: how many, and how long one may stay silent or idle.
     pub connections: ConnectionLimits,
+    /// TLS on the gRPC and HTTP listeners (`None`: plaintext).
+    pub tls: Option<tls::TlsFiles>,
     /// How often the retention pass runs (`None`: never), and what it keeps.
     pub prune_interval: Option<Duration>,
     pub retention: Retention,
@@ -100,6 +106,7 @@ impl Default for ServeOptions {
             max_concurrent_streams: 128,
             request_timeout: Duration::from_secs(10),
             connections: ConnectionLimits::default(),
+            tls: None,
             prune_interval: None,
             retention: Retention::default(),
         }
@@ -126,6 +133,14 @@ pub async fn run(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    // Loaded before anything listens: a server never starts with TLS it cannot serve.
+    let (grpc_tls, http_tls) = match &options.tls {
+        Some(files) => (
+            Some(tls::TlsSource::load(files.clone(), b"h2")?),
+            Some(tls::TlsSource::load(files.clone(), b"http/1.1")?),
+        ),
+        None => (None, None),
+    };
     let (reporter, health) = tonic_health::server::health_reporter();
     let (reads, writes) = tokio::join!(app.ready(), app.writable());
     set_health(&reporter, reads && writes).await;
@@ -201,11 +216,12 @@ pub async fn run(
         Some(h) => {
             let routes = crate::http::router(app.clone(), &h.options, info_spans);
             let closing = Arc::new(tokio::sync::Notify::new());
-            let incoming = listener::HttpIncoming::new(h.listener, options.connections.clone(), {
-                let closing = closing.clone();
-                async move { closing.notified().await }
-            })
-            .map_err(ServeError::Http)?;
+            let incoming =
+                listener::HttpIncoming::new(h.listener, options.connections.clone(), http_tls, {
+                    let closing = closing.clone();
+                    async move { closing.notified().await }
+                })
+                .map_err(ServeError::Http)?;
             Some(tokio::spawn(
                 axum::serve(incoming, routes)
                     .with_graceful_shutdown(async move {
@@ -216,9 +232,14 @@ pub async fn run(
             ))
         }
     };
-    let incoming = listener::accept(listener, options.connections.clone(), async move {
-        stop_accepting.notified().await;
-    });
+    let incoming = listener::accept(
+        listener,
+        options.connections.clone(),
+        grpc_tls,
+        async move {
+            stop_accepting.notified().await;
+        },
+    );
     let drain_deadline = async {
         stopping.notified().await;
         tokio::time::sleep(drain_timeout).await;

@@ -58,5 +58,7 @@ mod sessions;
 mod signin_pages;
 mod signin_refusals;
 mod store_contract;
+mod tls;
+mod tls_certs;
 mod totp;
 mod usage_flush;

@@ -216,8 +216,16 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         Some(l) => l.local_addr()?.to_string(),
         None => "off".to_owned(),
     };
+    if args.tls.files().is_none() {
+        for addr in [listener.local_addr()?, http_addr] {
+            if !addr.ip().is_loopback() {
+                tracing::warn!(listen = %addr, "plaintext on a non-loopback address: tokens cross the network readable; set --tls-cert-file and --tls-key-file, or terminate TLS in front");
+            }
+        }
+    }
     tracing::info!(listen = %listener.local_addr()?, http_listen = %http_addr,
-        metrics_listen = %metrics_addr, database = %settings.redacted_url(), "tessera serving");
+        metrics_listen = %metrics_addr, tls = args.tls.files().is_some(),
+        database = %settings.redacted_url(), "tessera serving");
     let options = ServeOptions {
         usage_flush_interval: args.usage_flush_interval,
         health_interval: args.health_interval,
@@ -231,6 +239,7 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
             handshake_timeout: args.handshake_timeout,
             idle_timeout: args.idle_timeout,
         },
+        tls: args.tls.files(),
         prune_interval: args.retention.interval(),
         retention: args.retention.retention(),
         ..ServeOptions::default()
@@ -239,7 +248,10 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         .oauth
         .oauth_issuer
         .clone()
-        .unwrap_or_else(|| format!("http://{http_addr}"));
+        .unwrap_or_else(|| match args.tls.files() {
+            Some(_) => format!("https://{http_addr}"),
+            None => format!("http://{http_addr}"),
+        });
     let ui = tessera::http::UiOptions {
         title: args.oauth.ui_title.clone(),
         accent_color: args.oauth.ui_accent_color.clone(),
