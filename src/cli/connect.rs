@@ -5,7 +5,7 @@ use clap::Args;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use super::error::{CliError, CliResult};
 use super::output::Output;
@@ -30,6 +30,29 @@ pub struct ClientArgs {
     /// `table` for people, `json` for scripts.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,
+    /// For an https:// server: PEM CA certificates to trust instead of the system's.
+    #[arg(long, env = "TESSERA_CA_FILE", global = true)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// For a server that wants mutual TLS: this client's PEM certificate...
+    #[arg(
+        long,
+        env = "TESSERA_CLIENT_CERT_FILE",
+        global = true,
+        requires = "client_key_file"
+    )]
+    pub client_cert_file: Option<std::path::PathBuf>,
+    /// ...and its PEM private key.
+    #[arg(
+        long,
+        env = "TESSERA_CLIENT_KEY_FILE",
+        global = true,
+        requires = "client_cert_file"
+    )]
+    pub client_key_file: Option<std::path::PathBuf>,
+    /// The name the server's certificate must carry, when it is not the one in --server
+    /// (a probe dialing 127.0.0.1 for a certificate made out to the Service's DNS name).
+    #[arg(long, env = "TESSERA_TLS_SERVER_NAME", global = true)]
+    pub tls_server_name: Option<String>,
 }
 
 /// Adds `authorization: Bearer …` to every call that has a credential.
@@ -69,9 +92,10 @@ impl Conn {
 
     async fn open(args: &ClientArgs, token: Option<&str>) -> CliResult<Conn> {
         let server = args.server.trim_end_matches('/').to_owned();
-        if !server.starts_with("http://") {
+        let tls = server.starts_with("https://");
+        if !tls && !server.starts_with("http://") {
             return Err(CliError::Usage(format!(
-                "--server {server}: give an http:// URL, e.g. http://127.0.0.1:50051"
+                "--server {server}: give an http:// or https:// URL, e.g. http://127.0.0.1:50051"
             )));
         }
         let bearer = match token {
@@ -80,9 +104,22 @@ impl Conn {
                 CliError::Local(format!("{TOKEN_ENV} holds characters no token has"))
             })?)),
         };
-        let endpoint = Endpoint::from_shared(server.clone())
+        let mut endpoint = Endpoint::from_shared(server.clone())
             .map_err(|_| CliError::Usage(format!("--server {server} is not a URL")))?
             .connect_timeout(std::time::Duration::from_secs(5));
+        if tls {
+            endpoint =
+                endpoint
+                    .tls_config(tls_config(args)?)
+                    .map_err(|source| CliError::Connect {
+                        server: server.clone(),
+                        source,
+                    })?;
+        } else if args.ca_file.is_some() || args.client_cert_file.is_some() {
+            return Err(CliError::Usage(format!(
+                "--server {server} is plaintext: TLS settings need an https:// URL"
+            )));
+        }
         let channel = endpoint
             .connect()
             .await
@@ -98,9 +135,33 @@ impl Conn {
         AdminServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
 
+    /// The channel itself, for services that take no credential (health).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
     pub fn tokens(&self) -> TokenServiceClient<Authed> {
         TokenServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
+}
+
+/// The CA (the given file, else the system's trust store), and this client's certificate
+/// when one is given.
+fn tls_config(args: &ClientArgs) -> CliResult<ClientTlsConfig> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(CliError::io(format!("reading {}", path.display())))
+    };
+    let mut config = match &args.ca_file {
+        Some(path) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(path)?)),
+        None => ClientTlsConfig::new().with_native_roots(),
+    };
+    if let (Some(cert), Some(key)) = (&args.client_cert_file, &args.client_key_file) {
+        config = config.identity(Identity::from_pem(read(cert)?, read(key)?));
+    }
+    if let Some(name) = &args.tls_server_name {
+        config = config.domain_name(name.clone());
+    }
+    Ok(config)
 }
 
 /// `TESSERA_TOKEN`, else a saved session for this very server that has not expired.

@@ -29,6 +29,7 @@ mod check;
 mod clients;
 pub mod connect;
 pub mod error;
+mod health;
 mod output;
 mod prompt;
 mod roles;
@@ -59,6 +60,8 @@ pub enum ClientCommand {
     Key(KeyArgs),
     /// Check a token for scopes: exit 0 when allowed, 1 when not.
     Check(check::CheckArgs),
+    /// Ask the server's gRPC health: exit 0 when SERVING, 1 when not (for probes).
+    Health(health::HealthArgs),
     /// Sign in with password and TOTP code; the session is kept for later commands.
     Login(session::LoginArgs),
     /// End the saved session and forget it.
@@ -114,6 +117,7 @@ async fn dispatch(command: ClientCommand) -> error::CliResult<ExitCode> {
             }
         }
         ClientCommand::Check(args) => return check::run(args).await,
+        ClientCommand::Health(args) => return health::run(args).await,
         ClientCommand::Login(args) => session::login(args).await?,
         ClientCommand::Logout(args) => session::logout(args).await?,
     }

@@ -116,9 +116,10 @@ pub async fn logout(args: LogoutArgs) -> CliResult<()> {
         output::one(args.conn.output, &[("SIGNED_OUT", "signed_out")], &v);
         return Ok(());
     };
+    // The server the session was made on, with the TLS settings given now.
     let server_args = ClientArgs {
         server: saved.server.clone(),
-        output: args.conn.output,
+        ..args.conn.clone()
     };
     let revoked = async {
         let conn = Conn::anonymous(&server_args).await?;

@@ -110,8 +110,14 @@ async fn every_client_command_has_help_with_an_example_and_completion_scripts_lo
     }
     // bash itself parses the script and registers the completion.
     let bash = cli.run(None, &["completion", "bash"], "");
+    let script = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(script.path(), &bash.stdout).expect("write");
     let loaded = std::process::Command::new("bash")
-        .args(["-c", &format!("{}\ncomplete -p tessera", bash.stdout)])
+        .arg("-c")
+        .arg(format!(
+            "source {} && complete -p tessera",
+            script.path().display()
+        ))
         .output()
         .expect("bash");
     assert!(loaded.status.success(), "{loaded:?}");
@@ -216,8 +222,11 @@ async fn apps_keys_and_failures_from_the_cli() {
     let nowhere = Cli::new("127.0.0.1:1");
     nowhere.fails(a, &["role", "list"], 4, "cannot reach http://127.0.0.1:1");
     let mut to_other = Cli::new(&server.addr);
-    to_other.server = format!("https://{}", server.addr);
+    to_other.server = format!("ftp://{}", server.addr);
     to_other.fails(a, &["role", "list"], 2, "--server");
+    // https:// to a plaintext listener: the handshake fails, nothing is sent in the clear.
+    to_other.server = format!("https://{}", server.addr);
+    to_other.fails(a, &["role", "list"], 4, "cannot reach https://");
 
     let printed = cli.printed.borrow().clone();
     assert!(!printed.contains(admin), "the admin key was printed");

@@ -9,7 +9,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
-use crate::serve_process::ServeProcess;
+use crate::serve_process::{BIN, ServeProcess};
 use crate::tls_certs::{Ca, Leaf};
 
 /// Writes `leaf` as the server's files the way a Secret update lands: new files renamed
@@ -94,6 +94,25 @@ async fn metadata(http_addr: &str, ca: &str) -> Result<serde_json::Value, String
     serde_json::from_slice(&body).map_err(|e| e.to_string())
 }
 
+/// The CLI against `addr` over TLS with `args`: its exit code and output.
+fn cli(addr: &str, dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(BIN)
+        .args(args)
+        .args([
+            "--server",
+            &format!("https://{addr}"),
+            "--tls-server-name",
+            "localhost",
+        ])
+        .env("TESSERA_CONFIG_DIR", dir)
+        .env_remove("TESSERA_TOKEN")
+        .output()
+        .expect("run the CLI");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trusting_client_connects_others_are_refused_and_a_new_certificate_is_served_next() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -128,6 +147,15 @@ async fn a_trusting_client_connects_others_are_refused_and_a_new_certificate_is_
         "{meta}"
     );
     assert!(metadata(&server.http_addr, &other.pem).await.is_err());
+
+    // The operator CLI over TLS: trusting the CA file, not the system's roots.
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).expect("write");
+    let ca_arg = ca_file.to_str().expect("utf8");
+    let (code, out) = cli(&server.addr, dir.path(), &["health", "--ca-file", ca_arg]);
+    assert_eq!((code, out.trim()), (0, "STATUS  SERVING"), "{out}");
+    let (code, out) = cli(&server.addr, dir.path(), &["health"]);
+    assert_eq!(code, 4, "no system root trusts a test CA: {out}");
 
     // Renewed by another CA: the open connection carries on, new ones get the new one.
     let open = channel(&server.addr, &ca.pem, None).await.expect("open");
@@ -174,5 +202,27 @@ async fn mutual_tls_refuses_a_caller_without_a_certificate_the_ca_signed() {
         call(&server.addr, &ca.pem, Some(&foreign)).await.is_err(),
         "another CA's"
     );
+    // The CLI as a probe would run it, with the client certificate and without.
+    let write = |name: &str, pem: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pem).expect("write");
+        path.to_str().expect("utf8").to_owned()
+    };
+    let own = clients.client();
+    let (ca_file, cert, key) = (
+        write("ca.pem", &ca.pem),
+        write("client.crt", &own.cert),
+        write("client.key", &own.key),
+    );
+    let probe = ["health", "--ca-file", &ca_file];
+    let with_cert = [
+        &probe[..],
+        &["--client-cert-file", &cert, "--client-key-file", &key],
+    ]
+    .concat();
+    let (code, out) = cli(&server.addr, dir.path(), &with_cert);
+    assert_eq!((code, out.trim()), (0, "STATUS  SERVING"), "{out}");
+    let (code, out) = cli(&server.addr, dir.path(), &probe);
+    assert_ne!(code, 0, "{out}");
     server.stop("-TERM").await;
 }
