@@ -20,6 +20,9 @@ What it checks, each as a named pass/fail line:
        servicemonitor   metrics.serviceMonitor and a NetworkPolicy (helm_metrics.py checks
                         the ServiceMonitor by hand: kubernetes-validate has no CRD schemas)
        metrics-off      metrics.enabled=false
+       tls-existing-secret-mtls  tls.existingSecret with clientAuth (helm_tls.py checks the mount,
+                        the exec probes, the Service's appProtocol)
+       tls-cert-manager  tls.certManager.issuerRef on Postgres: a cert-manager Certificate
   3. Validates every rendered object against the Kubernetes schemas (strict: an unknown field,
      such as a misspelt probe key, is an error) for the oldest version the scenario supports
      and the newest version kubernetes-validate ships.
@@ -43,6 +46,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helm_metrics import check_metrics, is_crd_object  # noqa: E402
+from helm_tls import check_tls, check_tls_probes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHART = ROOT / "helm" / "tessera"
@@ -232,7 +236,7 @@ def check_hardened(r: Report, label: str, pod_spec: dict, c: dict) -> None:
 
 
 def check_common(r: Report, sc: str, out: Rendered, *, sqlite: bool, existing_secret: str = "",
-                 precreated_sa: str = "") -> None:
+                 precreated_sa: str = "", tls: bool = False) -> None:
     fullname = RELEASE
     p = f"[{sc}]"
 
@@ -249,12 +253,16 @@ def check_common(r: Report, sc: str, out: Rendered, *, sqlite: bool, existing_se
     http_port = {p_["name"]: p_ for p_ in c.get("ports") or []}.get("http") or {}
     r.check(f"{p} container port http=8080", http_port.get("containerPort") == 8080, str(c.get("ports")))
 
-    for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
-        probe = c.get(kind) or {}
-        r.check(f"{p} {kind} is a native grpc probe on 50051",
-                (probe.get("grpc") or {}).get("port") == 50051, str(probe))
-    r.check(f"{p} readinessProbe checks tessera.v1.TokenService",
-            (c.get("readinessProbe") or {}).get("grpc", {}).get("service") == "tessera.v1.TokenService")
+    if tls:
+        # kubelet's gRPC probe speaks no TLS: `tessera health` over TLS instead (helm_tls.py).
+        check_tls_probes(r, p, c)
+    else:
+        for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+            probe = c.get(kind) or {}
+            r.check(f"{p} {kind} is a native grpc probe on 50051",
+                    (probe.get("grpc") or {}).get("port") == 50051, str(probe))
+        r.check(f"{p} readinessProbe checks tessera.v1.TokenService",
+                (c.get("readinessProbe") or {}).get("grpc", {}).get("service") == "tessera.v1.TokenService")
     tgp = pod.get("terminationGracePeriodSeconds", 30)
     r.check(f"{p} terminationGracePeriodSeconds > 10 (server drains 10 s)", tgp > 10, str(tgp))
     check_hardened(r, f"{p} tessera container", pod, c)
@@ -300,9 +308,10 @@ def check_common(r: Report, sc: str, out: Rendered, *, sqlite: bool, existing_se
     if svc:
         ports = svc["spec"].get("ports") or []
         grpc = [x for x in ports if x.get("name") == "grpc"]
-        r.check(f"{p} Service port named grpc, appProtocol grpc, port {SERVICE_PORT}",
-                len(grpc) == 1 and grpc[0].get("appProtocol") == "grpc" and grpc[0].get("port") == SERVICE_PORT,
-                str(ports))
+        app_protocol = "https" if tls else "grpc"
+        r.check(f"{p} Service port named grpc, appProtocol {app_protocol}, port {SERVICE_PORT}",
+                len(grpc) == 1 and grpc[0].get("appProtocol") == app_protocol
+                and grpc[0].get("port") == SERVICE_PORT, str(ports))
         http = [x for x in ports if x.get("name") == "http"]
         r.check(f"{p} Service port named http (the OAuth endpoints) to the container's http",
                 len(http) == 1 and http[0].get("targetPort") == "http", str(ports))
@@ -327,6 +336,7 @@ def check_common(r: Report, sc: str, out: Rendered, *, sqlite: bool, existing_se
         args = [a for tc in tests[0]["spec"]["containers"] for a in tc.get("args") or []]
         addr = f"-addr={fullname}.{NAMESPACE}.svc:{SERVICE_PORT}"
         r.check(f"{p} test pod probes {addr}", addr in args, str(args))
+        r.check(f"{p} test pod speaks TLS exactly when the server does", ("-tls" in args) == tls, str(args))
 
     # Every object carries the standard labels.
     unlabelled = [f"{o['kind']}/{o['metadata']['name']}" for o in out.objects
@@ -337,8 +347,10 @@ def check_common(r: Report, sc: str, out: Rendered, *, sqlite: bool, existing_se
     # NOTES: how to get the admin key and call the service.
     notes = out.notes
     r.check(f"{p} NOTES: port-forward svc/{fullname} 50051", f"port-forward svc/{fullname} 50051:" in notes)
-    r.check(f"{p} NOTES: grpcurl list with a bearer key",
-            'grpcurl -plaintext -H "authorization: Bearer $KEY" localhost:50051 list' in notes)
+    transport = f"-cacert ca.crt -servername {fullname}.{NAMESPACE}.svc" if tls else "-plaintext"
+    r.check(f"{p} NOTES: grpcurl list with a bearer key ({transport})",
+            f'grpcurl {transport}' in notes and '-H "authorization: Bearer $KEY" localhost:50051 list' in notes
+            and ("-plaintext" in notes) != tls)
     r.check(f"{p} NOTES: an Authorize example", "tessera.v1.TokenService/Authorize" in notes
             and '"required_scopes":["read:contacts"]' in notes)
     if sqlite:
@@ -582,6 +594,8 @@ def main() -> int:
 
     existing = "tessera-credentials"
     monitor_labels = {"release": "kube-prometheus-stack"}
+    cert_manager = {"issuerRef": {"name": "internal-ca", "kind": "ClusterIssuer"},
+                    "dnsNames": ["auth.internal.example"]}
     metrics_on = lambda sc, o: check_metrics(r, sc, o, release=RELEASE, namespace=NAMESPACE)  # noqa: E731
     scenarios: list[tuple[str, dict, str, Callable[[Rendered], None]]] = [
         ("sqlite-default", {}, "1.25.0",
@@ -606,6 +620,16 @@ def main() -> int:
          lambda o: (check_common(r, "metrics-off", o, sqlite=True),
                     check_metrics(r, "metrics-off", o, release=RELEASE, namespace=NAMESPACE,
                                   enabled=False))),
+        ("tls-existing-secret-mtls",
+         {"tls": {"existingSecret": "tessera-tls", "clientAuth": True}}, "1.25.0",
+         lambda o: (check_common(r, "tls-existing-secret-mtls", o, sqlite=True, tls=True),
+                    check_tls(r, "tls-existing-secret-mtls", o, release=RELEASE, namespace=NAMESPACE,
+                              secret="tessera-tls", client_auth=True))),
+        ("tls-cert-manager", {"tls": {"certManager": cert_manager}, "database": {"type": "postgres",
+                              "url": "postgres://tessera@db:5432/tessera"}, "replicaCount": 2}, "1.25.0",
+         lambda o: (check_common(r, "tls-cert-manager", o, sqlite=False, tls=True),
+                    check_tls(r, "tls-cert-manager", o, release=RELEASE, namespace=NAMESPACE,
+                              secret=f"{RELEASE}-tls", client_auth=False, cert_manager=cert_manager))),
         ("postgres-existing-secret",
          {"replicaCount": 2, "database": {"type": "postgres"}, "existingSecret": existing,
           "serviceAccount": {"create": False, "name": "tessera-precreated"}}, "1.25.0",
@@ -644,6 +668,9 @@ def main() -> int:
          "terminationGracePeriodSeconds"),
         ("malformed duration (schema)", {"config": {"cacheTtl": "5 seconds"}}, "cacheTtl"),
         ("metrics port out of range (schema)", {"metrics": {"port": 70000}}, "metrics/port"),
+        ("tls.existingSecret and tls.certManager together",
+         {"tls": {"existingSecret": "x", "certManager": {"issuerRef": {"name": "ca"}}}}, "not both"),
+        ("tls.clientAuth without TLS", {"tls": {"clientAuth": True}}, "tls.clientAuth needs TLS"),
     ]
     for label, values, expect in must_fail:
         try:

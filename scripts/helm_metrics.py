@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 METRICS_PORT = 9464
-CRD_GROUPS = ("monitoring.coreos.com/",)
+# prometheus-operator's ServiceMonitor (below) and cert-manager's Certificate (helm_tls.py).
+CRD_GROUPS = ("monitoring.coreos.com/", "cert-manager.io/")
 
 
 def is_crd_object(obj: dict) -> bool:

@@ -182,6 +182,13 @@ TESSERA_CACHE_CAPACITY: {{ .Values.config.cacheCapacity | int | toString | quote
 TESSERA_CACHE_TTL: {{ .Values.config.cacheTtl | quote }}
 TESSERA_CHANGE_POLL_INTERVAL: {{ .Values.config.changePollInterval | quote }}
 TESSERA_USAGE_FLUSH_INTERVAL: {{ .Values.config.usageFlushInterval | quote }}
+{{- if include "tessera.tlsEnabled" . }}
+TESSERA_TLS_CERT_FILE: "/etc/tessera/tls/tls.crt"
+TESSERA_TLS_KEY_FILE: "/etc/tessera/tls/tls.key"
+{{- if .Values.tls.clientAuth }}
+TESSERA_TLS_CLIENT_CA_FILE: "/etc/tessera/tls/ca.crt"
+{{- end }}
+{{- end }}
 TESSERA_ENDED_TOKEN_RETENTION: {{ .Values.config.endedTokenRetention | quote }}
 TESSERA_PRUNE_INTERVAL: {{ .Values.config.pruneInterval | quote }}
 TESSERA_ISSUER: {{ .Values.config.issuer | quote }}
@@ -215,8 +222,53 @@ OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 Guards that make a broken configuration fail at install time with a clear message rather than
 as a crash-looping pod. Included by the Deployment, so every render runs them.
 */}}
+{{- /* TLS is on with an existing Secret or a cert-manager Certificate. */ -}}
+{{- define "tessera.tlsEnabled" -}}
+{{- if or .Values.tls.existingSecret (.Values.tls.certManager.issuerRef | default dict).name -}}true{{- end -}}
+{{- end -}}
+
+{{- define "tessera.tlsSecretName" -}}
+{{- .Values.tls.existingSecret | default (printf "%s-tls" (include "tessera.fullname" .)) -}}
+{{- end -}}
+
+{{- define "tessera.tlsServerName" -}}
+{{- .Values.tls.serverName | default (printf "%s.%s.svc" (include "tessera.fullname" .) .Release.Namespace) -}}
+{{- end -}}
+
+{{- /*
+A probe's action: kubelet's native gRPC probe in plaintext; over TLS `tessera health`
+(exec), trusting the Secret's ca.crt and, with mutual TLS, presenting the pod's own
+certificate. Takes (dict "root" $ "service" NAME).
+*/ -}}
+{{- define "tessera.probeAction" -}}
+{{- if include "tessera.tlsEnabled" .root }}
+exec:
+  command:
+    - /usr/local/bin/tessera
+    - health
+    - --service={{ .service }}
+    - --server=https://127.0.0.1:50051
+    - --ca-file=/etc/tessera/tls/ca.crt
+    - --tls-server-name={{ include "tessera.tlsServerName" .root }}
+    {{- if .root.Values.tls.clientAuth }}
+    - --client-cert-file=/etc/tessera/tls/tls.crt
+    - --client-key-file=/etc/tessera/tls/tls.key
+    {{- end }}
+{{- else }}
+grpc:
+  port: 50051
+  service: {{ .service | quote }}
+{{- end }}
+{{- end -}}
+
 {{- define "tessera.validate" -}}
 {{- $sqlite := include "tessera.isSqlite" . }}
+{{- if and .Values.tls.existingSecret (.Values.tls.certManager.issuerRef | default dict).name }}
+{{- fail "set tls.existingSecret or tls.certManager.issuerRef, not both: the Certificate writes its own Secret (<fullname>-tls)" }}
+{{- end }}
+{{- if and .Values.tls.clientAuth (not (include "tessera.tlsEnabled" .)) }}
+{{- fail "tls.clientAuth needs TLS: set tls.existingSecret or tls.certManager.issuerRef" }}
+{{- end }}
 {{- if $sqlite }}
 {{- if gt (int .Values.replicaCount) 1 }}
 {{- fail (printf "database.type=sqlite supports exactly one replica, but replicaCount=%d: SQLite is a single-writer file on one pod's volume. Set replicaCount=1, or use database.type=postgres to run several replicas." (int .Values.replicaCount)) }}

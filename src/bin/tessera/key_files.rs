@@ -21,15 +21,16 @@ pub fn hmac_key(hashing: &HashArgs) -> anyhow::Result<Option<Vec<u8>>> {
     Ok(Some(key))
 }
 
-/// Warns when anyone but the owner may read or write `path` (a secret, or the database that
-/// holds every hash), naming the file and its mode, never its content.
+/// Warns when any user of the machine may read or write `path` (a secret, or the database
+/// that holds every hash), naming the file and its mode, never its content. Group bits are
+/// left alone: a mounted Kubernetes Secret is group-readable for the pod's own fsGroup.
 pub fn warn_if_exposed(path: &Path, what: &str) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         if let Ok(meta) = std::fs::metadata(path) {
             let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
+            if mode & 0o007 != 0 {
                 tracing::warn!(path = %path.display(), what, mode = %format!("{mode:03o}"),
                     "a file holding secrets is open to other users; make it owner-only (chmod 600)");
             }

@@ -164,6 +164,9 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         }
         warn_if_exposed(&beside(Some(db), ".admin-key"), "admin key");
     }
+    if let Some(tls) = args.tls.files() {
+        warn_if_exposed(&tls.key, "TLS key");
+    }
     let keys = server_keys(&args.logins, sqlite_path.as_deref())?;
     let metrics = Arc::new(tessera::metrics::Metrics::new());
     let store = tessera::store::metered(backend.store(), metrics.clone());
