@@ -6,7 +6,8 @@
 
 mod authorize;
 mod error;
-mod form;
+/// Public for the fuzz targets (`fuzz/fuzz_targets/oauth_inputs.rs`).
+pub mod form;
 mod introspect;
 mod metadata;
 mod revoke;
