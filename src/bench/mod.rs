@@ -15,6 +15,7 @@ mod run;
 mod scenarios;
 mod seed;
 mod sessions;
+mod soak;
 mod subjects;
 mod wide;
 
@@ -23,6 +24,7 @@ pub use options::{BenchOptions, SCENARIOS};
 pub use overload::{OverloadRow, overload, overload_markdown};
 pub use run::{fill, run_bench};
 pub use seed::seed;
+pub use soak::{SoakOptions, SoakReport, soak};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {

@@ -66,3 +66,22 @@ pub struct BenchSeedArgs {
     #[arg(long)]
     pub secrets_out: Option<PathBuf>,
 }
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// The replicas' gRPC addresses; calls alternate between them.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub addr: Vec<String>,
+    /// File holding an admin API key.
+    #[arg(long)]
+    pub admin_key_file: PathBuf,
+    /// How long the mixed load runs.
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Report window: calls, errors and the Authorize p99 per window.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub window: Duration,
+    /// Concurrent in-flight calls.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+}

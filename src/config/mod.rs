@@ -11,7 +11,7 @@ mod bench;
 mod retention;
 mod tls;
 
-pub use bench::{BenchArgs, BenchSeedArgs};
+pub use bench::{BenchArgs, BenchSeedArgs, SoakArgs};
 pub use retention::RetentionArgs;
 pub use tls::TlsArgs;
 
@@ -49,6 +49,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Fill a store with N API keys through the store (for benchmarks); prints the admin key.
     BenchSeed(BenchSeedArgs),
+    /// A long mixed load against replicas (see scripts/soak.sh); prints a markdown report.
+    Soak(SoakArgs),
     #[command(flatten)]
     Client(crate::cli::ClientCommand),
     /// Print a shell completion script.

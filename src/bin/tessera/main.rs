@@ -62,6 +62,22 @@ fn server_main(log_format: tessera::config::LogFormat, command: Command) -> anyh
                 Ok(())
             }
             Command::Bench(args) => bench(args).await,
+            Command::Soak(args) => {
+                let admin_key = std::fs::read_to_string(&args.admin_key_file)
+                    .with_context(|| format!("reading {}", args.admin_key_file.display()))?
+                    .trim()
+                    .to_owned();
+                let report = tessera::bench::soak(tessera::bench::SoakOptions {
+                    addrs: args.addr,
+                    admin_key,
+                    duration: args.duration,
+                    window: args.window,
+                    concurrency: args.concurrency,
+                })
+                .await?;
+                print!("{}", report.markdown());
+                Ok(())
+            }
             Command::BenchSeed(args) => {
                 let backend = open_store(&args.store).await?;
                 let app = one_shot_app(backend.store(), &args.hashing)?;

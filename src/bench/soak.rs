@@ -1,0 +1,475 @@
+//! `tessera soak`: a long mixed load against two replicas (see `scripts/soak.sh`, which also
+//! kills and restarts one of them and the database's listener connections): about 90 %
+//! Authorize (warm keys, cold keys checked for the first time, sessions, OAuth access
+//! tokens, and revoked tokens, which must be refused), 5 % Issue, 3 % Revoke, 2 % admin
+//! calls and OAuth client-credentials grants.
+//!
+//! Calls alternate between the replicas. A call that fails for want of its replica (killed,
+//! restarting) is retried once on the other, as a balancer would, and counted apart: those
+//! are the restarts' in-flight calls. Everything else that fails, and any ALLOW of a token
+//! revoked more than a second earlier, is an error.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::Channel;
+
+use super::BenchError;
+use super::scenarios::{bearer, request};
+use crate::domain::token_format::random_base62;
+use crate::proto::v1 as pb;
+use crate::proto::v1::admin_service_client::AdminServiceClient;
+use crate::proto::v1::token_service_client::TokenServiceClient;
+
+const PASSWORD: &str = "soak test password, long enough";
+/// How long after its revocation a token must be refused everywhere.
+const REVOKED_SETTLE: Duration = Duration::from_secs(1);
+const USERS: usize = 64;
+
+#[derive(Debug, Clone)]
+pub struct SoakOptions {
+    pub addrs: Vec<String>,
+    pub admin_key: String,
+    pub duration: Duration,
+    pub window: Duration,
+    pub concurrency: usize,
+}
+
+/// One report window.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    pub calls: u64,
+    pub errors: u64,
+    pub failovers: u64,
+    pub authorize_us: Vec<u32>,
+}
+
+#[derive(Debug, Default)]
+pub struct SoakReport {
+    pub windows: Vec<Window>,
+    pub window: Duration,
+    pub revoked: usize,
+    pub revoked_allowed_at_end: usize,
+    pub late_allows: u64,
+    pub error_samples: Vec<String>,
+}
+
+struct Pools {
+    warm: Vec<String>,
+    /// Issued and not checked yet.
+    fresh: Vec<(String, String)>,
+    /// Checked at least once: candidates for revocation.
+    issued: Vec<(String, String)>,
+    sessions: Vec<String>,
+    oauth: Vec<String>,
+    revoked: Vec<(String, Instant)>,
+}
+
+struct Shared {
+    replicas: Vec<Channel>,
+    admin: MetadataValue<Ascii>,
+    client: (String, String),
+    /// The users keys are issued to, in turn: one user's live-token count (and its row lock
+    /// on Postgres) is not what a soak is for.
+    user_ids: Vec<String>,
+    pools: Mutex<Pools>,
+    next: AtomicU64,
+    late_allows: AtomicU64,
+    errors: Mutex<Vec<String>>,
+}
+
+/// A call failed for want of its replica (refused, reset, gone mid-call), not by its answer.
+fn replica_gone(status: &tonic::Status) -> bool {
+    std::error::Error::source(status).is_some()
+        || matches!(
+            status.code(),
+            tonic::Code::Unavailable | tonic::Code::Cancelled
+        )
+}
+
+fn pick<T: Clone>(items: &[T], n: u64) -> Option<T> {
+    (!items.is_empty()).then(|| items[(n as usize) % items.len()].clone())
+}
+
+impl Shared {
+    fn note_error(&self, what: String) {
+        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        if errors.len() < 20 {
+            errors.push(what);
+        }
+    }
+
+    async fn authorize(&self, ch: Channel, token: &str) -> Result<pb::Decision, tonic::Status> {
+        let r = TokenServiceClient::new(ch)
+            .authorize(request(
+                &self.admin,
+                pb::AuthorizeRequest {
+                    token: token.to_owned(),
+                    required_scopes: vec!["read:contacts".to_owned()],
+                    ..Default::default()
+                },
+            ))
+            .await?
+            .into_inner();
+        Ok(r.decision())
+    }
+
+    async fn issue(
+        &self,
+        ch: Channel,
+        grant: pb::issue_request::Grant,
+    ) -> Result<pb::IssueResponse, tonic::Status> {
+        let auth = match grant {
+            pb::issue_request::Grant::ApiKey(_) => Some(&self.admin),
+            _ => None,
+        };
+        let message = pb::IssueRequest { grant: Some(grant) };
+        let req = match auth {
+            Some(a) => request(a, message),
+            None => tonic::Request::new(message),
+        };
+        Ok(TokenServiceClient::new(ch).issue(req).await?.into_inner())
+    }
+
+    fn key_grant(&self, n: u64) -> pb::issue_request::Grant {
+        pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
+            name: "soak".to_owned(),
+            scopes: vec!["read:*".to_owned()],
+            subject: self.user_ids[(n as usize) % self.user_ids.len()].clone(),
+            ..Default::default()
+        })
+    }
+
+    fn oauth_grant(&self) -> pb::issue_request::Grant {
+        pb::issue_request::Grant::ClientCredentials(pb::ClientCredentialsGrant {
+            client_id: self.client.0.clone(),
+            client_secret: self.client.1.clone(),
+            scopes: Vec::new(),
+        })
+    }
+
+    /// One operation of the mix on `ch`; `Ok(Some(us))` for a timed Authorize.
+    async fn operation(&self, ch: Channel, n: u64) -> Result<Option<u32>, tonic::Status> {
+        let roll = n % 100;
+        let started = Instant::now();
+        let timed =
+            |started: Instant| Some(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        match roll {
+            0..=89 => {
+                let (token, must_refuse) = {
+                    let mut p = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+                    match roll % 10 {
+                        0 => match p.fresh.pop() {
+                            Some(t) => {
+                                p.issued.push(t.clone());
+                                (Some(t.1), false)
+                            }
+                            None => (pick(&p.warm, n), false),
+                        },
+                        1 => (pick(&p.sessions, n), false),
+                        2 => (pick(&p.oauth, n), false),
+                        3 => {
+                            let settled: Vec<&(String, Instant)> = p
+                                .revoked
+                                .iter()
+                                .filter(|(_, at)| at.elapsed() > REVOKED_SETTLE)
+                                .collect();
+                            (pick(&settled, n).map(|(t, _)| t.clone()), true)
+                        }
+                        _ => (pick(&p.warm, n), false),
+                    }
+                };
+                let Some(token) = token else { return Ok(None) };
+                let decision = self.authorize(ch, &token).await?;
+                if must_refuse && decision == pb::Decision::Allow {
+                    self.late_allows.fetch_add(1, Ordering::Relaxed);
+                    self.note_error("a token revoked over a second ago was allowed".to_owned());
+                } else if !must_refuse && decision != pb::Decision::Allow {
+                    return Err(tonic::Status::internal(format!(
+                        "a live token was {decision:?}"
+                    )));
+                }
+                Ok(timed(started))
+            }
+            90..=94 => {
+                let made = self.issue(ch, self.key_grant(n)).await?;
+                let mut p = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+                p.fresh.push((made.token_id, made.token));
+                Ok(None)
+            }
+            95..=97 => {
+                let victim = {
+                    let mut p = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+                    let len = p.issued.len();
+                    (len > 0).then(|| p.issued.swap_remove((n as usize) % len))
+                };
+                let Some((id, token)) = victim else {
+                    return Ok(None);
+                };
+                TokenServiceClient::new(ch)
+                    .revoke(request(
+                        &self.admin,
+                        pb::RevokeRequest {
+                            target: Some(pb::revoke_request::Target::TokenId(id)),
+                        },
+                    ))
+                    .await?;
+                let mut p = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+                p.revoked.push((token, Instant::now()));
+                Ok(None)
+            }
+            98 => {
+                let made = self.issue(ch, self.oauth_grant()).await?;
+                let mut p = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+                let at = (n as usize) % p.oauth.len().max(1);
+                match p.oauth.get_mut(at) {
+                    Some(slot) => *slot = made.token,
+                    None => p.oauth.push(made.token),
+                }
+                Ok(None)
+            }
+            _ => {
+                AdminServiceClient::new(ch)
+                    .list_users(request(
+                        &self.admin,
+                        pb::ListUsersRequest {
+                            page_size: 10,
+                            ..Default::default()
+                        },
+                    ))
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+async fn setup(opts: &SoakOptions, replicas: Vec<Channel>) -> Result<Shared, BenchError> {
+    let admin = bearer(&opts.admin_key)?;
+    let ch = replicas[0].clone();
+    let mut admins = AdminServiceClient::new(ch.clone());
+    let suffix = random_base62(6)?;
+    let role = format!("soak-{suffix}");
+    admins
+        .create_role(request(
+            &admin,
+            pb::CreateRoleRequest {
+                name: role.clone(),
+                permissions: vec!["read:*".into()],
+                ..Default::default()
+            },
+        ))
+        .await?;
+    let name = format!("soak-{suffix}");
+    let user = admins
+        .create_user(request(
+            &admin,
+            pb::CreateUserRequest {
+                name: name.clone(),
+                roles: vec![role.clone()],
+            },
+        ))
+        .await?
+        .into_inner();
+    admins
+        .set_user_password(request(
+            &admin,
+            pb::SetUserPasswordRequest {
+                id: user.id.clone(),
+                password: PASSWORD.into(),
+            },
+        ))
+        .await?;
+    let made = admins
+        .create_client(request(
+            &admin,
+            pb::CreateClientRequest {
+                name: "soak app".into(),
+                r#type: pb::ClientType::Confidential.into(),
+                scopes: vec!["read:*".into()],
+                grant_types: vec!["client_credentials".into()],
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner();
+    let client_id = made.client.map(|c| c.client_id).unwrap_or_default();
+    let mut user_ids = vec![user.id];
+    for i in 1..USERS {
+        let other = admins
+            .create_user(request(
+                &admin,
+                pb::CreateUserRequest {
+                    name: format!("{name}-{i}"),
+                    roles: vec![role.clone()],
+                },
+            ))
+            .await?
+            .into_inner();
+        user_ids.push(other.id);
+    }
+    let shared = Shared {
+        replicas,
+        admin,
+        client: (client_id, made.client_secret),
+        user_ids,
+        pools: Mutex::new(Pools {
+            warm: Vec::new(),
+            fresh: Vec::new(),
+            issued: Vec::new(),
+            sessions: Vec::new(),
+            oauth: Vec::new(),
+            revoked: Vec::new(),
+        }),
+        next: AtomicU64::new(0),
+        late_allows: AtomicU64::new(0),
+        errors: Mutex::new(Vec::new()),
+    };
+    let (mut warm, mut sessions, mut oauth) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..200 {
+        warm.push(shared.issue(ch.clone(), shared.key_grant(i)).await?.token);
+    }
+    for _ in 0..16 {
+        let login = pb::issue_request::Grant::Password(pb::PasswordGrant {
+            username: name.clone(),
+            password: PASSWORD.into(),
+            ..Default::default()
+        });
+        sessions.push(shared.issue(ch.clone(), login).await?.token);
+        oauth.push(shared.issue(ch.clone(), shared.oauth_grant()).await?.token);
+    }
+    {
+        let mut p = shared.pools.lock().unwrap_or_else(|e| e.into_inner());
+        (p.warm, p.sessions, p.oauth) = (warm, sessions, oauth);
+    }
+    Ok(shared)
+}
+
+/// Runs the mix for `opts.duration`, then checks every revoked token on every replica.
+pub async fn soak(opts: SoakOptions) -> Result<SoakReport, BenchError> {
+    let mut replicas = Vec::new();
+    for addr in &opts.addrs {
+        let endpoint = Channel::from_shared(format!("http://{addr}"))
+            .map_err(|_| BenchError::Address(addr.clone()))?
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10));
+        replicas.push(endpoint.connect_lazy());
+    }
+    if replicas.is_empty() {
+        return Err(BenchError::Setup("no replica to load".into()));
+    }
+    let shared = Arc::new(setup(&opts, replicas).await?);
+    let windows: Arc<Mutex<Vec<Window>>> = Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    let window_of = {
+        let w = opts.window.max(Duration::from_secs(1));
+        move |at: Instant| (at.duration_since(start).as_secs() / w.as_secs()) as usize
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..opts.concurrency.max(1) {
+        let (shared, windows, end) = (shared.clone(), windows.clone(), start + opts.duration);
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < end {
+                let n = shared.next.fetch_add(1, Ordering::Relaxed);
+                let count = shared.replicas.len();
+                let first = (n as usize) % count;
+                let mut outcome = shared.operation(shared.replicas[first].clone(), n).await;
+                let mut failover = false;
+                if let Err(s) = &outcome
+                    && replica_gone(s)
+                    && count > 1
+                {
+                    failover = true;
+                    outcome = shared
+                        .operation(shared.replicas[(first + 1) % count].clone(), n)
+                        .await;
+                }
+                let at = window_of(Instant::now());
+                let mut ws = windows.lock().unwrap_or_else(|p| p.into_inner());
+                while ws.len() <= at {
+                    ws.push(Window::default());
+                }
+                let w = &mut ws[at];
+                w.calls += 1;
+                w.failovers += u64::from(failover);
+                match outcome {
+                    Ok(Some(us)) if !failover => w.authorize_us.push(us),
+                    Ok(_) => {}
+                    Err(s) => {
+                        w.errors += 1;
+                        drop(ws);
+                        shared.note_error(format!("{:?}: {}", s.code(), s.message()));
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| BenchError::Setup(e.to_string()))?;
+    }
+    tokio::time::sleep(REVOKED_SETTLE).await;
+    let revoked: Vec<String> = {
+        let p = shared.pools.lock().unwrap_or_else(|e| e.into_inner());
+        p.revoked.iter().map(|(t, _)| t.clone()).collect()
+    };
+    let mut allowed = 0;
+    for ch in &shared.replicas {
+        for token in &revoked {
+            if shared.authorize(ch.clone(), token).await? == pb::Decision::Allow {
+                allowed += 1;
+            }
+        }
+    }
+    let windows = std::mem::take(&mut *windows.lock().unwrap_or_else(|p| p.into_inner()));
+    let error_samples =
+        std::mem::take(&mut *shared.errors.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(SoakReport {
+        windows,
+        window: opts.window,
+        revoked: revoked.len(),
+        revoked_allowed_at_end: allowed,
+        late_allows: shared.late_allows.load(Ordering::Relaxed),
+        error_samples,
+    })
+}
+
+impl SoakReport {
+    pub fn markdown(&self) -> String {
+        let mut out = String::from(
+            "| window | calls | calls/s | errors | failovers | Authorize p50 µs | p99 µs |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        );
+        let secs = self.window.as_secs_f64().max(1.0);
+        let (mut calls, mut errors, mut failovers) = (0, 0, 0);
+        for (i, w) in self.windows.iter().enumerate() {
+            let mut us = w.authorize_us.clone();
+            us.sort_unstable();
+            let q = |p: f64| {
+                us.get(((us.len() as f64 * p) as usize).min(us.len().saturating_sub(1)))
+                    .copied()
+                    .unwrap_or(0)
+            };
+            out.push_str(&format!(
+                "| {} | {} | {:.0} | {} | {} | {} | {} |\n",
+                i + 1,
+                w.calls,
+                w.calls as f64 / secs,
+                w.errors,
+                w.failovers,
+                q(0.50),
+                q(0.99)
+            ));
+            (calls, errors, failovers) =
+                (calls + w.calls, errors + w.errors, failovers + w.failovers);
+        }
+        out.push_str(&format!(
+            "\ncalls {calls}, errors {errors}, failovers (a replica's in-flight calls retried on the other) {failovers}\nrevoked tokens {}: allowed at the end {}, allowed more than 1 s after their revocation during the run {}\n",
+            self.revoked, self.revoked_allowed_at_end, self.late_allows
+        ));
+        for e in &self.error_samples {
+            out.push_str(&format!("error: {e}\n"));
+        }
+        out
+    }
+}
