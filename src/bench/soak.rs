@@ -158,12 +158,15 @@ impl Shared {
             |started: Instant| Some(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
         match roll {
             0..=89 => {
+                let mut fresh = None;
                 let (token, must_refuse) = {
                     let mut p = self.pools.lock().unwrap_or_else(|e| e.into_inner());
                     match roll % 10 {
+                        // A key never checked: the cold path. It joins the revocation
+                        // candidates once this check has passed (below).
                         0 => match p.fresh.pop() {
                             Some(t) => {
-                                p.issued.push(t.clone());
+                                fresh = Some(t.clone());
                                 (Some(t.1), false)
                             }
                             None => (pick(&p.warm, n), false),
@@ -171,12 +174,11 @@ impl Shared {
                         1 => (pick(&p.sessions, n), false),
                         2 => (pick(&p.oauth, n), false),
                         3 => {
-                            let settled: Vec<&(String, Instant)> = p
+                            // Revoked in time order: those before `settled` are over a second old.
+                            let settled = p
                                 .revoked
-                                .iter()
-                                .filter(|(_, at)| at.elapsed() > REVOKED_SETTLE)
-                                .collect();
-                            (pick(&settled, n).map(|(t, _)| t.clone()), true)
+                                .partition_point(|(_, at)| at.elapsed() > REVOKED_SETTLE);
+                            (pick(&p.revoked[..settled], n).map(|(t, _)| t), true)
                         }
                         _ => (pick(&p.warm, n), false),
                     }
@@ -190,6 +192,13 @@ impl Shared {
                     return Err(tonic::Status::internal(format!(
                         "a live token was {decision:?}"
                     )));
+                }
+                if let Some(t) = fresh {
+                    self.pools
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .issued
+                        .push(t);
                 }
                 Ok(timed(started))
             }
@@ -250,7 +259,7 @@ async fn setup(opts: &SoakOptions, replicas: Vec<Channel>) -> Result<Shared, Ben
     let admin = bearer(&opts.admin_key)?;
     let ch = replicas[0].clone();
     let mut admins = AdminServiceClient::new(ch.clone());
-    let suffix = random_base62(6)?;
+    let suffix = random_base62(6)?.to_ascii_lowercase();
     let role = format!("soak-{suffix}");
     admins
         .create_role(request(
@@ -367,6 +376,8 @@ pub async fn soak(opts: SoakOptions) -> Result<SoakReport, BenchError> {
         let w = opts.window.max(Duration::from_secs(1));
         move |at: Instant| (at.duration_since(start).as_secs() / w.as_secs()) as usize
     };
+    let last_window =
+        ((opts.duration.as_secs() / opts.window.as_secs().max(1)) as usize).saturating_sub(1);
     let mut tasks = Vec::new();
     for _ in 0..opts.concurrency.max(1) {
         let (shared, windows, end) = (shared.clone(), windows.clone(), start + opts.duration);
@@ -386,7 +397,8 @@ pub async fn soak(opts: SoakOptions) -> Result<SoakReport, BenchError> {
                         .operation(shared.replicas[(first + 1) % count].clone(), n)
                         .await;
                 }
-                let at = window_of(Instant::now());
+                // Calls still running at the end count in the last full window.
+                let at = window_of(Instant::now()).min(last_window);
                 let mut ws = windows.lock().unwrap_or_else(|p| p.into_inner());
                 while ws.len() <= at {
                     ws.push(Window::default());
