@@ -20,6 +20,22 @@ def is_crd_object(obj: dict) -> bool:
     return str(obj.get("apiVersion", "")).startswith(CRD_GROUPS)
 
 
+def one_crd_object(r: Any, p: str, out: Any, kind: str, *, wanted: bool, absent_why: str,
+                   api_version: str, namespace: str) -> dict | None:
+    """The one object of a CRD kind, in the release's namespace, when `wanted`; else checks
+    there is none. `None` when absent (or not exactly one)."""
+    objs = out.of_kind(kind)
+    if not wanted:
+        r.check(f"{p} no {kind} {absent_why}", not objs, str(len(objs)))
+        return None
+    if not r.check(f"{p} one {kind}", len(objs) == 1, str(len(objs))):
+        return None
+    obj = objs[0]
+    r.check(f"{p} {kind} is {api_version} in {namespace}",
+            obj.get("apiVersion") == api_version and obj["metadata"].get("namespace") == namespace)
+    return obj
+
+
 def check_metrics(r: Any, sc: str, out: Any, *, release: str, namespace: str,
                   enabled: bool = True, service_monitor: bool = False,
                   monitor_labels: dict | None = None) -> None:
@@ -51,15 +67,12 @@ def check_metrics(r: Any, sc: str, out: Any, *, release: str, namespace: str,
         opened = [pt.get("port") for rule in pol["spec"].get("ingress") or [] for pt in rule.get("ports") or []]
         r.check(f"{p} NetworkPolicy opens the metrics port", "metrics" in opened, str(opened))
 
-    if not service_monitor:
-        r.check(f"{p} no ServiceMonitor unless metrics.serviceMonitor.enabled", not monitors, str(len(monitors)))
+    sm = one_crd_object(r, p, out, "ServiceMonitor", wanted=service_monitor,
+                        absent_why="unless metrics.serviceMonitor.enabled",
+                        api_version="monitoring.coreos.com/v1", namespace=namespace)
+    if sm is None:
         return
-    if not r.check(f"{p} one ServiceMonitor", len(monitors) == 1, str(len(monitors))):
-        return
-    sm = monitors[0]
     spec = sm.get("spec") or {}
-    r.check(f"{p} ServiceMonitor is monitoring.coreos.com/v1 in {namespace}",
-            sm.get("apiVersion") == "monitoring.coreos.com/v1" and sm["metadata"].get("namespace") == namespace)
     wanted = (spec.get("selector") or {}).get("matchLabels") or {}
     svc_labels = svc["metadata"].get("labels") or {}
     r.check(f"{p} ServiceMonitor selects the Service",

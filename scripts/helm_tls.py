@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from helm_metrics import one_crd_object
+
 TLS_DIR = "/etc/tessera/tls"
 
 
@@ -55,16 +57,12 @@ def check_tls(r: Any, sc: str, out: Any, *, release: str, namespace: str, secret
     r.check(f"{p} Service: grpc and http say appProtocol https",
             protocols.get("grpc") == "https" and protocols.get("http") == "https", str(protocols))
 
-    certs = out.of_kind("Certificate")
-    if cert_manager is None:
-        r.check(f"{p} no Certificate without tls.certManager.issuerRef", not certs, str(len(certs)))
+    cert = one_crd_object(r, p, out, "Certificate", wanted=cert_manager is not None,
+                          absent_why="without tls.certManager.issuerRef",
+                          api_version="cert-manager.io/v1", namespace=namespace)
+    if cert is None or cert_manager is None:
         return
-    if not r.check(f"{p} one Certificate", len(certs) == 1, str(len(certs))):
-        return
-    cert = certs[0]
     spec = cert.get("spec") or {}
-    r.check(f"{p} Certificate is cert-manager.io/v1 in {namespace}",
-            cert.get("apiVersion") == "cert-manager.io/v1" and cert["metadata"].get("namespace") == namespace)
     r.check(f"{p} Certificate writes Secret {secret}", spec.get("secretName") == secret, str(spec.get("secretName")))
     names = spec.get("dnsNames") or []
     service_names = [release, f"{release}.{namespace}", f"{release}.{namespace}.svc",
