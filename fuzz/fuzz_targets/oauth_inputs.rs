@@ -15,14 +15,21 @@ fuzz_target!(|data: &[u8]| {
     let (body, header, uri) = (parts.next().unwrap_or(&[]), parts.next(), parts.next());
 
     if let Ok(form) = Form::from_pairs(body) {
-        assert!(form.scopes().iter().all(|s| !s.is_empty() && !s.contains(' ')));
+        assert!(
+            form.scopes()
+                .iter()
+                .all(|s| !s.is_empty() && !s.contains(' '))
+        );
         let mut headers = http::HeaderMap::new();
         if let Some(value) = header.and_then(|h| http::HeaderValue::from_bytes(h).ok()) {
             headers.insert(http::header::AUTHORIZATION, value);
         }
         if let Ok(presented) = client_auth(&headers, &form) {
             if presented.basic {
-                assert!(form.get("client_secret").is_empty(), "Basic and a body secret both");
+                assert!(
+                    form.get("client_secret").is_empty(),
+                    "Basic and a body secret both"
+                );
             } else {
                 assert_eq!(presented.auth.client_id, form.get("client_id"));
             }
@@ -36,10 +43,16 @@ fuzz_target!(|data: &[u8]| {
         assert!(!uri.contains('#'), "fragment in {uri:?}");
         let parsed = url::Url::parse(uri).expect("an accepted redirect URI is absolute");
         assert!(parsed.username().is_empty() && parsed.password().is_none());
-        assert!(!matches!(parsed.scheme(), "javascript" | "data" | "file" | "ftp"), "{uri:?}");
+        assert!(
+            !matches!(parsed.scheme(), "javascript" | "data" | "file" | "ftp"),
+            "{uri:?}"
+        );
         if parsed.scheme() == "http" {
             let host = parsed.host_str().unwrap_or("");
-            assert!(matches!(host, "localhost" | "127.0.0.1" | "[::1]"), "http on {host:?}");
+            assert!(
+                matches!(host, "localhost" | "127.0.0.1" | "[::1]"),
+                "http on {host:?}"
+            );
         }
     }
 });

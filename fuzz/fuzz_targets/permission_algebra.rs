@@ -31,9 +31,17 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut parts = text.splitn(3, '|');
     let members = |s: Option<&str>| -> Vec<String> {
-        s.unwrap_or("").split(' ').filter(|m| !m.is_empty()).map(str::to_owned).collect()
+        s.unwrap_or("")
+            .split(' ')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect()
     };
-    let (a_text, b_text, probe_text) = (members(parts.next()), members(parts.next()), members(parts.next()));
+    let (a_text, b_text, probe_text) = (
+        members(parts.next()),
+        members(parts.next()),
+        members(parts.next()),
+    );
     let (Ok(a), Ok(b)) = (PermissionSet::parse(&a_text), PermissionSet::parse(&b_text)) else {
         return;
     };
@@ -51,7 +59,11 @@ fuzz_target!(|data: &[u8]| {
     let aa = a.intersect(&a).expect("A∩A is no larger than A");
     for r in &probes {
         let (in_a, in_b) = (a.matches(r), b.matches(r));
-        assert_eq!(ab.matches(r), in_a && in_b, "A∩B on {r:?}: A={a_text:?} B={b_text:?}");
+        assert_eq!(
+            ab.matches(r),
+            in_a && in_b,
+            "A∩B on {r:?}: A={a_text:?} B={b_text:?}"
+        );
         assert_eq!(ba.matches(r), ab.matches(r), "∩ commutes on {r:?}");
         assert_eq!(union.matches(r), in_a || in_b, "A∪B on {r:?}");
         assert_eq!(union_ba.matches(r), union.matches(r), "∪ commutes on {r:?}");
@@ -59,13 +71,21 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(aa.matches(r), in_a, "A∩A on {r:?}");
     }
 
-    let patterns: Vec<Pattern> = a_text.iter().chain(&b_text).filter_map(|m| Pattern::parse(m).ok()).collect();
+    let patterns: Vec<Pattern> = a_text
+        .iter()
+        .chain(&b_text)
+        .filter_map(|m| Pattern::parse(m).ok())
+        .collect();
     for p in patterns.iter().take(4) {
         for q in patterns.iter().take(4) {
             let met = p.intersect(q);
             for r in &probes {
                 let both = p.matches(r) && q.matches(r);
-                assert_eq!(met.as_ref().is_some_and(|m| m.matches(r)), both, "{p:?}∩{q:?} on {r:?}");
+                assert_eq!(
+                    met.as_ref().is_some_and(|m| m.matches(r)),
+                    both,
+                    "{p:?}∩{q:?} on {r:?}"
+                );
                 if p.within(q) && p.matches(r) {
                     assert!(q.matches(r), "{p:?} within {q:?} but {r:?}");
                 }

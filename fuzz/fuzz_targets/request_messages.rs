@@ -39,11 +39,17 @@ fn fixture() -> &'static Fixture {
             .build()
             .expect("runtime");
         let (app, key) = rt.block_on(async {
-            let store = SqliteStore::connect("sqlite::memory:").await.expect("store");
+            let store = SqliteStore::connect("sqlite::memory:")
+                .await
+                .expect("store");
             store.migrate().await.expect("migrate");
             let keys = ServerKeys::new(&[9u8; 32]).expect("secret");
-            let app = App::new(Arc::new(store), SecretHasher::new(None), Arc::new(SystemClock))
-                .with_logins(LoginConfig::default(), Some(keys));
+            let app = App::new(
+                Arc::new(store),
+                SecretHasher::new(None),
+                Arc::new(SystemClock),
+            )
+            .with_logins(LoginConfig::default(), Some(keys));
             app.ensure_signing_key().await.expect("signing key");
             let key = app.bootstrap().await.expect("bootstrap").key;
             (Arc::new(app), key)

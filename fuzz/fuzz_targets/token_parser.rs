@@ -18,11 +18,20 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Some(parsed) = token_format::parse_presented(text) {
-        assert!(text.contains(parsed.text), "the parsed text is the presented one");
+        assert!(
+            text.contains(parsed.text),
+            "the parsed text is the presented one"
+        );
         let again = token_format::parse_presented(parsed.text).expect("parses again");
-        assert_eq!((again.kind, again.id.as_ref()), (parsed.kind, parsed.id.as_ref()));
+        assert_eq!(
+            (again.kind, again.id.as_ref()),
+            (parsed.kind, parsed.id.as_ref())
+        );
         if parsed.kind != TokenKind::Session {
-            assert!(parsed.text.contains(parsed.id.as_ref()), "the id is in the token");
+            assert!(
+                parsed.text.contains(parsed.id.as_ref()),
+                "the id is in the token"
+            );
         }
     }
     let _ = token_format::is_client_secret(text);
