@@ -68,6 +68,9 @@ pub struct BenchSeedArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  tessera soak --addr 127.0.0.1:50051,127.0.0.1:50052 --admin-key-file admin-key --duration 10m\n  (scripts/soak.sh starts two replicas and kills one on a schedule)"
+)]
 pub struct SoakArgs {
     /// The replicas' gRPC addresses; calls alternate between them.
     #[arg(long, value_delimiter = ',', required = true)]
