@@ -16,6 +16,7 @@ mod scenarios;
 mod seed;
 mod sessions;
 mod soak;
+mod soak_report;
 mod subjects;
 mod wide;
 
@@ -24,7 +25,8 @@ pub use options::{BenchOptions, SCENARIOS};
 pub use overload::{OverloadRow, overload, overload_markdown};
 pub use run::{fill, run_bench};
 pub use seed::seed;
-pub use soak::{SoakOptions, SoakReport, soak};
+pub use soak::{SoakOptions, soak};
+pub use soak_report::SoakReport;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {

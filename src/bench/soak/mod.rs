@@ -17,11 +17,14 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
 
 use super::BenchError;
-use super::scenarios::{bearer, request};
-use crate::domain::token_format::random_base62;
+use super::scenarios::request;
+use super::soak_report::{SoakReport, Window};
+
+mod setup;
 use crate::proto::v1 as pb;
 use crate::proto::v1::admin_service_client::AdminServiceClient;
 use crate::proto::v1::token_service_client::TokenServiceClient;
+use setup::setup;
 
 const PASSWORD: &str = "soak test password, long enough";
 /// How long after its revocation a token must be refused everywhere.
@@ -35,25 +38,6 @@ pub struct SoakOptions {
     pub duration: Duration,
     pub window: Duration,
     pub concurrency: usize,
-}
-
-/// One report window.
-#[derive(Debug, Clone, Default)]
-pub struct Window {
-    pub calls: u64,
-    pub errors: u64,
-    pub failovers: u64,
-    pub authorize_us: Vec<u32>,
-}
-
-#[derive(Debug, Default)]
-pub struct SoakReport {
-    pub windows: Vec<Window>,
-    pub window: Duration,
-    pub revoked: usize,
-    pub revoked_allowed_at_end: usize,
-    pub late_allows: u64,
-    pub error_samples: Vec<String>,
 }
 
 struct Pools {
@@ -255,107 +239,6 @@ impl Shared {
     }
 }
 
-async fn setup(opts: &SoakOptions, replicas: Vec<Channel>) -> Result<Shared, BenchError> {
-    let admin = bearer(&opts.admin_key)?;
-    let ch = replicas[0].clone();
-    let mut admins = AdminServiceClient::new(ch.clone());
-    let suffix = random_base62(6)?.to_ascii_lowercase();
-    let role = format!("soak-{suffix}");
-    admins
-        .create_role(request(
-            &admin,
-            pb::CreateRoleRequest {
-                name: role.clone(),
-                permissions: vec!["read:*".into()],
-                ..Default::default()
-            },
-        ))
-        .await?;
-    let name = format!("soak-{suffix}");
-    let user = admins
-        .create_user(request(
-            &admin,
-            pb::CreateUserRequest {
-                name: name.clone(),
-                roles: vec![role.clone()],
-            },
-        ))
-        .await?
-        .into_inner();
-    admins
-        .set_user_password(request(
-            &admin,
-            pb::SetUserPasswordRequest {
-                id: user.id.clone(),
-                password: PASSWORD.into(),
-            },
-        ))
-        .await?;
-    let made = admins
-        .create_client(request(
-            &admin,
-            pb::CreateClientRequest {
-                name: "soak app".into(),
-                r#type: pb::ClientType::Confidential.into(),
-                scopes: vec!["read:*".into()],
-                grant_types: vec!["client_credentials".into()],
-                ..Default::default()
-            },
-        ))
-        .await?
-        .into_inner();
-    let client_id = made.client.map(|c| c.client_id).unwrap_or_default();
-    let mut user_ids = vec![user.id];
-    for i in 1..USERS {
-        let other = admins
-            .create_user(request(
-                &admin,
-                pb::CreateUserRequest {
-                    name: format!("{name}-{i}"),
-                    roles: vec![role.clone()],
-                },
-            ))
-            .await?
-            .into_inner();
-        user_ids.push(other.id);
-    }
-    let shared = Shared {
-        replicas,
-        admin,
-        client: (client_id, made.client_secret),
-        user_ids,
-        pools: Mutex::new(Pools {
-            warm: Vec::new(),
-            fresh: Vec::new(),
-            issued: Vec::new(),
-            sessions: Vec::new(),
-            oauth: Vec::new(),
-            revoked: Vec::new(),
-        }),
-        next: AtomicU64::new(0),
-        late_allows: AtomicU64::new(0),
-        errors: Mutex::new(Vec::new()),
-    };
-    let (mut warm, mut sessions, mut oauth) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..200 {
-        warm.push(shared.issue(ch.clone(), shared.key_grant(i)).await?.token);
-    }
-    for _ in 0..16 {
-        let login = pb::issue_request::Grant::Password(pb::PasswordGrant {
-            username: name.clone(),
-            password: PASSWORD.into(),
-            ..Default::default()
-        });
-        sessions.push(shared.issue(ch.clone(), login).await?.token);
-        oauth.push(shared.issue(ch.clone(), shared.oauth_grant()).await?.token);
-    }
-    {
-        let mut p = shared.pools.lock().unwrap_or_else(|e| e.into_inner());
-        (p.warm, p.sessions, p.oauth) = (warm, sessions, oauth);
-    }
-    Ok(shared)
-}
-
 /// Runs the mix for `opts.duration`, then checks every revoked token on every replica.
 pub async fn soak(opts: SoakOptions) -> Result<SoakReport, BenchError> {
     let mut replicas = Vec::new();
@@ -445,43 +328,4 @@ pub async fn soak(opts: SoakOptions) -> Result<SoakReport, BenchError> {
         late_allows: shared.late_allows.load(Ordering::Relaxed),
         error_samples,
     })
-}
-
-impl SoakReport {
-    pub fn markdown(&self) -> String {
-        let mut out = String::from(
-            "| window | calls | calls/s | errors | failovers | Authorize p50 µs | p99 µs |\n|---|---:|---:|---:|---:|---:|---:|\n",
-        );
-        let secs = self.window.as_secs_f64().max(1.0);
-        let (mut calls, mut errors, mut failovers) = (0, 0, 0);
-        for (i, w) in self.windows.iter().enumerate() {
-            let mut us = w.authorize_us.clone();
-            us.sort_unstable();
-            let q = |p: f64| {
-                us.get(((us.len() as f64 * p) as usize).min(us.len().saturating_sub(1)))
-                    .copied()
-                    .unwrap_or(0)
-            };
-            out.push_str(&format!(
-                "| {} | {} | {:.0} | {} | {} | {} | {} |\n",
-                i + 1,
-                w.calls,
-                w.calls as f64 / secs,
-                w.errors,
-                w.failovers,
-                q(0.50),
-                q(0.99)
-            ));
-            (calls, errors, failovers) =
-                (calls + w.calls, errors + w.errors, failovers + w.failovers);
-        }
-        out.push_str(&format!(
-            "\ncalls {calls}, errors {errors}, failovers (a replica's in-flight calls retried on the other) {failovers}\nrevoked tokens {}: allowed at the end {}, allowed more than 1 s after their revocation during the run {}\n",
-            self.revoked, self.revoked_allowed_at_end, self.late_allows
-        ));
-        for e in &self.error_samples {
-            out.push_str(&format!("error: {e}\n"));
-        }
-        out
-    }
 }

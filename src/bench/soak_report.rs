@@ -1,0 +1,62 @@
+//! What `tessera soak` reports: per window, calls, errors, failovers and the Authorize
+//! p50/p99; at the end, the revoked tokens' state.
+
+use std::time::Duration;
+
+/// One report window.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    pub calls: u64,
+    pub errors: u64,
+    pub failovers: u64,
+    pub authorize_us: Vec<u32>,
+}
+
+#[derive(Debug, Default)]
+pub struct SoakReport {
+    pub windows: Vec<Window>,
+    pub window: Duration,
+    pub revoked: usize,
+    pub revoked_allowed_at_end: usize,
+    pub late_allows: u64,
+    pub error_samples: Vec<String>,
+}
+
+impl SoakReport {
+    pub fn markdown(&self) -> String {
+        let mut out = String::from(
+            "| window | calls | calls/s | errors | failovers | Authorize p50 µs | p99 µs |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        );
+        let secs = self.window.as_secs_f64().max(1.0);
+        let (mut calls, mut errors, mut failovers) = (0, 0, 0);
+        for (i, w) in self.windows.iter().enumerate() {
+            let mut us = w.authorize_us.clone();
+            us.sort_unstable();
+            let q = |p: f64| {
+                us.get(((us.len() as f64 * p) as usize).min(us.len().saturating_sub(1)))
+                    .copied()
+                    .unwrap_or(0)
+            };
+            out.push_str(&format!(
+                "| {} | {} | {:.0} | {} | {} | {} | {} |\n",
+                i + 1,
+                w.calls,
+                w.calls as f64 / secs,
+                w.errors,
+                w.failovers,
+                q(0.50),
+                q(0.99)
+            ));
+            (calls, errors, failovers) =
+                (calls + w.calls, errors + w.errors, failovers + w.failovers);
+        }
+        out.push_str(&format!(
+            "\ncalls {calls}, errors {errors}, failovers (a replica's in-flight calls retried on the other) {failovers}\nrevoked tokens {}: allowed at the end {}, allowed more than 1 s after their revocation during the run {}\n",
+            self.revoked, self.revoked_allowed_at_end, self.late_allows
+        ));
+        for e in &self.error_samples {
+            out.push_str(&format!("error: {e}\n"));
+        }
+        out
+    }
+}
