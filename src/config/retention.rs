@@ -17,12 +17,17 @@ pub struct RetentionArgs {
     /// on one replica only, or on none, if you prune by other means).
     #[arg(long, env = "TESSERA_PRUNE_INTERVAL", default_value = "10m", value_parser = parse_interval)]
     pub prune_interval: Duration,
+    /// How long an audit event stays in the store before the retention pass deletes it;
+    /// `0` keeps every event for ever.
+    #[arg(long, env = "TESSERA_AUDIT_RETENTION", default_value = "90d", value_parser = parse_interval)]
+    pub audit_retention: Duration,
 }
 
 impl RetentionArgs {
     pub fn retention(&self) -> Retention {
         Retention {
             ended_for: self.ended_token_retention,
+            audit_for: (!self.audit_retention.is_zero()).then_some(self.audit_retention),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The permission algebra, tokens and use cases. Nothing here knows about gRPC or SQL.
 
 pub mod app;
+pub mod audit;
 pub mod clock;
 pub mod credentials;
 pub mod error;

@@ -18,12 +18,14 @@ pub(super) async fn prune_loop(app: Arc<App>, every: Duration, retention: Retent
         match app.prune(&retention).await {
             Ok(done) => {
                 if done.iter().any(|(_, n)| *n > 0) {
-                    let [tokens, grants, codes, login_failures] = done.map(|(_, n)| n);
+                    let [tokens, grants, codes, login_failures, audit_events] =
+                        done.map(|(_, n)| n);
                     tracing::info!(
                         tokens,
                         grants,
                         codes,
                         login_failures,
+                        audit_events,
                         "retention pass deleted rows that ended long ago"
                     );
                 }

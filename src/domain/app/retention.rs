@@ -31,12 +31,15 @@ const MAX_BATCHES: u32 = 500;
 pub struct Retention {
     /// How long a revoked or expired token, an ended grant and an expired code are kept.
     pub ended_for: Duration,
+    /// How long an audit event is kept (`--audit-retention`; `None`: for ever).
+    pub audit_for: Option<Duration>,
 }
 
 impl Default for Retention {
     fn default() -> Retention {
         Retention {
             ended_for: Duration::from_secs(30 * 86_400),
+            audit_for: Some(Duration::from_secs(90 * 86_400)),
         }
     }
 }
@@ -44,12 +47,16 @@ impl Default for Retention {
 impl App {
     /// One pass: for each kind, batches until nothing is left. Returns the rows
     /// deleted per kind, in [`Prunable::ALL`]'s order.
-    pub async fn prune(&self, retention: &Retention) -> Result<[(Prunable, u32); 4]> {
+    pub async fn prune(&self, retention: &Retention) -> Result<[(Prunable, u32); 5]> {
         let now = self.clock.now();
         let mut done = Prunable::ALL.map(|what| (what, 0));
         for (what, total) in &mut done {
             let kept = match what {
                 Prunable::LoginFailures => LOGIN_FAILURES_FORGOTTEN_AFTER,
+                Prunable::AuditEvents => match retention.audit_for {
+                    Some(kept) => kept,
+                    None => continue,
+                },
                 _ => retention.ended_for,
             };
             let before = now.saturating_sub(millis(kept));

@@ -5,6 +5,7 @@
 //! Every entity will one day belong to a workspace (a tenant): no port assumes a single
 //! global namespace beyond what today's keys (role names, user names) already are.
 
+mod audit;
 mod changes;
 mod clients;
 mod credentials;
@@ -16,6 +17,7 @@ mod signing_keys;
 mod tokens;
 mod users;
 
+pub use audit::AuditStore;
 pub use changes::ChangeSink;
 pub use clients::ClientStore;
 pub use credentials::CredentialStore;
@@ -50,6 +52,7 @@ pub trait Store:
     + ClientStore
     + OAuthStore
     + RetentionStore
+    + AuditStore
     + StoreHealth
     + 'static
 {
@@ -64,6 +67,7 @@ impl<T> Store for T where
         + ClientStore
         + OAuthStore
         + RetentionStore
+        + AuditStore
         + StoreHealth
         + 'static
 {

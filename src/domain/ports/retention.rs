@@ -22,14 +22,17 @@ pub enum Prunable {
     Codes,
     /// Runs of failed logins whose last failure (and lock) ended before the cutoff.
     LoginFailures,
+    /// Audit events kept longer than `--audit-retention`.
+    AuditEvents,
 }
 
 impl Prunable {
-    pub const ALL: [Prunable; 4] = [
+    pub const ALL: [Prunable; 5] = [
         Prunable::Tokens,
         Prunable::Grants,
         Prunable::Codes,
         Prunable::LoginFailures,
+        Prunable::AuditEvents,
     ];
 
     /// The `table` label and the log's name for it.
@@ -39,6 +42,7 @@ impl Prunable {
             Prunable::Grants => "oauth_grants",
             Prunable::Codes => "oauth_codes",
             Prunable::LoginFailures => "login_failures",
+            Prunable::AuditEvents => "audit_events",
         }
     }
 }

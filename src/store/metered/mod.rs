@@ -14,7 +14,10 @@ use async_trait::async_trait;
 
 use crate::domain::clock::Millis;
 use crate::domain::model::TokenRecord;
-use crate::domain::ports::{Prunable, RetentionStore, Store, StoreError, StoreHealth, StoreResult};
+use crate::domain::audit::{AuditQuery, Event, StoredEvent};
+use crate::domain::ports::{
+    AuditStore, Prunable, RetentionStore, Store, StoreError, StoreHealth, StoreResult,
+};
 use crate::metrics::Metrics;
 
 /// `store`, counted into `metrics`.
@@ -94,5 +97,18 @@ impl RetentionStore for Metered {
             self.metrics.pruned(what.as_str(), u64::from(*n));
         }
         outcome
+    }
+}
+
+#[async_trait]
+impl AuditStore for Metered {
+    async fn append_event(&self, event: &Event) -> StoreResult<()> {
+        self.timed("append_event", self.inner.append_event(event))
+            .await
+    }
+
+    async fn list_events(&self, query: &AuditQuery) -> StoreResult<Vec<StoredEvent>> {
+        self.timed("list_events", self.inner.list_events(query))
+            .await
     }
 }

@@ -89,6 +89,11 @@ fn migrator() -> Migrator {
             "oauth",
             include_str!("../../../migrations/postgres/0011_oauth.sql"),
         ),
+        (
+            12,
+            "audit events",
+            include_str!("../../../migrations/postgres/0012_audit_events.sql"),
+        ),
     ])
 }
 
@@ -232,7 +237,14 @@ impl SqlBackend for Postgres {
 
     async fn rotate_refresh(&self, rotation: &super::sql::oauth::Rotation) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let outcome = super::sql::oauth::rotate_in::<_, Self>(&mut tx, rotation).await;
+        let outcome = async {
+            let rotated = super::sql::oauth::rotate_in::<_, Self>(&mut tx, rotation).await?;
+            if rotated {
+                super::sql::audit_in::<Self, _>(&mut tx).await?;
+            }
+            Ok(rotated)
+        }
+        .await;
         super::sql::finish(tx, outcome).await
     }
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::rows::{Columns, finish_page, probe_limit};
 use super::schema::clients as q;
-use super::{SqlBackend, SqlStore, SqlTx, finish, to_u32};
+use super::{SqlBackend, SqlStore, SqlTx, audit_in, finish, to_u32};
 use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest};
 use crate::domain::oauth_client::{ClientSecrets, ClientType, GrantType, OAuthClient};
@@ -151,6 +151,7 @@ impl<B: SqlBackend> ClientStore for SqlStore<B> {
                 if tx.execute(B::render(&q::delete(id))).await? == 0 {
                     return Err(StoreError::not_found(Entity::Client, id));
                 }
+                audit_in::<B, _>(&mut tx).await?;
                 Ok(to_u32(revoked))
             }
             .await;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::rows::{Columns, credentials_from_row};
 use super::schema::credentials as q;
-use super::{SqlBackend, SqlStore, SqlTx, finish, to_u32};
+use super::{SqlBackend, SqlStore, SqlTx, audit_in, finish, to_u32};
 use crate::domain::clock::Millis;
 use crate::domain::model::{User, UserCredentials};
 use crate::domain::ports::{CredentialStore, Entity, StoreError, StoreResult};
@@ -53,7 +53,9 @@ impl<B: SqlBackend> CredentialStore for SqlStore<B> {
                         return Err(StoreError::not_found(Entity::User, id));
                     }
                     let revoke = q::revoke_sessions(id, keep_session, now);
-                    Ok(to_u32(tx.execute(B::render(&revoke)).await?))
+                    let revoked = to_u32(tx.execute(B::render(&revoke)).await?);
+                    audit_in::<B, _>(&mut tx).await?;
+                    Ok(revoked)
                 }
                 .await;
                 finish(tx, outcome).await
@@ -127,6 +129,7 @@ impl<B: SqlBackend> CredentialStore for SqlStore<B> {
                 let until = now.saturating_add(lock_for(failures));
                 tx.execute(B::render(&q::update_locked_until(name_hash, until)))
                     .await?;
+                audit_in::<B, _>(&mut tx).await?;
                 Ok(failures)
             }
             .await;

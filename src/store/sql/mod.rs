@@ -9,6 +9,7 @@
 //!
 //! Every call, transactions included, is bounded by the backend's deadline.
 
+mod audit;
 pub mod backend;
 mod clients;
 mod credentials;
@@ -27,6 +28,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub use audit::audit_in;
 pub use backend::{DbError, Fault, SqlBackend, SqlTx, Statement};
 pub use tokens::{insert_in, write_tokens};
 
@@ -131,13 +133,31 @@ impl<B: SqlBackend> SqlStore<B> {
     }
 
     /// One write statement on its own; `on_error` turns its failure into the caller's terms.
+    /// With an audit event staged (see `domain::audit`), the statement and the event share
+    /// a transaction, and a statement that changed no row writes no event.
     async fn execute(
         &self,
         st: Statement,
         on_error: impl FnOnce(DbError) -> StoreError,
     ) -> StoreResult<u64> {
-        self.write(async { self.backend.execute(st).await.map_err(on_error) })
-            .await
+        if crate::domain::audit::staged().is_none() {
+            return self
+                .write(async { self.backend.execute(st).await.map_err(on_error) })
+                .await;
+        }
+        self.write(async {
+            let mut tx = self.backend.begin().await?;
+            let outcome = async {
+                let changed = tx.execute(st).await.map_err(on_error)?;
+                if changed > 0 {
+                    audit_in::<B, _>(&mut tx).await?;
+                }
+                Ok(changed)
+            }
+            .await;
+            finish(tx, outcome).await
+        })
+        .await
     }
 }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::rows::{Columns, finish_page, probe_limit};
 use super::schema::oauth as q;
-use super::{SqlBackend, SqlStore, SqlTx, finish, insert_in, to_u32};
+use super::{SqlBackend, SqlStore, SqlTx, audit_in, finish, insert_in, to_u32};
 use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest, TokenRecord};
 use crate::domain::oauth_grant::{AuthorizationCode, OAuthGrant};
@@ -129,6 +129,7 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
                 }
                 tx.execute(B::render(&q::insert_grant(grant))).await?;
                 insert_all::<_, B>(&mut tx, tokens).await?;
+                audit_in::<B, _>(&mut tx).await?;
                 Ok(true)
             }
             .await;
@@ -165,11 +166,15 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
                 // The grant before its tokens, as a rotation locks them (see `rotate_in`).
-                tx.execute(B::render(&q::revoke_grants(Some(id), None, now)))
+                let ended = tx
+                    .execute(B::render(&q::revoke_grants(Some(id), None, now)))
                     .await?;
                 let revoked = tx
                     .execute(B::render(&q::revoke_grant_tokens(id, now)))
                     .await?;
+                if ended + revoked > 0 {
+                    audit_in::<B, _>(&mut tx).await?;
+                }
                 Ok(to_u32(revoked))
             }
             .await;
@@ -188,15 +193,19 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
             let mut tx = self.backend.begin().await?;
             let outcome = async {
                 // The grants before their tokens, as a rotation locks them (see `rotate_in`).
-                tx.execute(B::render(&q::revoke_grants(
-                    None,
-                    Some((client_id, subject)),
-                    now,
-                )))
-                .await?;
+                let ended = tx
+                    .execute(B::render(&q::revoke_grants(
+                        None,
+                        Some((client_id, subject)),
+                        now,
+                    )))
+                    .await?;
                 let revoked = tx
                     .execute(B::render(&q::revoke_client_tokens(client_id, subject, now)))
                     .await?;
+                if ended + revoked > 0 {
+                    audit_in::<B, _>(&mut tx).await?;
+                }
                 Ok(to_u32(revoked))
             }
             .await;

@@ -15,6 +15,7 @@ impl<B: SqlBackend> RetentionStore for SqlStore<B> {
             Prunable::Grants => B::render(&q::prune_grants(before, limit)),
             Prunable::Codes => B::render(&q::prune_codes(before, limit)),
             Prunable::LoginFailures => B::render(&q::prune_login_failures(before, limit)),
+            Prunable::AuditEvents => B::render(&super::schema::audit::prune_events(before, limit)),
         };
         let deleted = self.execute(st, |e| e.into_store()).await?;
         Ok(u32::try_from(deleted).unwrap_or(u32::MAX))

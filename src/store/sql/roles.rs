@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::rows::{finish_page, probe_limit, role_from_row};
 use super::schema::{roles as q, tokens as tq};
-use super::{SqlBackend, SqlStore, SqlTx, finish, to_u32};
+use super::{SqlBackend, SqlStore, SqlTx, audit_in, finish, to_u32};
 use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest, Role};
 use crate::domain::permission_set::PermissionSet;
@@ -86,6 +86,7 @@ impl<B: SqlBackend> RoleStore for SqlStore<B> {
                 if deleted == 0 {
                     return Err(StoreError::not_found(Entity::Role, name));
                 }
+                audit_in::<B, _>(&mut tx).await?;
                 Ok(to_u32(revoked))
             }
             .await;

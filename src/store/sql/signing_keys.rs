@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::rows::signing_key_from_row;
 use super::schema::signing_keys as q;
-use super::{SqlBackend, SqlStore, SqlTx, finish};
+use super::{SqlBackend, SqlStore, SqlTx, audit_in, finish};
 use crate::domain::clock::Millis;
 use crate::domain::model::StoredSigningKey;
 use crate::domain::ports::{Entity, SigningKeyStore, StoreError, StoreResult};
@@ -43,6 +43,7 @@ impl<B: SqlBackend> SigningKeyStore for SqlStore<B> {
                 tx.execute(B::render(&q::insert(key)))
                     .await
                     .map_err(|e| e.or_constraint(taken, taken))?;
+                audit_in::<B, _>(&mut tx).await?;
                 Ok(())
             }
             .await;

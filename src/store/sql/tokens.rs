@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::rows::{Columns, finish_token_page, probe_limit, token_cursor, token_from_row};
 use super::schema::tokens as q;
 use super::schema::users as uq;
-use super::{SqlBackend, SqlStore, SqlTx, finish, to_u32};
+use super::{SqlBackend, SqlStore, SqlTx, audit_in, finish, to_u32};
 use crate::domain::clock::Millis;
 use crate::domain::model::{Page, PageRequest, TokenAccess, TokenRecord};
 use crate::domain::ports::{Entity, StoreError, StoreResult, TokenStore};
@@ -70,6 +70,7 @@ pub async fn write_tokens<B: SqlBackend>(
         for token in tokens {
             insert_in::<_, B>(&mut tx, token, max_active).await?;
         }
+        audit_in::<B, _>(&mut tx).await?;
         Ok(())
     }
     .await;
@@ -152,6 +153,7 @@ impl<B: SqlBackend> TokenStore for SqlStore<B> {
                             .await?;
                 }
                 insert_in::<_, B>(&mut tx, new, Some(max_active)).await?;
+                audit_in::<B, _>(&mut tx).await?;
                 Ok(Some(to_u32(revoked)))
             }
             .await;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::rows::{Columns, finish_page, probe_limit, user_from_row};
 use super::schema::users as q;
-use super::{SqlBackend, SqlStore, SqlTx, finish};
+use super::{SqlBackend, SqlStore, SqlTx, audit_in, finish};
 use crate::domain::model::{Page, PageRequest, User};
 use crate::domain::ports::{Entity, StoreError, StoreResult, UserStore};
 
@@ -74,7 +74,9 @@ impl<B: SqlBackend> UserStore for SqlStore<B> {
                 tx.execute(B::render(&q::insert_user(user)))
                     .await
                     .map_err(|e| e.or_constraint(taken, taken))?;
-                insert_roles::<_, B>(&mut tx, &user.id, &user.roles).await
+                insert_roles::<_, B>(&mut tx, &user.id, &user.roles).await?;
+                audit_in::<B, _>(&mut tx).await?;
+                Ok(())
             }
             .await;
             finish(tx, outcome).await
@@ -97,7 +99,9 @@ impl<B: SqlBackend> UserStore for SqlStore<B> {
                     return Err(StoreError::not_found(Entity::User, id));
                 }
                 tx.execute(B::render(&q::delete_user_roles(id))).await?;
-                insert_roles::<_, B>(&mut tx, id, roles).await
+                insert_roles::<_, B>(&mut tx, id, roles).await?;
+                audit_in::<B, _>(&mut tx).await?;
+                Ok(())
             }
             .await;
             finish(tx, outcome).await

@@ -80,6 +80,11 @@ fn migrator() -> Migrator {
             "oauth",
             include_str!("../../../migrations/sqlite/0011_oauth.sql"),
         ),
+        (
+            12,
+            "audit events",
+            include_str!("../../../migrations/sqlite/0012_audit_events.sql"),
+        ),
     ])
 }
 

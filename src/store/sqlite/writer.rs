@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{BEGIN, Sqlite, classify};
+use crate::domain::audit::{self, Event};
 use crate::domain::clock::Millis;
 use crate::domain::error::chain;
 use crate::domain::model::TokenRecord;
@@ -17,7 +18,7 @@ use crate::store::sql::SqlBackend;
 use crate::store::sql::exec::{WriteTx, WriterTurns};
 use crate::store::sql::oauth::{Rotation, rotate_in};
 use crate::store::sql::rows::Columns;
-use crate::store::sql::schema::{batched, oauth as q};
+use crate::store::sql::schema::{audit as audit_q, batched, oauth as q};
 use crate::store::sql::{SqlTx, bounded, insert_in};
 
 /// Most inserts committed together.
@@ -36,9 +37,10 @@ enum Work {
     Rotate(Rotation),
 }
 
-/// The work and where its outcome goes (`true` for an insert; for a rotation, whether the
-/// old token was still live).
-type Job = (Work, oneshot::Sender<StoreResult<bool>>);
+/// The work, the audit event staged with it (written in the same transaction when the work
+/// succeeds, see `domain::audit`), and where its outcome goes (`true` for an insert; for a
+/// rotation, whether the old token was still live).
+type Job = (Work, Option<Event>, oneshot::Sender<StoreResult<bool>>);
 
 #[derive(Debug, Clone)]
 pub(super) struct InsertQueue {
@@ -74,8 +76,17 @@ impl InsertQueue {
     async fn submit(&self, work: Work) -> StoreResult<bool> {
         let (done, result) = oneshot::channel();
         let closed = || StoreError::unavailable("the token writer has stopped");
-        self.jobs.send((work, done)).await.map_err(|_| closed())?;
-        result.await.map_err(|_| closed())?
+        let event = audit::staged();
+        let staged = event.is_some();
+        self.jobs
+            .send((work, event, done))
+            .await
+            .map_err(|_| closed())?;
+        let outcome = result.await.map_err(|_| closed())?;
+        if staged && matches!(outcome, Ok(true)) {
+            audit::written();
+        }
+        outcome
     }
 }
 
@@ -89,7 +100,7 @@ async fn write_batches(
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // A caller that gave up (its deadline passed while queued) was told UNAVAILABLE:
         // its token must not appear later.
-        batch.retain(|(_, done)| !done.is_closed());
+        batch.retain(|(_, _, done)| !done.is_closed());
         if batch.is_empty() {
             continue;
         }
@@ -102,7 +113,7 @@ async fn write_batches(
                 batch.iter().map(|_| Err(same_failure(&e))).collect()
             }
         };
-        for ((_, done), outcome) in batch.drain(..).zip(outcomes) {
+        for ((_, _, done), outcome) in batch.drain(..).zip(outcomes) {
             let _ = done.send(outcome);
         }
     }
@@ -119,7 +130,7 @@ async fn write(
     // statement (`rotate_in`); the bulk statements do neither. A rotation needs no grant
     // check there: its old token is live only while its grant is (revoking a grant revokes
     // its tokens, and SQLite's writers are serial).
-    let per_row = |(work, _): &Job| match work {
+    let per_row = |(work, _, _): &Job| match work {
         Work::Insert(_, quota) => quota.is_some(),
         Work::Rotate(r) => r.old_id.is_none(),
     };
@@ -164,7 +175,7 @@ async fn bulk_in(
 ) -> StoreResult<Option<Vec<StoreResult<bool>>>> {
     let ends: Vec<(&str, Millis)> = batch
         .iter()
-        .filter_map(|(work, _)| match work {
+        .filter_map(|(work, _, _)| match work {
             Work::Rotate(r) => r.old_id.as_deref().map(|id| (id, r.now)),
             Work::Insert(..) => None,
         })
@@ -180,7 +191,7 @@ async fn bulk_in(
     };
     let (mut checked, mut rotated) = (Vec::new(), Vec::new());
     let mut outcomes = Vec::with_capacity(batch.len());
-    for (work, _) in batch {
+    for (work, _, _) in batch {
         match work {
             Work::Insert(token, _) => {
                 checked.push(token.as_ref());
@@ -209,6 +220,14 @@ async fn bulk_in(
     {
         return Ok(None);
     }
+    let events = batch
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| matches!(outcome, Ok(true)))
+        .filter_map(|((_, event, _), _)| event.as_ref());
+    if let Some(st) = audit_q::insert_events(events) {
+        tx.execute(Sqlite::render(&st)).await?;
+    }
     Ok(Some(outcomes))
 }
 
@@ -236,13 +255,23 @@ async fn write_each(
     let turn = turns.take().await;
     let mut tx = WriteTx::begin(pool, BEGIN, classify, Some(turn)).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
-    for (work, _) in batch {
+    for (work, event, _) in batch {
         let done = match work {
             Work::Insert(token, max_active) => insert_in::<_, Sqlite>(&mut tx, token, *max_active)
                 .await
                 .map(|()| true),
             Work::Rotate(rotation) => rotate_in::<_, Sqlite>(&mut tx, rotation).await,
         };
+        let audited = match (&done, event) {
+            (Ok(true), Some(event)) => audit_q::insert_events([event]),
+            _ => None,
+        };
+        if let Some(st) = audited
+            && let Err(e) = tx.execute(Sqlite::render(&st)).await
+        {
+            tx.rollback().await;
+            return Err(e.into_store());
+        }
         match done {
             Ok(done) => outcomes.push(Ok(done)),
             Err(

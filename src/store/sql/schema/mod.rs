@@ -2,6 +2,7 @@
 //! per entity. A backend renders these with its own query builder; no SQL is written per
 //! dialect.
 
+pub mod audit;
 pub mod batched;
 pub mod changes;
 pub mod clients;

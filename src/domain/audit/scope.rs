@@ -1,0 +1,119 @@
+//! How an event reaches the transaction of its change without every store method taking
+//! it as an argument: two task-locals, scoped to one call.
+//!
+//! - the request context (request id, peer), set by the listener for the whole call;
+//! - the staged event, set by [`recorded`] around exactly the write that makes the change.
+//!   The store asks for it ([`staged`]) inside that write's transaction, inserts it there,
+//!   and says so ([`written`]); [`recorded`] then logs it if the write committed. Only the
+//!   first transaction inside the scope takes it, so an action leaves one event.
+
+use std::cell::RefCell;
+use std::future::Future;
+
+use super::Event;
+
+/// What the listener knows of a call before any use case runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub peer: String,
+}
+
+struct Staged {
+    event: Event,
+    written: bool,
+}
+
+tokio::task_local! {
+    static REQUEST: RequestContext;
+    static STAGED: RefCell<Option<Staged>>;
+}
+
+/// Runs `call` with `context` as its request context.
+pub async fn in_request<F: Future>(context: RequestContext, call: F) -> F::Output {
+    REQUEST.scope(context, call).await
+}
+
+/// The current call's context; empty outside one (bootstrap, background passes).
+pub fn request_context() -> RequestContext {
+    REQUEST.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Runs `write` with `event` staged for its transaction; logs the event once the write
+/// succeeded having written it. A write that changed nothing leaves the event unwritten,
+/// and a failed one rolled it back with the change.
+pub async fn recorded<T, E>(event: Event, write: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+    let staged = RefCell::new(Some(Staged {
+        event,
+        written: false,
+    }));
+    let (outcome, staged) = STAGED
+        .scope(staged, async {
+            let outcome = write.await;
+            (outcome, STAGED.with(|s| s.borrow_mut().take()))
+        })
+        .await;
+    if outcome.is_ok()
+        && let Some(Staged {
+            event,
+            written: true,
+        }) = staged
+    {
+        event.log();
+    }
+    outcome
+}
+
+/// The event staged for the write in progress, unless an earlier transaction of the same
+/// scope already wrote it.
+pub fn staged() -> Option<Event> {
+    STAGED
+        .try_with(|s| {
+            s.borrow()
+                .as_ref()
+                .filter(|st| !st.written)
+                .map(|st| st.event.clone())
+        })
+        .ok()
+        .flatten()
+}
+
+/// Tells the scope its event is in the transaction about to commit.
+pub fn written() {
+    let _ = STAGED.try_with(|s| {
+        if let Some(st) = s.borrow_mut().as_mut() {
+            st.written = true;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_event_is_taken_by_one_write_only() {
+        let event = Event::new("role.create", 1);
+        let seen = recorded(event.clone(), async {
+            let first = staged();
+            written();
+            let second = staged();
+            Ok::<_, ()>((first, second))
+        })
+        .await;
+        assert_eq!(seen, Ok((Some(event), None)));
+        assert_eq!(staged(), None, "nothing is staged outside the scope");
+    }
+
+    #[tokio::test]
+    async fn the_request_context_reaches_the_event() {
+        let context = RequestContext {
+            request_id: "req-1".into(),
+            peer: "127.0.0.1:4000".into(),
+        };
+        let event = in_request(context, async { Event::new("login", 5) }).await;
+        assert_eq!(event.request_id, "req-1");
+        assert_eq!(event.actor.peer, "127.0.0.1:4000");
+        assert_eq!(Event::new("login", 5).request_id, "");
+    }
+}
