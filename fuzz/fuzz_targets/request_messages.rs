@@ -132,6 +132,7 @@ fuzz_target!(|data: &[u8]| {
         admin.disable_client(pb::DisableClientRequest),
         admin.enable_client(pb::EnableClientRequest),
         admin.delete_client(pb::DeleteClientRequest),
+        admin.list_audit_events(pb::ListAuditEventsRequest),
         account.change_password(pb::ChangePasswordRequest),
         account.enroll_totp(pb::EnrollTotpRequest),
         account.confirm_totp(pb::ConfirmTotpRequest),

@@ -8,10 +8,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod audit;
 mod retention;
 mod tls;
 
 pub use bench::{BenchArgs, BenchSeedArgs, SoakArgs};
+pub use audit::AuditArgs;
 pub use retention::RetentionArgs;
 pub use tls::TlsArgs;
 
@@ -185,6 +187,8 @@ pub struct ServeArgs {
     pub oauth: OAuthArgs,
     #[command(flatten)]
     pub retention: RetentionArgs,
+    #[command(flatten)]
+    pub audit: AuditArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
 }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{caller, client_registry as clients};
-use crate::domain::app::{App, page_request};
+use super::{caller, client_registry as clients, convert};
+use crate::domain::app::{App, AuditListing, page_request};
 use crate::proto::v1 as pb;
 use crate::proto::v1::admin_service_server::AdminService;
 
@@ -125,6 +125,27 @@ impl AdminService for AdminApi {
         Ok(Response::new(user.into()))
     }
 
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> Reply<pb::ListAuditEventsResponse> {
+        let caller = caller(&self.app, &request).await?;
+        let r = request.into_inner();
+        let listing = AuditListing {
+            since: convert::opt_millis("since", r.since)?,
+            until: convert::opt_millis("until", r.until)?,
+            subject: r.subject,
+            action: r.action,
+            page_size: r.page_size,
+            page_token: r.page_token,
+        };
+        let page = self.app.list_audit_events(&caller, &listing).await?;
+        Ok(Response::new(pb::ListAuditEventsResponse {
+            events: page.items.into_iter().map(Into::into).collect(),
+            next_page_token: page.next.unwrap_or_default(),
+        }))
+    }
+
     async fn list_users(
         &self,
         request: Request<pb::ListUsersRequest>,
@@ -188,8 +209,7 @@ impl AdminService for AdminApi {
         request: Request<pb::RotateSigningKeyRequest>,
     ) -> Reply<pb::RotateSigningKeyResponse> {
         let caller = caller(&self.app, &request).await?;
-        caller.require_write(crate::domain::app::perms::KEYS_ROTATE)?;
-        let kid = self.app.rotate_signing_key().await?;
+        let kid = self.app.rotate_signing_key_as(&caller).await?;
         Ok(Response::new(pb::RotateSigningKeyResponse { kid }))
     }
 

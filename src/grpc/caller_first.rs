@@ -19,10 +19,11 @@ use std::task::{Context, Poll};
 
 use tonic::body::Body;
 use tonic::codegen::Service;
-use tonic::codegen::http::{Request, Response};
+use tonic::codegen::http::{HeaderValue, Request, Response};
 
 use super::message_limits::{LARGE_BUDGET, LargeMessages, limit_for};
 use crate::domain::app::App;
+use crate::domain::audit;
 
 /// The services whose calls need a caller credential: tessera's, and Envoy's ext_authz
 /// (Envoy presents its key in `initial_metadata`).
@@ -96,7 +97,9 @@ where
         let fresh = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         let (app, large) = (self.app.clone(), self.large.clone());
-        Box::pin(async move {
+        let context = request_context(&request);
+        let request_id = HeaderValue::from_str(&context.request_id).ok();
+        let call = audit::in_request(context, async move {
             let credential = request
                 .headers()
                 .get("authorization")
@@ -119,6 +122,30 @@ where
                 }
                 Err(e) => Ok(tonic::Status::from(e).into_http()),
             }
+        });
+        Box::pin(async move {
+            let mut response = call.await?;
+            if let Some(id) = request_id {
+                response.headers_mut().insert(REQUEST_ID, id);
+            }
+            Ok(response)
         })
     }
+}
+
+/// The header a caller may set to tie tessera's audit events to its own logs; answered on
+/// every call, with the id generated when the caller sent none.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The call's request id and peer, for its audit events.
+fn request_context<B>(request: &Request<B>) -> audit::RequestContext {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok());
+    let peer = request
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(|info| info.remote_addr());
+    audit::RequestContext::new(id, peer)
 }

@@ -21,6 +21,42 @@ pub fn opt_timestamp(ms: Option<Millis>) -> Option<prost_types::Timestamp> {
     ms.map(timestamp)
 }
 
+/// A protobuf Timestamp as milliseconds; INVALID_ARGUMENT naming `field` when it is not a
+/// valid time.
+pub fn opt_millis(field: &str, t: Option<prost_types::Timestamp>) -> Result<Option<Millis>> {
+    let Some(t) = t else { return Ok(None) };
+    if t.nanos < 0 || t.nanos >= 1_000_000_000 {
+        return Err(Error::invalid(field, "nanos must be in 0..1e9"));
+    }
+    t.seconds
+        .checked_mul(1000)
+        .and_then(|ms| ms.checked_add(i64::from(t.nanos / 1_000_000)))
+        .map(Some)
+        .ok_or_else(|| Error::invalid(field, "out of range"))
+}
+
+impl From<crate::domain::audit::StoredEvent> for pb::AuditEvent {
+    fn from(stored: crate::domain::audit::StoredEvent) -> pb::AuditEvent {
+        let e = stored.event;
+        pb::AuditEvent {
+            seq: u64::try_from(stored.seq).unwrap_or_default(),
+            at: Some(timestamp(e.at)),
+            action: e.action,
+            result: e.outcome.as_str().to_owned(),
+            actor: Some(pb::AuditActor {
+                token_id: e.actor.token_id,
+                subject: e.actor.subject,
+                kind: e.actor.kind,
+                peer: e.actor.peer,
+            }),
+            request_id: e.request_id,
+            target_type: e.target_type,
+            target_id: e.target_id,
+            fields: e.fields.into_iter().collect(),
+        }
+    }
+}
+
 /// A protobuf Duration as a positive std Duration; INVALID_ARGUMENT naming `field` otherwise.
 pub fn duration(field: &str, d: Option<prost_types::Duration>) -> Result<Option<Duration>> {
     let Some(d) = d else { return Ok(None) };

@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::domain::app::App;
+use crate::domain::audit;
 
 /// Largest request body read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -91,12 +92,22 @@ async fn deadline(
         true => http_span!(tracing::Level::INFO),
         false => http_span!(tracing::Level::DEBUG),
     };
-    match tokio::time::timeout(
-        limit,
+    let context = audit::RequestContext::new(
+        request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok()),
+        request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<Peer>>()
+            .map(|info| info.0.0),
+    );
+    let request_id = HeaderValue::from_str(&context.request_id).ok();
+    let call = audit::in_request(
+        context,
         tracing::Instrument::instrument(next.run(request), span),
-    )
-    .await
-    {
+    );
+    let mut response = match tokio::time::timeout(limit, call).await {
         Ok(response) => response,
         Err(_) => error::OAuthError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -104,8 +115,19 @@ async fn deadline(
             "the request took longer than the server's deadline",
         )
         .into_response(),
+    };
+    if let Some(id) = request_id {
+        response.headers_mut().insert(REQUEST_ID, id);
     }
+    response
 }
+
+/// The address a request came from, as the listener accepted it (for audit events).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
+/// See `grpc::caller_first::REQUEST_ID`.
+const REQUEST_ID: &str = "x-request-id";
 
 /// The endpoints' routes; `info_spans`: see [`deadline`].
 pub fn router(app: Arc<App>, options: &HttpOptions, info_spans: bool) -> Router {

@@ -317,3 +317,11 @@ impl axum::serve::Listener for HttpIncoming {
         Ok(self.local)
     }
 }
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, HttpIncoming>>
+    for crate::http::Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, HttpIncoming>) -> crate::http::Peer {
+        crate::http::Peer(*stream.remote_addr())
+    }
+}

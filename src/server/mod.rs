@@ -223,8 +223,11 @@ pub async fn run(
                 })
                 .map_err(ServeError::Http)?;
             Some(tokio::spawn(
-                axum::serve(incoming, routes)
-                    .with_graceful_shutdown(async move {
+                axum::serve(
+                    incoming,
+                    routes.into_make_service_with_connect_info::<crate::http::Peer>(),
+                )
+                .with_graceful_shutdown(async move {
                         stop_http.notified().await;
                         closing.notify_one();
                     })

@@ -190,6 +190,7 @@ async fn serve(args: ServeArgs, exporting_traces: bool) -> anyhow::Result<()> {
         build_app(store, &args.hashing, &cache, limits)?
             .with_logins(login_config(&args.logins), keys)
             .with_oauth(args.oauth.config())
+            .with_audit_decisions(args.audit.audit_decisions)
             .with_metrics(metrics.clone()),
     );
     app.ensure_signing_key()

@@ -4,6 +4,7 @@
 
 use super::login::internal;
 use super::{App, Caller, perms};
+use crate::domain::audit::{action, recorded};
 use crate::domain::credentials::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES};
 use crate::domain::credentials::server_keys::Purpose;
 use crate::domain::credentials::totp;
@@ -76,10 +77,13 @@ impl App {
         check_password("password", &password)?;
         self.require_may_act_as(caller, user_id).await?;
         let phc = self.hash_password(password).await?;
-        let (user, revoked) = self
+        let event = self
+            .event(caller, action::USER_SET_PASSWORD)
+            .on("user", user_id);
+        let write = self
             .store
-            .set_password(user_id, &phc, None, self.clock.now())
-            .await?;
+            .set_password(user_id, &phc, None, self.clock.now());
+        let (user, revoked) = recorded(event, write).await?;
         self.invalidate_user(user_id);
         tracing::info!(user_id, sessions_revoked = revoked, "password set");
         Ok(user)
@@ -116,7 +120,12 @@ impl App {
             .map_err(super::login::pool_error)?;
         if !ok {
             if let Some(attempt) = attempt {
-                self.attempt_failed(attempt).await?;
+                let event = self
+                    .event(caller, action::ACCOUNT_CHANGE_PASSWORD)
+                    .on("user", caller.user_id())
+                    .with("reason", "wrong current password")
+                    .failed();
+                recorded(event, self.attempt_failed(attempt)).await?;
             }
             return Err(Error::denied("current_password is wrong"));
         }
@@ -124,15 +133,16 @@ impl App {
             self.attempt_passed(attempt).await?;
         }
         let phc = self.hash_password(new).await?;
-        let (user, revoked) = self
-            .store
-            .set_password(
-                caller.user_id(),
-                &phc,
-                Some(caller.token_id()),
-                self.clock.now(),
-            )
-            .await?;
+        let event = self
+            .event(caller, action::ACCOUNT_CHANGE_PASSWORD)
+            .on("user", caller.user_id());
+        let write = self.store.set_password(
+            caller.user_id(),
+            &phc,
+            Some(caller.token_id()),
+            self.clock.now(),
+        );
+        let (user, revoked) = recorded(event, write).await?;
         self.invalidate_user(caller.user_id());
         tracing::info!(
             user_id = caller.user_id(),
@@ -158,7 +168,10 @@ impl App {
             .sealer(Purpose::TotpSeeds)
             .seal(&seed, &creds.user.id)
             .map_err(internal)?;
-        self.store.set_pending_totp(&creds.user.id, &sealed).await?;
+        let event = self
+            .event(caller, action::ACCOUNT_ENROLL_TOTP)
+            .on("user", &creds.user.id);
+        recorded(event, self.store.set_pending_totp(&creds.user.id, &sealed)).await?;
         Ok(TotpEnrollment {
             secret: totp::base32(&seed).map_err(internal)?,
             otpauth_uri: totp::otpauth_uri(&seed, &self.logins.config.issuer, &creds.user.name)
@@ -190,11 +203,10 @@ impl App {
                 "not a current code of the pending seed",
             ));
         };
-        if !self
-            .store
-            .enable_totp(&creds.user.id, step, pending)
-            .await?
-        {
+        let event = self
+            .event(caller, action::ACCOUNT_CONFIRM_TOTP)
+            .on("user", &creds.user.id);
+        if !recorded(event, self.store.enable_totp(&creds.user.id, step, pending)).await? {
             return Err(Error::FailedPrecondition(
                 "the enrollment changed meanwhile: call EnrollTotp again".into(),
             ));
@@ -212,7 +224,10 @@ impl App {
                 "removing TOTP needs a session from a login with a TOTP code",
             ));
         }
-        let user = self.store.remove_totp(caller.user_id()).await?;
+        let event = self
+            .event(caller, action::ACCOUNT_REMOVE_TOTP)
+            .on("user", caller.user_id());
+        let user = recorded(event, self.store.remove_totp(caller.user_id())).await?;
         self.invalidate_user(caller.user_id());
         tracing::info!(user_id = caller.user_id(), "TOTP removed");
         Ok(user)
@@ -222,7 +237,8 @@ impl App {
     pub async fn reset_user_totp(&self, caller: &Caller, user_id: &str) -> Result<User> {
         caller.require_write(perms::USERS_WRITE)?;
         self.require_may_act_as(caller, user_id).await?;
-        let user = self.store.remove_totp(user_id).await?;
+        let event = self.event(caller, action::USER_RESET_TOTP).on("user", user_id);
+        let user = recorded(event, self.store.remove_totp(user_id)).await?;
         self.invalidate_user(user_id);
         tracing::info!(user_id, "TOTP reset");
         Ok(user)

@@ -2,6 +2,7 @@
 
 use super::escalation::Granting;
 use super::{App, Caller, effective, perms};
+use crate::domain::audit::{action, recorded};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Page, PageRequest, Role, User};
 use crate::domain::ports::{Entity, StoreError};
@@ -35,7 +36,12 @@ impl App {
             permissions,
             description,
         };
-        self.store.create_role(&role, self.clock.now()).await?;
+        let event = self
+            .event(caller, action::ROLE_CREATE)
+            .on("role", &role.name)
+            .with("role_id", &role.id)
+            .with("permissions", role.permissions.len());
+        recorded(event, self.store.create_role(&role, self.clock.now())).await?;
         // A PAT bound to a role of this name that was deleted by hand must see it.
         self.invalidate_role(&role.name);
         Ok(role)
@@ -51,10 +57,14 @@ impl App {
         validate::role_name("name", name)?;
         let permissions = validate::grants("permissions", permissions, true)?;
         caller.require_holds(&permissions, Granting::RoleContents)?;
-        let role = self
+        let event = self
+            .event(caller, action::ROLE_SET_PERMISSIONS)
+            .on("role", name)
+            .with("permissions", permissions.len());
+        let write = self
             .store
-            .set_role_permissions(name, &permissions, self.clock.now())
-            .await?;
+            .set_role_permissions(name, &permissions, self.clock.now());
+        let role = recorded(event, write).await?;
         self.invalidate_role(name);
         Ok(role)
     }
@@ -77,7 +87,8 @@ impl App {
     pub async fn delete_role(&self, caller: &Caller, name: &str) -> Result<u32> {
         caller.require_write(perms::ROLES_WRITE)?;
         validate::role_name("name", name)?;
-        let revoked = self.store.delete_role(name, self.clock.now()).await?;
+        let event = self.event(caller, action::ROLE_DELETE).on("role", name);
+        let revoked = recorded(event, self.store.delete_role(name, self.clock.now())).await?;
         self.invalidate_role(name);
         Ok(revoked)
     }
@@ -127,7 +138,14 @@ impl App {
             has_password: false,
             totp_enabled: false,
         };
-        self.store.create_user(&user).await.map_err(role_race)?;
+        let event = self
+            .event(caller, action::USER_CREATE)
+            .on("user", &user.id)
+            .with("name", &user.name)
+            .with("roles", user.roles.join(" "));
+        recorded(event, self.store.create_user(&user))
+            .await
+            .map_err(role_race)?;
         Ok(user)
     }
 
@@ -152,9 +170,11 @@ impl App {
             .collect();
         self.check_roles(caller, "roles", roles, &added).await?;
         let roles = sorted;
-        let user = self
-            .store
-            .set_user_roles(id, &roles)
+        let event = self
+            .event(caller, action::USER_SET_ROLES)
+            .on("user", id)
+            .with("roles", roles.join(" "));
+        let user = recorded(event, self.store.set_user_roles(id, &roles))
             .await
             .map_err(role_race)?;
         self.invalidate_user(id);
@@ -169,7 +189,12 @@ impl App {
     ) -> Result<User> {
         caller.require_write(perms::USERS_WRITE)?;
         require_id("id", id)?;
-        let user = self.store.set_user_disabled(id, disabled).await?;
+        let what = match disabled {
+            true => action::USER_DISABLE,
+            false => action::USER_ENABLE,
+        };
+        let event = self.event(caller, what).on("user", id);
+        let user = recorded(event, self.store.set_user_disabled(id, disabled)).await?;
         self.invalidate_user(id);
         Ok(user)
     }

@@ -151,6 +151,11 @@ impl App {
         };
         self.metrics
             .decision(via.as_str(), decision, kind, started.elapsed());
+        if let Ok(o) = &outcome
+            && self.audit_decisions.wants(o.decision == Decision::Allow)
+        {
+            log_decision(via, caller, input, o);
+        }
         outcome
     }
 
@@ -216,4 +221,27 @@ impl App {
         };
         Ok(Some(Introspection::of(&active).await?))
     }
+}
+
+/// A decision in the audit log (`--audit-decisions`): who asked, about which token, for
+/// which scopes, and what was decided. Never the token itself.
+fn log_decision(via: CheckVia, caller: &Caller, input: &AuthorizeInput, o: &AuthorizeOutcome) {
+    let context = crate::domain::audit::request_context();
+    tracing::info!(
+        target: "tessera::audit",
+        action = "authorize",
+        via = via.as_str(),
+        decision = o.decision.as_str(),
+        reason = o.reason,
+        token_id = %o.token_id,
+        subject = %o.subject,
+        kind = o.kind.map_or("", TokenKind::as_str),
+        required = %input.required.join(" "),
+        missing = %o.missing.join(" "),
+        mutating = input.mutating,
+        actor_token_id = caller.token_id(),
+        request_id = %context.request_id,
+        peer = %context.peer,
+        "authorization decision"
+    );
 }

@@ -2,6 +2,7 @@
 //! `tessera:clients:write`, read with `tessera:clients:read`.
 
 use super::{App, Caller, effective, perms};
+use crate::domain::audit::{action, recorded};
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Page, PageRequest};
@@ -80,9 +81,16 @@ impl App {
             ClientType::Public => None,
         };
         let hash = secret.as_deref().map(|s| self.hasher.hash(s));
-        self.store
-            .create_client(&client, hash.as_ref().map(|h| &h[..]))
-            .await?;
+        let event = self
+            .event(caller, action::CLIENT_CREATE)
+            .on("client", &client.id)
+            .with("type", client.client_type.as_str())
+            .with("grant_types", grant_names(&client.grant_types))
+            .with("redirect_uris", client.redirect_uris.len());
+        let write = self
+            .store
+            .create_client(&client, hash.as_ref().map(|h| &h[..]));
+        recorded(event, write).await?;
         Ok((ClientChange { client, stripped }, secret))
     }
 
@@ -130,7 +138,12 @@ impl App {
             (client.scopes, stripped) = self.capped_scopes(caller, asked).await?;
         }
         rules::check_combination(&client)?;
-        let client = self.store.update_client(&client).await?;
+        let event = self
+            .event(caller, action::CLIENT_UPDATE)
+            .on("client", &client.id)
+            .with("grant_types", grant_names(&client.grant_types))
+            .with("redirect_uris", client.redirect_uris.len());
+        let client = recorded(event, self.store.update_client(&client)).await?;
         // Narrower scopes narrow the tokens already issued to the client at their next
         // check, here and (through the change feed) on every replica.
         self.invalidate_client(&client.id);
@@ -156,10 +169,13 @@ impl App {
         let grace = self.oauth.client_secret_grace;
         let until: Option<Millis> = (!grace.is_zero())
             .then(|| self.clock.now().saturating_add(grace.as_millis() as Millis));
-        let client = self
-            .store
-            .set_client_secret(id, &self.hasher.hash(&secret), until)
-            .await?;
+        let event = self
+            .event(caller, action::CLIENT_ROTATE_SECRET)
+            .on("client", id)
+            .with("grace_ms", grace.as_millis());
+        let hash = self.hasher.hash(&secret);
+        let write = self.store.set_client_secret(id, &hash, until);
+        let client = recorded(event, write).await?;
         self.invalidate_client(id);
         Ok(NewClientSecret { client, secret })
     }
@@ -174,7 +190,12 @@ impl App {
     ) -> Result<OAuthClient> {
         caller.require_write(perms::CLIENTS_WRITE)?;
         rules::client_id("client_id", id)?;
-        let client = self.store.set_client_disabled(id, disabled).await?;
+        let what = match disabled {
+            true => action::CLIENT_DISABLE,
+            false => action::CLIENT_ENABLE,
+        };
+        let event = self.event(caller, what).on("client", id);
+        let client = recorded(event, self.store.set_client_disabled(id, disabled)).await?;
         self.invalidate_client(id);
         Ok(client)
     }
@@ -183,7 +204,8 @@ impl App {
     pub async fn delete_client(&self, caller: &Caller, id: &str) -> Result<u32> {
         caller.require_write(perms::CLIENTS_WRITE)?;
         rules::client_id("client_id", id)?;
-        let revoked = self.store.delete_client(id, self.clock.now()).await?;
+        let event = self.event(caller, action::CLIENT_DELETE).on("client", id);
+        let revoked = recorded(event, self.store.delete_client(id, self.clock.now())).await?;
         self.invalidate_client(id);
         Ok(revoked)
     }
@@ -213,4 +235,13 @@ impl App {
 /// An app's display name: a label like a token's (1 to 128 bytes, NFC, not blank).
 fn client_name(name: &str) -> Result<String> {
     validate::token_name("name", name)
+}
+
+/// Grant types as the event keeps them: their RFC names, space-separated.
+fn grant_names(types: &[crate::domain::oauth_client::GrantType]) -> String {
+    types
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::{App, Caller, effective, lineage, perms};
+use crate::domain::audit::{Event, action, recorded};
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::TokenRecord;
@@ -82,7 +83,9 @@ fn expiry(now: Millis, ttl: Option<Duration>, cap: Option<Millis>) -> Option<Mil
 impl App {
     pub async fn issue(&self, caller: &Caller, grant: TokenSpec) -> Result<Issued> {
         let plan = self.plan(caller, grant).await?;
-        self.mint(plan, Some(self.limits.max_tokens_per_user)).await
+        let event = self.event(caller, action::TOKEN_ISSUE);
+        self.mint(plan, Some(self.limits.max_tokens_per_user), Some(event))
+            .await
     }
 
     /// What `issue` would mint, every rule applied.
@@ -258,12 +261,18 @@ impl App {
     }
 
     /// Generates the secret and stores only its hash; within `max_active` tokens of the
-    /// subject when given.
-    async fn mint(&self, plan: Plan, max_active: Option<u32>) -> Result<Issued> {
+    /// subject when given; with `event` in the audit trail, completed with the token.
+    async fn mint(&self, plan: Plan, max_active: Option<u32>, event: Option<Event>) -> Result<Issued> {
         let (record, secret) = self.record_of(&plan, self.clock.now())?;
-        match max_active {
-            Some(limit) => self.store.insert_token_within(&record, limit).await?,
-            None => self.store.insert_token(&record).await?,
+        let write = async {
+            match max_active {
+                Some(limit) => self.store.insert_token_within(&record, limit).await,
+                None => self.store.insert_token(&record).await,
+            }
+        };
+        match event {
+            Some(event) => recorded(issue_event(event, &record), write).await?,
+            None => write.await?,
         }
         // Forget a remembered "unknown" for this id (ids are random, but be exact).
         self.invalidate_token(&record.id);
@@ -371,6 +380,19 @@ impl App {
             created_by: None,
             expires_cap: None,
         };
-        self.mint(plan, None).await
+        self.mint(plan, None, None).await
+    }
+}
+
+/// An issue event completed with what was minted (ids, kind and counts; never the secret).
+pub(super) fn issue_event(event: Event, record: &TokenRecord) -> Event {
+    let event = event
+        .on("token", &record.id)
+        .with("kind", record.kind.as_str())
+        .with("subject", &record.subject)
+        .with("read_only", record.read_only);
+    match &record.role {
+        Some(role) => event.with("role", role),
+        None => event.with("scopes", record.scopes.len()),
     }
 }

@@ -13,6 +13,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::{App, Issued, effective};
+use crate::domain::audit::{action, recorded};
 use crate::domain::clock::Millis;
 use crate::domain::credentials::password::{MAX_PASSWORD_BYTES, PasswordError};
 use crate::domain::credentials::server_keys::{Purpose, ServerKeys};
@@ -227,11 +228,18 @@ impl App {
             _ => None,
         };
         let Some((creds, amr)) = passed else {
-            match known {
-                Some(user_id) => tracing::warn!(%user_id, "login failed"),
-                None => tracing::warn!(unknown_user = %log_name(&name_hash), "login failed"),
-            }
-            self.attempt_failed(attempt).await?;
+            let event = self.unauthenticated_event(action::LOGIN).failed();
+            let event = match &known {
+                Some(user_id) => {
+                    tracing::warn!(%user_id, "login failed");
+                    event.by("", user_id, "").on("user", user_id)
+                }
+                None => {
+                    tracing::warn!(unknown_user = %log_name(&name_hash), "login failed");
+                    event.with("unknown_user", log_name(&name_hash))
+                }
+            };
+            recorded(event, self.attempt_failed(attempt)).await?;
             return Err(Error::LoginFailed);
         };
         self.attempt_passed(attempt).await?;
@@ -319,9 +327,15 @@ impl App {
             client_id: None,
             grant_id: None,
         };
-        self.store
-            .insert_token_within(&record, self.limits.max_tokens_per_user)
-            .await?;
+        let event = self
+            .unauthenticated_event(action::LOGIN)
+            .by(&id, &creds.user.id, TokenKind::Session.as_str())
+            .on("user", &creds.user.id)
+            .with("amr", claims.amr.join(" "));
+        let write = self
+            .store
+            .insert_token_within(&record, self.limits.max_tokens_per_user);
+        recorded(event, write).await?;
         self.invalidate_token(&id);
         // The roles are read now, not with the credentials (see `user_credentials_by_name`).
         let user = self

@@ -1,6 +1,7 @@
 //! What logins need: their settings, the server keys, the password pool, and the session
 //! signing keys (made, rotated, published, and looked up to verify).
 
+use crate::domain::audit::{Event, action, recorded};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -138,6 +139,17 @@ impl App {
     /// Makes a new signer. The keys it replaces keep verifying until every session they
     /// signed has expired (the longest session, plus the clock-skew leeway), then retire.
     pub async fn rotate_signing_key(&self) -> Result<String> {
+        self.new_signing_key(None).await
+    }
+
+    /// [`Self::rotate_signing_key`] asked by an operator (`tessera:keys:rotate`), recorded.
+    pub async fn rotate_signing_key_as(&self, caller: &super::Caller) -> Result<String> {
+        caller.require_write(super::perms::KEYS_ROTATE)?;
+        self.new_signing_key(Some(self.event(caller, action::KEY_ROTATE)))
+            .await
+    }
+
+    async fn new_signing_key(&self, event: Option<Event>) -> Result<String> {
         let keys = self.logins.keys()?;
         let key = SigningKey::generate().map_err(|e| Error::Internal(Box::new(e)))?;
         let sealed = keys
@@ -155,7 +167,11 @@ impl App {
         let longest = i64::try_from(self.logins.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
         let leeway = i64::try_from(session_jwt::LEEWAY_SECONDS).unwrap_or(0) * 1000;
         let retire_at = now.saturating_add(longest).saturating_add(leeway);
-        self.store.rotate_signing_key(&stored, retire_at).await?;
+        let write = self.store.rotate_signing_key(&stored, retire_at);
+        match event {
+            Some(event) => recorded(event.on("signing_key", &key.kid), write).await?,
+            None => write.await?,
+        }
         *self
             .logins
             .published

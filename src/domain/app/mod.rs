@@ -5,6 +5,7 @@
 
 mod account;
 mod admin;
+mod audit_trail;
 mod auth_cache;
 mod authorize;
 mod bootstrap;
@@ -27,6 +28,7 @@ mod token_listing;
 use std::sync::Arc;
 
 pub use account::TotpEnrollment;
+pub use audit_trail::AuditListing;
 pub use auth_cache::CacheConfig;
 pub use authorize::{AuthorizeInput, AuthorizeOutcome, CheckVia, Decision, Introspection};
 pub use bootstrap::Bootstrapped;
@@ -66,6 +68,8 @@ pub mod perms {
     /// Reading and editing the app registry (OAuth clients).
     pub const CLIENTS_READ: &str = "tessera:clients:read";
     pub const CLIENTS_WRITE: &str = "tessera:clients:write";
+    /// Reading the audit trail.
+    pub const AUDIT_READ: &str = "tessera:audit:read";
 }
 
 /// Bounds on what one caller may accumulate.
@@ -102,6 +106,8 @@ pub struct App {
     grants: oauth::GrantCache,
     /// What the use cases count (decisions, cache, logins); the server exports it.
     metrics: Arc<crate::metrics::Metrics>,
+    /// Which Authorize decisions go to the audit log.
+    audit_decisions: super::audit::DecisionLog,
 }
 
 impl std::fmt::Debug for App {
@@ -137,6 +143,7 @@ impl App {
             clients: oauth::ClientCache::new(cache.ttl, cache.capacity > 0),
             grants: oauth::GrantCache::default(),
             metrics: Arc::default(),
+            audit_decisions: super::audit::DecisionLog::default(),
         }
     }
 
@@ -158,6 +165,12 @@ impl App {
     }
 
     /// The same application with other limits.
+    /// The same application logging `decisions` to the audit log (`--audit-decisions`).
+    pub fn with_audit_decisions(mut self, decisions: super::audit::DecisionLog) -> App {
+        self.audit_decisions = decisions;
+        self
+    }
+
     pub fn with_limits(mut self, limits: Limits) -> App {
         self.limits = limits;
         self

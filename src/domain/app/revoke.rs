@@ -1,6 +1,7 @@
 //! Revoke (RFC 7009): unknown or already revoked targets succeed with 0, revealing nothing.
 
 use super::{App, Caller, perms};
+use crate::domain::audit::{Event, action, recorded};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::TokenRecord;
 use crate::domain::token_format;
@@ -36,6 +37,11 @@ impl App {
     /// A credential may always revoke itself, read-only or not. Its owner's other tokens
     /// need `tessera:tokens:self` (anyone's: `tessera:tokens:revoke`).
     pub async fn revoke(&self, caller: &Caller, target: RevokeTarget) -> Result<u32> {
+        let event = revoke_event(self.event(caller, action::TOKEN_REVOKE), &target);
+        recorded(event, self.revoke_unrecorded(caller, target)).await
+    }
+
+    async fn revoke_unrecorded(&self, caller: &Caller, target: RevokeTarget) -> Result<u32> {
         let itself = match &target {
             RevokeTarget::TokenId(id) => id == caller.token_id(),
             RevokeTarget::Token(text) => token_format::parse_presented(text)
@@ -118,6 +124,24 @@ impl App {
             self.invalidate_lineage(&rec.id);
         }
         Ok(revoked)
+    }
+}
+
+/// A revoke event naming its target: ids only, so a token given by its secret is named by
+/// the id its text carries (the secret itself is never kept). An unknown id writes nothing,
+/// so leaves no event.
+pub(super) fn revoke_event(event: Event, target: &RevokeTarget) -> Event {
+    match target {
+        RevokeTarget::Token(text) => match token_format::parse_presented(text) {
+            Some(parsed) => event.on("token", &parsed.id),
+            None => event,
+        },
+        RevokeTarget::TokenId(id) => event.on("token", id),
+        RevokeTarget::Subject(subject) => event.on("user", subject).with("all_tokens", true),
+        RevokeTarget::App(super::oauth::GrantTarget::Client(id)) => event.on("client", id),
+        RevokeTarget::App(super::oauth::GrantTarget::Grant { client_id, subject }) => {
+            event.on("client", client_id).with("subject", subject)
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::lineage::MAX_DEPTH;
 use super::{App, Caller, Issued, TokenSpec, perms};
+use crate::domain::audit::{action, recorded};
 use crate::domain::clock::Millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::token_format::TokenKind;
@@ -137,12 +138,15 @@ impl App {
         let now = self.clock.now();
         let (record, secret) = self.record_of(&plan, now)?;
         let limit = self.limits.max_tokens_per_user;
-        if self
+        let event = self
+            .event(caller, action::TOKEN_ROTATE)
+            .on("token", &old.id)
+            .with("new_token_id", &record.id)
+            .with("overlap_ms", end_at.map_or(0, |at| at.saturating_sub(now)));
+        let write = self
             .store
-            .rotate_token(&old.id, end_at, now, &record, limit)
-            .await?
-            .is_none()
-        {
+            .rotate_token(&old.id, end_at, now, &record, limit);
+        if recorded(event, write).await?.is_none() {
             return Ok(None);
         }
         self.invalidate_token(&record.id);

@@ -23,7 +23,7 @@ pub enum Outcome {
     Success,
     /// The action was refused, and the refusal itself is a change worth keeping: a failed
     /// login (it counts towards a lockout), a reused code or refresh token (its family
-    /// ends), a denied authorization.
+    /// ends).
     Failure,
 }
 

@@ -19,6 +19,43 @@ pub struct RequestContext {
     pub peer: String,
 }
 
+impl RequestContext {
+    /// The context of a call that carried `request_id` (its `x-request-id`) from `peer`. An
+    /// id that is missing, longer than 128 bytes or holds anything but letters, digits and
+    /// `-._:` is replaced by a fresh one: the trail keeps no free text a caller chose.
+    pub fn new(request_id: Option<&str>, peer: Option<std::net::SocketAddr>) -> RequestContext {
+        let acceptable = |id: &&str| {
+            !id.is_empty()
+                && id.len() <= 128
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
+        };
+        RequestContext {
+            request_id: request_id
+                .filter(acceptable)
+                .map_or_else(fresh_request_id, str::to_owned),
+            peer: peer.map(|p| p.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// A request id unique across replicas and restarts without a system call per request: a
+/// random prefix drawn once per process, then a counter.
+fn fresh_request_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| {
+        crate::domain::token_format::random_base62(12).unwrap_or_else(|_| {
+            // No randomness at start-up: the clock still tells processes apart.
+            format!("t{}", crate::domain::clock::millis(std::time::UNIX_EPOCH.elapsed().unwrap_or_default()))
+        })
+    });
+    format!("{prefix}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 struct Staged {
     event: Event,
     written: bool,
@@ -115,5 +152,18 @@ mod tests {
         assert_eq!(event.request_id, "req-1");
         assert_eq!(event.actor.peer, "127.0.0.1:4000");
         assert_eq!(Event::new("login", 5).request_id, "");
+    }
+
+    #[test]
+    fn a_request_id_is_kept_only_when_it_is_plain() {
+        assert_eq!(RequestContext::new(Some("abc-1.2:3_x"), None).request_id, "abc-1.2:3_x");
+        for bad in [None, Some(""), Some("has space"), Some("new\nline")] {
+            let id = RequestContext::new(bad, None).request_id;
+            assert!(!id.is_empty() && !id.contains(' ') && !id.contains('\n'), "{id}");
+        }
+        let long = "a".repeat(129);
+        assert_ne!(RequestContext::new(Some(&long), None).request_id, long);
+        let (a, b) = (RequestContext::new(None, None), RequestContext::new(None, None));
+        assert_ne!(a.request_id, b.request_id);
     }
 }

@@ -2,7 +2,8 @@
 //! (RFC 7009) and introspect them (RFC 7662). Another app's tokens, or a user's own, are
 //! to it as unknown tokens.
 
-use super::super::{App, Introspection};
+use super::super::{App, Introspection, RevokeTarget};
+use crate::domain::audit::{action, recorded};
 use crate::domain::error::Result;
 use crate::domain::oauth_client::OAuthClient;
 
@@ -10,10 +11,14 @@ impl App {
     /// Revokes `token` when it was issued to `client` (a refresh token with its family);
     /// 0 for anything else, as RFC 7009 §2.2 answers unknown tokens.
     pub async fn revoke_as_client(&self, client: &OAuthClient, token: &str) -> Result<u32> {
-        self.revoke_secret(token, |rec| {
+        let event = self
+            .unauthenticated_event(action::TOKEN_REVOKE)
+            .by("", &client.id, "client");
+        let event = super::super::revoke::revoke_event(event, &RevokeTarget::Token(token.into()));
+        let revoke = self.revoke_secret(token, |rec| {
             rec.client_id.as_deref() == Some(client.id.as_str())
-        })
-        .await
+        });
+        recorded(event, revoke).await
     }
 
     /// Introspects `token` for the client it was issued to; `None` (inactive) otherwise.

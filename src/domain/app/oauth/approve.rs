@@ -5,6 +5,7 @@
 //! consent page itself (INVALID_ARGUMENT): a browser is never sent to an unverified URI.
 //! Every other error travels to the app in the redirect, as §4.1.2.1 says.
 
+use crate::domain::audit::{action, recorded};
 use super::super::{App, Caller, effective};
 use crate::domain::clock::Millis;
 use crate::domain::clock::millis;
@@ -226,7 +227,11 @@ impl App {
             used_at: None,
             grant_id: None,
         };
-        self.store.insert_code(&stored).await?;
+        let event = self
+            .event(caller, action::AUTHORIZATION_APPROVE)
+            .on("client", &client.id)
+            .with("scopes", granted.len());
+        recorded(event, self.store.insert_code(&stored)).await?;
         tracing::info!(client_id = %client.id, subject = %caller.user_id(), "authorization approved");
         Ok(Approval {
             redirect_url: with_params(&target, &[("code", &code), ("state", state)])?,
@@ -239,7 +244,7 @@ impl App {
 
     pub async fn deny_authorization(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         client_id: &str,
         redirect_uri: &str,
         state: &str,
@@ -247,7 +252,13 @@ impl App {
         if state.len() > MAX_STATE_BYTES {
             return Err(Error::invalid("state", "longer than 2048 bytes"));
         }
-        let (_, target) = self.verified_redirect(client_id, redirect_uri).await?;
+        let (client, target) = self.verified_redirect(client_id, redirect_uri).await?;
+        // A denial changes nothing else: its event is its only write.
+        let event = self
+            .event(caller, action::AUTHORIZATION_DENY)
+            .on("client", &client.id);
+        self.store.append_event(&event).await?;
+        event.log();
         let code = OAuthErrorCode::AccessDenied.as_str();
         Ok(Denial {
             redirect_url: with_params(&target, &[("error", code), ("state", state)])?,

@@ -2,6 +2,8 @@
 //! token whose subject is the client itself, for the requested scopes ∩ the client's now.
 //! No refresh token (§4.4.3) and no per-user quota: the client's own scopes bound it.
 
+use crate::domain::audit::{action, recorded};
+use super::mint::grant_event;
 use super::super::{App, Issued, effective};
 use super::client_auth::ClientAuth;
 use crate::domain::clock::millis;
@@ -60,7 +62,13 @@ impl App {
             &granted,
             now.saturating_add(millis(self.oauth.access_ttl)),
         )?;
-        self.store.insert_token(&access.record).await?;
+        let event = grant_event(
+            self.unauthenticated_event(action::TOKEN_ISSUE),
+            &client.id,
+            std::slice::from_ref(&access.record),
+        )
+        .with("grant", "client_credentials");
+        recorded(event, self.store.insert_token(&access.record)).await?;
         let pair = super::mint::Pair {
             access,
             refresh: None,

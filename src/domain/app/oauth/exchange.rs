@@ -2,6 +2,8 @@
 //! issued to, with the same redirect URI and the verifier of its challenge. A second use
 //! revokes everything the first one gave (§4.1.2).
 
+use crate::domain::audit::{action, recorded};
+use super::mint::grant_event;
 use super::super::{App, Issued, effective};
 use super::client_auth::ClientAuth;
 use crate::domain::clock::millis;
@@ -67,7 +69,7 @@ impl App {
         let now = self.clock.now();
         if code.used_at.is_some() {
             if let Some(grant_id) = &code.grant_id {
-                self.end_grant(grant_id, "authorization code reused")
+                self.end_reused_grant(&client.id, grant_id, action::CODE_REUSE)
                     .await?;
             }
             return Err(bad_grant("unknown, expired or used code"));
@@ -127,11 +129,14 @@ impl App {
         )?;
         let mut records = vec![pair.access.record.clone()];
         records.extend(pair.refresh.as_ref().map(|r| r.record.clone()));
-        if !self.store.redeem_code(&hash, now, &grant, &records).await? {
+        let event = grant_event(self.unauthenticated_event(action::TOKEN_ISSUE), &client.id, &records)
+            .with("grant", "authorization_code")
+            .with("grant_id", &grant.id);
+        if !recorded(event, self.store.redeem_code(&hash, now, &grant, &records)).await? {
             // A concurrent exchange won: this one is the second use.
             let first = self.store.get_code(&hash).await?;
             if let Some(grant_id) = first.and_then(|c| c.grant_id) {
-                self.end_grant(&grant_id, "authorization code reused")
+                self.end_reused_grant(&client.id, &grant_id, action::CODE_REUSE)
                     .await?;
             }
             return Err(bad_grant("unknown, expired or used code"));

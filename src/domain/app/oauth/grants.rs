@@ -2,6 +2,7 @@
 //! by an admin revoking an app, by a user disconnecting one, or by a reuse that reveals a
 //! stolen code or refresh token.
 
+use crate::domain::audit::{action, recorded};
 use super::super::{App, Caller, perms};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Page, PageRequest};
@@ -27,6 +28,26 @@ impl App {
         }
         tracing::warn!(grant_id, revoked, reason = why, "grant revoked");
         Ok(revoked)
+    }
+
+    /// Ends a grant whose code or refresh token was presented again (`what`: its audit
+    /// action): the whole family, recorded as the refusal it is.
+    pub(in crate::domain::app) async fn end_reused_grant(
+        &self,
+        client_id: &str,
+        grant_id: &str,
+        what: &str,
+    ) -> Result<u32> {
+        let event = self
+            .unauthenticated_event(what)
+            .by("", client_id, "client")
+            .on("grant", grant_id)
+            .failed();
+        let why = match what {
+            action::CODE_REUSE => "authorization code reused",
+            _ => "refresh token reused",
+        };
+        recorded(event, self.end_grant(grant_id, why)).await
     }
 
     /// Live grants. Your own need no permission; anyone else's need `tessera:clients:read`.

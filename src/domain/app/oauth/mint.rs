@@ -143,3 +143,23 @@ impl App {
         })
     }
 }
+
+/// An OAuth grant's issue event: the client acting, the access token as the target, the
+/// refresh token minted with it (if any) and the user the tokens act for.
+pub(in crate::domain::app) fn grant_event(
+    event: crate::domain::audit::Event,
+    client_id: &str,
+    records: &[crate::domain::model::TokenRecord],
+) -> crate::domain::audit::Event {
+    let mut event = event.by("", client_id, "client");
+    for record in records {
+        event = match record.kind {
+            TokenKind::OAuthRefresh => event.with("refresh_token_id", &record.id),
+            _ => event
+                .on("token", &record.id)
+                .with("kind", record.kind.as_str())
+                .with("subject", &record.subject),
+        };
+    }
+    event
+}

@@ -1,0 +1,89 @@
+//! The audit trail as the use cases see it: events built from the caller, and the listing.
+//! Every write use case wraps the one store write that makes its change in
+//! `audit::recorded` (see `domain::audit`).
+
+use super::{App, Caller, perms};
+use crate::domain::audit::{AuditQuery, Event, StoredEvent};
+use crate::domain::clock::Millis;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::Page;
+use crate::domain::validate;
+
+/// What ListAuditEvents was asked, as the request carried it.
+#[derive(Debug, Clone, Default)]
+pub struct AuditListing {
+    pub subject: String,
+    pub action: String,
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+    pub page_size: u32,
+    pub page_token: String,
+}
+
+impl App {
+    /// An event of `action` by `caller`, now.
+    pub(super) fn event(&self, caller: &Caller, action: &str) -> Event {
+        Event::new(action, self.clock.now()).by(
+            caller.token_id(),
+            caller.user_id(),
+            caller.kind().as_str(),
+        )
+    }
+
+    /// An event of `action` with no caller credential (a login, an OAuth client's grant).
+    pub(super) fn unauthenticated_event(&self, action: &str) -> Event {
+        Event::new(action, self.clock.now())
+    }
+
+    /// Events newest first (`tessera:audit:read`). The page token is the seq of the last
+    /// event of the previous page.
+    pub async fn list_audit_events(
+        &self,
+        caller: &Caller,
+        listing: &AuditListing,
+    ) -> Result<Page<StoredEvent>> {
+        caller.require(perms::AUDIT_READ)?;
+        let before_seq = match listing.page_token.as_str() {
+            "" => None,
+            token => Some(
+                token
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|seq| *seq > 0)
+                    .ok_or_else(|| Error::invalid("page_token", "not a token this listing gave"))?,
+            ),
+        };
+        let bounded = |field: &str, text: &str| -> Result<Option<String>> {
+            if text.len() > 256 {
+                return Err(Error::invalid(field, "at most 256 bytes"));
+            }
+            Ok((!text.is_empty()).then(|| text.to_owned()))
+        };
+        if let (Some(since), Some(until)) = (listing.since, listing.until)
+            && since > until
+        {
+            return Err(Error::invalid("until", "must not be before since"));
+        }
+        let limit = validate::page_size(listing.page_size);
+        let mut events = self
+            .store
+            .list_events(&AuditQuery {
+                subject: bounded("subject", &listing.subject)?,
+                action: bounded("action", &listing.action)?,
+                since: listing.since,
+                until: listing.until,
+                before_seq,
+                limit: limit.saturating_add(1),
+            })
+            .await?;
+        let more = events.len() > limit as usize;
+        events.truncate(limit as usize);
+        let next = more
+            .then(|| events.last().map(|e| e.seq.to_string()))
+            .flatten();
+        Ok(Page {
+            items: events,
+            next,
+        })
+    }
+}
