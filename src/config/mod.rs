@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-mod bench;
 mod audit;
+mod bench;
 mod retention;
 mod tls;
 
-pub use bench::{BenchArgs, BenchSeedArgs, SoakArgs};
 pub use audit::AuditArgs;
+pub use bench::{BenchArgs, BenchSeedArgs, SoakArgs};
 pub use retention::RetentionArgs;
 pub use tls::TlsArgs;
 

@@ -228,10 +228,10 @@ pub async fn run(
                     routes.into_make_service_with_connect_info::<crate::http::Peer>(),
                 )
                 .with_graceful_shutdown(async move {
-                        stop_http.notified().await;
-                        closing.notify_one();
-                    })
-                    .into_future(),
+                    stop_http.notified().await;
+                    closing.notify_one();
+                })
+                .into_future(),
             ))
         }
     };

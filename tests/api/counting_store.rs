@@ -202,6 +202,20 @@ impl RetentionStore for CountingStore {
 }
 
 #[async_trait]
+impl tessera::domain::ports::AuditStore for CountingStore {
+    async fn append_event(&self, event: &tessera::domain::audit::Event) -> StoreResult<()> {
+        self.inner.append_event(event).await
+    }
+
+    async fn list_events(
+        &self,
+        query: &tessera::domain::audit::AuditQuery,
+    ) -> StoreResult<Vec<tessera::domain::audit::StoredEvent>> {
+        self.inner.list_events(query).await
+    }
+}
+
+#[async_trait]
 impl SigningKeyStore for CountingStore {
     async fn signing_keys(&self, now: Millis) -> StoreResult<Vec<StoredSigningKey>> {
         self.inner.signing_keys(now).await

@@ -11,6 +11,7 @@ const BACKEND: db::Kind = db::Kind::Postgres;
 #[path = "../api"]
 mod shared {
     pub mod acting_as;
+    pub mod audit;
     pub mod bad_input;
     pub mod batched_writes;
     pub mod browser;

@@ -237,7 +237,9 @@ impl App {
     pub async fn reset_user_totp(&self, caller: &Caller, user_id: &str) -> Result<User> {
         caller.require_write(perms::USERS_WRITE)?;
         self.require_may_act_as(caller, user_id).await?;
-        let event = self.event(caller, action::USER_RESET_TOTP).on("user", user_id);
+        let event = self
+            .event(caller, action::USER_RESET_TOTP)
+            .on("user", user_id);
         let user = recorded(event, self.store.remove_totp(user_id)).await?;
         self.invalidate_user(user_id);
         tracing::info!(user_id, "TOTP reset");

@@ -262,7 +262,12 @@ impl App {
 
     /// Generates the secret and stores only its hash; within `max_active` tokens of the
     /// subject when given; with `event` in the audit trail, completed with the token.
-    async fn mint(&self, plan: Plan, max_active: Option<u32>, event: Option<Event>) -> Result<Issued> {
+    async fn mint(
+        &self,
+        plan: Plan,
+        max_active: Option<u32>,
+        event: Option<Event>,
+    ) -> Result<Issued> {
         let (record, secret) = self.record_of(&plan, self.clock.now())?;
         let write = async {
             match max_active {

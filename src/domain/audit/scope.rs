@@ -50,7 +50,10 @@ fn fresh_request_id() -> String {
     let prefix = PREFIX.get_or_init(|| {
         crate::domain::token_format::random_base62(12).unwrap_or_else(|_| {
             // No randomness at start-up: the clock still tells processes apart.
-            format!("t{}", crate::domain::clock::millis(std::time::UNIX_EPOCH.elapsed().unwrap_or_default()))
+            format!(
+                "t{}",
+                crate::domain::clock::millis(std::time::UNIX_EPOCH.elapsed().unwrap_or_default())
+            )
         })
     });
     format!("{prefix}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
@@ -79,7 +82,10 @@ pub fn request_context() -> RequestContext {
 /// Runs `write` with `event` staged for its transaction; logs the event once the write
 /// succeeded having written it. A write that changed nothing leaves the event unwritten,
 /// and a failed one rolled it back with the change.
-pub async fn recorded<T, E>(event: Event, write: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+pub async fn recorded<T, E>(
+    event: Event,
+    write: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
     let staged = RefCell::new(Some(Staged {
         event,
         written: false,
@@ -156,14 +162,23 @@ mod tests {
 
     #[test]
     fn a_request_id_is_kept_only_when_it_is_plain() {
-        assert_eq!(RequestContext::new(Some("abc-1.2:3_x"), None).request_id, "abc-1.2:3_x");
+        assert_eq!(
+            RequestContext::new(Some("abc-1.2:3_x"), None).request_id,
+            "abc-1.2:3_x"
+        );
         for bad in [None, Some(""), Some("has space"), Some("new\nline")] {
             let id = RequestContext::new(bad, None).request_id;
-            assert!(!id.is_empty() && !id.contains(' ') && !id.contains('\n'), "{id}");
+            assert!(
+                !id.is_empty() && !id.contains(' ') && !id.contains('\n'),
+                "{id}"
+            );
         }
         let long = "a".repeat(129);
         assert_ne!(RequestContext::new(Some(&long), None).request_id, long);
-        let (a, b) = (RequestContext::new(None, None), RequestContext::new(None, None));
+        let (a, b) = (
+            RequestContext::new(None, None),
+            RequestContext::new(None, None),
+        );
         assert_ne!(a.request_id, b.request_id);
     }
 }

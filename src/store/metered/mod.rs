@@ -12,9 +12,9 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
+use crate::domain::audit::{AuditQuery, Event, StoredEvent};
 use crate::domain::clock::Millis;
 use crate::domain::model::TokenRecord;
-use crate::domain::audit::{AuditQuery, Event, StoredEvent};
 use crate::domain::ports::{
     AuditStore, Prunable, RetentionStore, Store, StoreError, StoreHealth, StoreResult,
 };

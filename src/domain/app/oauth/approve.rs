@@ -5,8 +5,8 @@
 //! consent page itself (INVALID_ARGUMENT): a browser is never sent to an unverified URI.
 //! Every other error travels to the app in the redirect, as §4.1.2.1 says.
 
-use crate::domain::audit::{action, recorded};
 use super::super::{App, Caller, effective};
+use crate::domain::audit::{action, recorded};
 use crate::domain::clock::Millis;
 use crate::domain::clock::millis;
 use crate::domain::error::{Error, Result};

@@ -2,10 +2,10 @@
 //! token whose subject is the client itself, for the requested scopes ∩ the client's now.
 //! No refresh token (§4.4.3) and no per-user quota: the client's own scopes bound it.
 
-use crate::domain::audit::{action, recorded};
-use super::mint::grant_event;
 use super::super::{App, Issued, effective};
 use super::client_auth::ClientAuth;
+use super::mint::grant_event;
+use crate::domain::audit::{action, recorded};
 use crate::domain::clock::millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::oauth_client::{ClientType, GrantType};

@@ -2,10 +2,10 @@
 //! issued to, with the same redirect URI and the verifier of its challenge. A second use
 //! revokes everything the first one gave (§4.1.2).
 
-use crate::domain::audit::{action, recorded};
-use super::mint::grant_event;
 use super::super::{App, Issued, effective};
 use super::client_auth::ClientAuth;
+use super::mint::grant_event;
+use crate::domain::audit::{action, recorded};
 use crate::domain::clock::millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::oauth_client::GrantType;
@@ -129,9 +129,13 @@ impl App {
         )?;
         let mut records = vec![pair.access.record.clone()];
         records.extend(pair.refresh.as_ref().map(|r| r.record.clone()));
-        let event = grant_event(self.unauthenticated_event(action::TOKEN_ISSUE), &client.id, &records)
-            .with("grant", "authorization_code")
-            .with("grant_id", &grant.id);
+        let event = grant_event(
+            self.unauthenticated_event(action::TOKEN_ISSUE),
+            &client.id,
+            &records,
+        )
+        .with("grant", "authorization_code")
+        .with("grant_id", &grant.id);
         if !recorded(event, self.store.redeem_code(&hash, now, &grant, &records)).await? {
             // A concurrent exchange won: this one is the second use.
             let first = self.store.get_code(&hash).await?;

@@ -2,8 +2,8 @@
 //! by an admin revoking an app, by a user disconnecting one, or by a reuse that reveals a
 //! stolen code or refresh token.
 
-use crate::domain::audit::{action, recorded};
 use super::super::{App, Caller, perms};
+use crate::domain::audit::{action, recorded};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Page, PageRequest};
 use crate::domain::oauth_client as rules;

@@ -2,11 +2,11 @@
 //! consumed one presented again means two parties hold it, so the whole family (every
 //! token of its grant) is revoked, as Ory Hydra and fosite do (RFC 9700 §4.14.2).
 
-use crate::domain::audit::{action, recorded};
-use super::mint::grant_event;
 use super::super::lineage::MAX_DEPTH;
 use super::super::{App, Issued, effective};
 use super::client_auth::ClientAuth;
+use super::mint::grant_event;
+use crate::domain::audit::{action, recorded};
 use crate::domain::clock::millis;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::OwnerState;
@@ -163,10 +163,14 @@ impl App {
         // A retry's token was ended by its first rotation: only the grant is checked again,
         // in the store's transaction, since a revocation may have committed since it was read.
         let ending = (!retry).then_some(old_id.as_str());
-        let event = grant_event(self.unauthenticated_event(action::TOKEN_ISSUE), &client.id, &records)
-            .with("grant", "refresh_token")
-            .with("grant_id", &grant.id)
-            .with("replaces", &old_id);
+        let event = grant_event(
+            self.unauthenticated_event(action::TOKEN_ISSUE),
+            &client.id,
+            &records,
+        )
+        .with("grant", "refresh_token")
+        .with("grant_id", &grant.id)
+        .with("replaces", &old_id);
         let write = self.store.rotate_refresh(&grant.id, ending, now, &records);
         if !recorded(event, write).await? {
             // A concurrent refresh of the same token won the race, or the grant was revoked.

@@ -1,6 +1,8 @@
 //! Statements on the audit trail.
 
-use sea_query::{DeleteStatement, Expr, ExprTrait, Iden, InsertStatement, Order, Query, SelectStatement};
+use sea_query::{
+    DeleteStatement, Expr, ExprTrait, Iden, InsertStatement, Order, Query, SelectStatement,
+};
 
 use crate::domain::audit::{AuditQuery, Event};
 use crate::domain::clock::Millis;
@@ -38,7 +40,10 @@ const COLUMNS: [AuditEvents; 11] = [
 
 /// One insert of every event given (the SQLite group writer commits several at once).
 pub fn insert_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Option<InsertStatement> {
-    let mut st = Query::insert().into_table(AuditEvents::Table).columns(COLUMNS).take();
+    let mut st = Query::insert()
+        .into_table(AuditEvents::Table)
+        .columns(COLUMNS)
+        .take();
     let mut any = false;
     for e in events {
         any = true;
