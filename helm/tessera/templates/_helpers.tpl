@@ -191,6 +191,8 @@ TESSERA_TLS_CLIENT_CA_FILE: "/etc/tessera/tls/ca.crt"
 {{- end }}
 TESSERA_ENDED_TOKEN_RETENTION: {{ .Values.config.endedTokenRetention | quote }}
 TESSERA_PRUNE_INTERVAL: {{ .Values.config.pruneInterval | quote }}
+TESSERA_AUDIT_RETENTION: {{ .Values.config.auditRetention | quote }}
+TESSERA_AUDIT_DECISIONS: {{ .Values.config.auditDecisions | quote }}
 TESSERA_ISSUER: {{ .Values.config.issuer | quote }}
 TESSERA_SESSION_AUDIENCE: {{ .Values.config.sessionAudience | quote }}
 TESSERA_SESSION_TTL: {{ .Values.config.sessionTtl | quote }}

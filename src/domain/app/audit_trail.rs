@@ -87,3 +87,16 @@ impl App {
         })
     }
 }
+
+/// An issue event completed with what was minted (ids, kind and counts; never the secret).
+pub(super) fn issue_event(event: Event, record: &crate::domain::model::TokenRecord) -> Event {
+    let event = event
+        .on("token", &record.id)
+        .with("kind", record.kind.as_str())
+        .with("subject", &record.subject)
+        .with("read_only", record.read_only);
+    match &record.role {
+        Some(role) => event.with("role", role),
+        None => event.with("scopes", record.scopes.len()),
+    }
+}

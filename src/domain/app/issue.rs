@@ -276,7 +276,7 @@ impl App {
             }
         };
         match event {
-            Some(event) => recorded(issue_event(event, &record), write).await?,
+            Some(event) => recorded(super::audit_trail::issue_event(event, &record), write).await?,
             None => write.await?,
         }
         // Forget a remembered "unknown" for this id (ids are random, but be exact).
@@ -386,18 +386,5 @@ impl App {
             expires_cap: None,
         };
         self.mint(plan, None, None).await
-    }
-}
-
-/// An issue event completed with what was minted (ids, kind and counts; never the secret).
-pub(super) fn issue_event(event: Event, record: &TokenRecord) -> Event {
-    let event = event
-        .on("token", &record.id)
-        .with("kind", record.kind.as_str())
-        .with("subject", &record.subject)
-        .with("read_only", record.read_only);
-    match &record.role {
-        Some(role) => event.with("role", role),
-        None => event.with("scopes", record.scopes.len()),
     }
 }

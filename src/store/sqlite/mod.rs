@@ -5,6 +5,7 @@
 //! commit for token inserts (`writer`) and the check read on the calling thread (`direct`).
 
 mod direct;
+mod migrations;
 mod writer;
 
 use std::path::PathBuf;
@@ -14,7 +15,6 @@ use std::time::Duration;
 
 use sea_query::SqliteQueryBuilder;
 use sea_query_sqlx::SqlxBinder;
-use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -24,6 +24,7 @@ use super::sql::exec::{self, WriteTx, WriterTurns};
 use super::sql::{DbError, Fault, SqlBackend, SqlStore, SqlTx, Statement};
 use crate::domain::model::{TokenAccess, TokenRecord};
 use crate::domain::ports::{StoreError, StoreResult};
+use migrations::migrator;
 
 /// How long a statement waits for another writer's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -34,59 +35,6 @@ pub const DEFAULT_POOL_SIZE: u32 = 4;
 /// Takes the write lock at once: a deferred transaction that reads first must later upgrade
 /// its read lock, and SQLite refuses that at once (SQLITE_BUSY) instead of waiting.
 const BEGIN: &str = "BEGIN IMMEDIATE";
-
-/// Migrations compiled into the binary, so `migrate` needs no files beside it.
-fn migrator() -> Migrator {
-    super::sql::migrator(&[
-        (
-            1,
-            "init",
-            include_str!("../../../migrations/sqlite/0001_init.sql"),
-        ),
-        (
-            3,
-            "health probe",
-            include_str!("../../../migrations/sqlite/0003_health_probe.sql"),
-        ),
-        (
-            6,
-            "derived tokens follow their source",
-            include_str!("../../../migrations/sqlite/0006_derived_tokens_follow_their_source.sql"),
-        ),
-        (
-            7,
-            "pats bind role identity",
-            include_str!("../../../migrations/sqlite/0007_pats_bind_role_identity.sql"),
-        ),
-        (
-            8,
-            "user names unique regardless of case",
-            include_str!(
-                "../../../migrations/sqlite/0008_user_names_unique_regardless_of_case.sql"
-            ),
-        ),
-        (
-            9,
-            "active tokens by subject",
-            include_str!("../../../migrations/sqlite/0009_active_tokens_by_subject.sql"),
-        ),
-        (
-            10,
-            "logins",
-            include_str!("../../../migrations/sqlite/0010_logins.sql"),
-        ),
-        (
-            11,
-            "oauth",
-            include_str!("../../../migrations/sqlite/0011_oauth.sql"),
-        ),
-        (
-            12,
-            "audit events",
-            include_str!("../../../migrations/sqlite/0012_audit_events.sql"),
-        ),
-    ])
-}
 
 /// The SQLite half of a [`SqlStore`].
 #[derive(Debug, Clone)]
