@@ -8,6 +8,7 @@ const BACKEND: db::Kind = db::Kind::Sqlite;
 mod accounts;
 mod acting_as;
 mod audit;
+mod audit_actions;
 mod audit_log;
 mod bad_input;
 mod batched_writes;

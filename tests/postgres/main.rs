@@ -12,6 +12,7 @@ const BACKEND: db::Kind = db::Kind::Postgres;
 mod shared {
     pub mod acting_as;
     pub mod audit;
+    pub mod audit_actions;
     pub mod bad_input;
     pub mod batched_writes;
     pub mod browser;
