@@ -1,6 +1,6 @@
 //! The operator CLI: the `tessera` binary as a client of a running server, over the generated
 //! gRPC clients (never by opening the database). One file per resource, like the services:
-//! `roles`, `users`, `tokens`, `clients`, `check`, `session` (login, logout); `connect` holds
+//! `roles`, `users`, `tokens`, `clients`, `audit`, `check`, `session` (login, logout); `connect` holds
 //! the server and credential, `output` the table and JSON printing, `error` the exit codes.
 //!
 //! A secret is printed only by the command that creates it (`token issue`, `token rotate`,
@@ -25,6 +25,7 @@ macro_rules! all_pages {
     }};
 }
 
+mod audit;
 mod check;
 mod clients;
 pub mod connect;
@@ -58,6 +59,8 @@ pub enum ClientCommand {
     Client(clients::ClientCmdArgs),
     /// The session signing key (rotate).
     Key(KeyArgs),
+    /// The audit trail: who changed what, newest first (list).
+    Audit(audit::AuditArgs),
     /// Check a token for scopes: exit 0 when allowed, 1 when not.
     Check(check::CheckArgs),
     /// Ask the server's gRPC health: exit 0 when SERVING, 1 when not (for probes).
@@ -102,6 +105,7 @@ async fn dispatch(command: ClientCommand) -> error::CliResult<ExitCode> {
         ClientCommand::User(args) => users::run(args).await?,
         ClientCommand::Token(args) => tokens::run(args).await?,
         ClientCommand::Client(args) => clients::run(args).await?,
+        ClientCommand::Audit(args) => audit::run(args).await?,
         ClientCommand::Key(args) => {
             let conn = connect::Conn::authed(&args.conn).await?;
             match args.cmd {

@@ -79,6 +79,7 @@ async fn every_client_command_has_help_with_an_example_and_completion_scripts_lo
         "client rotate-secret",
         "client delete",
         "key rotate",
+        "audit list",
         "login",
         "logout",
         "completion",
@@ -207,6 +208,19 @@ async fn apps_keys_and_failures_from_the_cli() {
     cli.fails(a, &["client", "update", &id], 2, "nothing to change");
     let kid = cli.json(a, &["key", "rotate"]);
     assert!(!str_of(&kid, "kid").is_empty());
+    // The trail of what this test changed, newest first, filtered by action and time.
+    let rotations = cli.json(a, &["audit", "list", "--action", "signing_key.rotate", "--since", "1h"]);
+    let rotations = rotations.as_array().expect("a list");
+    assert_eq!(rotations.len(), 1, "{rotations:?}");
+    assert_eq!(str_of(&rotations[0], "target"), format!("signing_key:{}", str_of(&kid, "kid")));
+    let newest = cli.json(a, &["audit", "list", "--limit", "2"]);
+    let actions: Vec<&str> = newest
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|e| str_of(e, "action"))
+        .collect();
+    assert_eq!(actions, ["signing_key.rotate", "client.delete"]);
 
     // Failures: the server's (3, with its gRPC code), local ones (4), usage (2: clap's, and
     // arguments that do not go together).
