@@ -67,7 +67,10 @@ fn event_json(e: &pb::AuditEvent) -> Value {
         ("actor_token_id", actor.token_id.into()),
         ("actor_kind", actor.kind.into()),
         ("peer", actor.peer.into()),
-        ("target", format!("{}:{}", e.target_type, e.target_id).into()),
+        (
+            "target",
+            format!("{}:{}", e.target_type, e.target_id).into(),
+        ),
         ("request_id", e.request_id.clone().into()),
         ("fields", Value::Object(fields)),
     ])
@@ -83,7 +86,9 @@ pub async fn run(args: AuditArgs) -> CliResult<()> {
         limit,
     } = args.cmd;
     let since = since.map(|ago| {
-        let at = SystemTime::now().checked_sub(ago).unwrap_or(SystemTime::UNIX_EPOCH);
+        let at = SystemTime::now()
+            .checked_sub(ago)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         prost_types::Timestamp::from(at)
     });
     let mut events = Vec::new();

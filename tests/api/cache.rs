@@ -214,3 +214,37 @@ async fn a_wall_clock_stepped_back_never_stretches_the_ttl() {
     t.clock.advance(Duration::from_secs(6));
     assert_unauthenticated(&t.check(&key.token, &["read:x"]).await);
 }
+
+/// RFC 7662 introspection over HTTP of a warm token reads nothing: the token from the cache,
+/// its user's name (which never changes) remembered after the first answer.
+#[tokio::test]
+async fn a_warm_http_introspection_reads_nothing_from_the_store() {
+    let t = spawn_app().await;
+    let session = super::oauth_apps::ann(&t).await;
+    let (app, tokens) = super::oauth_apps::connected(&t, &session, &["read:contacts"]).await;
+    let access = tokens["access_token"].as_str().expect("access token");
+    let url = t.http_url("/oauth/introspect");
+    let basic = Some((app.id.as_str(), app.secret.as_str()));
+    let introspect = || super::oauth_apps::post_form(&url, basic, &[("token", access)]);
+    let (status, first, _) = introspect().await;
+    assert_eq!(
+        (status, &first["active"]),
+        (200, &serde_json::json!(true)),
+        "{first}"
+    );
+    assert_eq!(first["username"], "ann");
+    let (tokens_before, users_before) = (t.store.token_reads(), t.store.user_reads());
+    let (status, again, _) = introspect().await;
+    assert_eq!(status, 200);
+    assert_eq!(again, first);
+    assert_eq!(
+        t.store.token_reads(),
+        tokens_before,
+        "the token came from the cache"
+    );
+    assert_eq!(
+        t.store.user_reads(),
+        users_before,
+        "the name was remembered"
+    );
+}

@@ -209,10 +209,23 @@ async fn apps_keys_and_failures_from_the_cli() {
     let kid = cli.json(a, &["key", "rotate"]);
     assert!(!str_of(&kid, "kid").is_empty());
     // The trail of what this test changed, newest first, filtered by action and time.
-    let rotations = cli.json(a, &["audit", "list", "--action", "signing_key.rotate", "--since", "1h"]);
+    let rotations = cli.json(
+        a,
+        &[
+            "audit",
+            "list",
+            "--action",
+            "signing_key.rotate",
+            "--since",
+            "1h",
+        ],
+    );
     let rotations = rotations.as_array().expect("a list");
     assert_eq!(rotations.len(), 1, "{rotations:?}");
-    assert_eq!(str_of(&rotations[0], "target"), format!("signing_key:{}", str_of(&kid, "kid")));
+    assert_eq!(
+        str_of(&rotations[0], "target"),
+        format!("signing_key:{}", str_of(&kid, "kid"))
+    );
     let newest = cli.json(a, &["audit", "list", "--limit", "2"]);
     let actions: Vec<&str> = newest
         .as_array()

@@ -20,6 +20,7 @@ use tessera::domain::ports::{
 pub struct CountingStore {
     pub inner: Arc<dyn Store>,
     token_reads: AtomicUsize,
+    user_reads: AtomicUsize,
 }
 
 impl CountingStore {
@@ -27,12 +28,18 @@ impl CountingStore {
         CountingStore {
             inner,
             token_reads: AtomicUsize::new(0),
+            user_reads: AtomicUsize::new(0),
         }
     }
 
     /// Token lookups so far (each check that reaches the store makes one).
     pub fn token_reads(&self) -> usize {
         self.token_reads.load(Ordering::SeqCst)
+    }
+
+    /// Users read by id so far.
+    pub fn user_reads(&self) -> usize {
+        self.user_reads.load(Ordering::SeqCst)
     }
 }
 
@@ -85,6 +92,7 @@ impl UserStore for CountingStore {
         self.inner.set_user_disabled(id, disabled).await
     }
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        self.user_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get_user(id).await
     }
     async fn get_user_by_name(&self, name: &str) -> StoreResult<Option<User>> {

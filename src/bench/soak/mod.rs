@@ -18,7 +18,7 @@ use tonic::transport::Channel;
 
 use super::BenchError;
 use super::scenarios::request;
-use super::soak_report::{SoakReport, Window};
+use super::soak_report::{Op, SoakReport, Window};
 
 mod setup;
 use crate::proto::v1 as pb;
@@ -134,16 +134,19 @@ impl Shared {
         })
     }
 
-    /// One operation of the mix on `ch`; `Ok(Some(us))` for a timed Authorize.
-    async fn operation(&self, ch: Channel, n: u64) -> Result<Option<u32>, tonic::Status> {
+    /// One operation of the mix on `ch`: what it was and how long it took, `None` when the
+    /// mix had nothing to do (no token of the kind yet).
+    async fn operation(&self, ch: Channel, n: u64) -> Result<Option<(Op, u32)>, tonic::Status> {
         let roll = n % 100;
         let started = Instant::now();
-        let timed =
-            |started: Instant| Some(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        let timed = |op: Op| {
+            let us = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
+            Ok(Some((op, us)))
+        };
         match roll {
             0..=89 => {
                 let mut fresh = None;
-                let (token, must_refuse) = {
+                let (token, must_refuse, op) = {
                     let mut p = self.pools.lock().unwrap_or_else(|e| e.into_inner());
                     match roll % 10 {
                         // A key never checked: the cold path. It joins the revocation
@@ -151,20 +154,21 @@ impl Shared {
                         0 => match p.fresh.pop() {
                             Some(t) => {
                                 fresh = Some(t.clone());
-                                (Some(t.1), false)
+                                (Some(t.1), false, Op::AuthorizeCold)
                             }
-                            None => (pick(&p.warm, n), false),
+                            None => (pick(&p.warm, n), false, Op::AuthorizeWarm),
                         },
-                        1 => (pick(&p.sessions, n), false),
-                        2 => (pick(&p.oauth, n), false),
+                        1 => (pick(&p.sessions, n), false, Op::AuthorizeSession),
+                        2 => (pick(&p.oauth, n), false, Op::AuthorizeOAuth),
                         3 => {
                             // Revoked in time order: those before `settled` are over a second old.
                             let settled = p
                                 .revoked
                                 .partition_point(|(_, at)| at.elapsed() > REVOKED_SETTLE);
-                            (pick(&p.revoked[..settled], n).map(|(t, _)| t), true)
+                            let token = pick(&p.revoked[..settled], n).map(|(t, _)| t);
+                            (token, true, Op::AuthorizeRevoked)
                         }
-                        _ => (pick(&p.warm, n), false),
+                        _ => (pick(&p.warm, n), false, Op::AuthorizeWarm),
                     }
                 };
                 let Some(token) = token else { return Ok(None) };
@@ -184,13 +188,13 @@ impl Shared {
                         .issued
                         .push(t);
                 }
-                Ok(timed(started))
+                timed(op)
             }
             90..=94 => {
                 let made = self.issue(ch, self.key_grant(n)).await?;
                 let mut p = self.pools.lock().unwrap_or_else(|e| e.into_inner());
                 p.fresh.push((made.token_id, made.token));
-                Ok(None)
+                timed(Op::Issue)
             }
             95..=97 => {
                 let victim = {
@@ -211,7 +215,7 @@ impl Shared {
                     .await?;
                 let mut p = self.pools.lock().unwrap_or_else(|e| e.into_inner());
                 p.revoked.push((token, Instant::now()));
-                Ok(None)
+                timed(Op::Revoke)
             }
             98 => {
                 let made = self.issue(ch, self.oauth_grant()).await?;
@@ -221,7 +225,7 @@ impl Shared {
                     Some(slot) => *slot = made.token,
                     None => p.oauth.push(made.token),
                 }
-                Ok(None)
+                timed(Op::Grant)
             }
             _ => {
                 AdminServiceClient::new(ch)
@@ -233,7 +237,7 @@ impl Shared {
                         },
                     ))
                     .await?;
-                Ok(None)
+                timed(Op::Admin)
             }
         }
     }
@@ -290,7 +294,12 @@ pub async fn soak(opts: SoakOptions) -> Result<SoakReport, BenchError> {
                 w.calls += 1;
                 w.failovers += u64::from(failover);
                 match outcome {
-                    Ok(Some(us)) if !failover => w.authorize_us.push(us),
+                    Ok(Some((op, us))) if !failover => {
+                        if op.is_authorize() {
+                            w.authorize_us.push(us);
+                        }
+                        w.by_op[op as usize].push(us);
+                    }
                     Ok(_) => {}
                     Err(s) => {
                         w.errors += 1;

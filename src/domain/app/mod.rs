@@ -104,6 +104,8 @@ pub struct App {
     clients: oauth::ClientCache,
     /// The fixed facts of grants, for refreshes (see `oauth::grant_cache`).
     grants: oauth::GrantCache,
+    /// Users' names, for introspection's `username` (see `oauth::grant_cache`).
+    user_names: oauth::UserNames,
     /// What the use cases count (decisions, cache, logins); the server exports it.
     metrics: Arc<crate::metrics::Metrics>,
     /// Which Authorize decisions go to the audit log.
@@ -142,6 +144,7 @@ impl App {
             oauth: oauth::OAuthConfig::default(),
             clients: oauth::ClientCache::new(cache.ttl, cache.capacity > 0),
             grants: oauth::GrantCache::default(),
+            user_names: oauth::UserNames::default(),
             metrics: Arc::default(),
             audit_decisions: super::audit::DecisionLog::default(),
         }

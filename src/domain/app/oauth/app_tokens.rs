@@ -36,8 +36,16 @@ impl App {
         Ok(Some(Introspection::of(&active).await?))
     }
 
-    /// A user's name, for RFC 7662's `username`; `None` for a client's own token.
+    /// A user's name, for RFC 7662's `username`. Read once per user: a name never changes,
+    /// so an introspection costs no store read once the token and its user are known.
     pub async fn user_name(&self, id: &str) -> Result<Option<String>> {
-        Ok(self.store.get_user(id).await?.map(|u| u.name))
+        if let Some(name) = self.user_names.get(id) {
+            return Ok(Some(name));
+        }
+        let name = self.store.get_user(id).await?.map(|u| u.name);
+        if let Some(name) = &name {
+            self.user_names.put(id, name);
+        }
+        Ok(name)
     }
 }

@@ -24,7 +24,7 @@ pub use browser_forms::{BROWSER_REQUEST_TTL, PendingAuthorization, oauth_params}
 pub use client_auth::ClientAuth;
 pub(super) use client_cache::ClientCache;
 pub use exchange::CodeExchange;
-pub(super) use grant_cache::GrantCache;
+pub(super) use grant_cache::{GrantCache, UserNames};
 pub use grants::GrantTarget;
 pub use mint::IssuedRefresh;
 pub use refresh::RefreshRequest;

@@ -90,7 +90,7 @@ impl App {
                 None => {
                     let read = self.store.get_grant(grant_id).await?;
                     if let Some(g) = &read {
-                        self.grants.put(g);
+                        self.grants.put(&g.id, g);
                     }
                     read
                 }
