@@ -225,7 +225,8 @@ async fn a_warm_http_introspection_reads_nothing_from_the_store() {
     let access = tokens["access_token"].as_str().expect("access token");
     let url = t.http_url("/oauth/introspect");
     let basic = Some((app.id.as_str(), app.secret.as_str()));
-    let introspect = || super::oauth_apps::post_form(&url, basic, &[("token", access)]);
+    let form = [("token", access)];
+    let introspect = || super::oauth_apps::post_form(&url, basic, &form);
     let (status, first, _) = introspect().await;
     assert_eq!(
         (status, &first["active"]),

@@ -16,7 +16,9 @@ use super::Event;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestContext {
     pub request_id: String,
-    pub peer: String,
+    /// Kept as an address: made text only when an event or a decision is logged, not on
+    /// every check.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 impl RequestContext {
@@ -35,7 +37,7 @@ impl RequestContext {
             request_id: request_id
                 .filter(acceptable)
                 .map_or_else(fresh_request_id, str::to_owned),
-            peer: peer.map(|p| p.to_string()).unwrap_or_default(),
+            peer,
         }
     }
 }
@@ -152,7 +154,7 @@ mod tests {
     async fn the_request_context_reaches_the_event() {
         let context = RequestContext {
             request_id: "req-1".into(),
-            peer: "127.0.0.1:4000".into(),
+            peer: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 4000))),
         };
         let event = in_request(context, async { Event::new("login", 5) }).await;
         assert_eq!(event.request_id, "req-1");
