@@ -5,7 +5,7 @@
 use tessera::proto::v1 as pb;
 use tonic::Request;
 
-use super::oauth_apps::{REDIRECT, post_form};
+use super::oauth_apps::{REDIRECT, approved_code, post_form};
 use crate::accounts::{PASSWORD, totp_at};
 use crate::helpers::*;
 
@@ -203,21 +203,7 @@ async fn the_app_registry_and_a_reused_code_leave_one_event_each() {
         .await
         .expect("client credentials")
         .into_inner();
-    let code = t
-        .oauth_service()
-        .approve_authorization(authed(
-            &session,
-            pb::ApproveAuthorizationRequest {
-                client_id: app.id.clone(),
-                redirect_uri: REDIRECT.into(),
-                response_type: "code".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("approve")
-        .into_inner()
-        .code;
+    let code = approved_code(&t, &session, &app.id).await;
     let exchange = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),

@@ -191,6 +191,24 @@ pub async fn post_form(
     (status, json, challenge)
 }
 
+/// The code of an approval by `session` of `client_id`, for REDIRECT, without PKCE.
+pub async fn approved_code(t: &TestApp, session: &str, client_id: &str) -> String {
+    t.oauth_service()
+        .approve_authorization(authed(
+            session,
+            pb::ApproveAuthorizationRequest {
+                client_id: client_id.to_owned(),
+                redirect_uri: REDIRECT.into(),
+                response_type: "code".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("approve")
+        .into_inner()
+        .code
+}
+
 /// A confidential app approved by `ann` (editor): the app and the token endpoint's answer.
 pub async fn connected(
     t: &TestApp,
@@ -200,21 +218,7 @@ pub async fn connected(
     let app = t
         .register_app(pb::ClientType::Confidential, scopes, &ALL_GRANTS)
         .await;
-    let code = t
-        .oauth_service()
-        .approve_authorization(authed(
-            session,
-            pb::ApproveAuthorizationRequest {
-                client_id: app.id.clone(),
-                redirect_uri: REDIRECT.into(),
-                response_type: "code".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("approve")
-        .into_inner()
-        .code;
+    let code = approved_code(t, session, &app.id).await;
     let (status, json, _) = post_form(
         &t.http_url("/oauth/token"),
         Some((&app.id, &app.secret)),
