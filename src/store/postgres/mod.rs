@@ -206,6 +206,7 @@ impl SqlBackend for Postgres {
         Statement {
             sql: sql.into(),
             values,
+            persistent: true,
         }
     }
 

@@ -18,6 +18,10 @@ use crate::domain::ports::{StoreError, StoreResult};
 pub struct Statement {
     pub sql: Arc<str>,
     pub values: SqlxValues,
+    /// Prepared once per connection and its plan kept (the default). `false` for a
+    /// statement whose good plan depends on its values: Postgres then plans it for each
+    /// execution with the values at hand (see [`SqlBackend::render_replanned`]).
+    pub persistent: bool,
 }
 
 impl Statement {
@@ -26,6 +30,7 @@ impl Statement {
         Statement {
             sql: sql.clone(),
             values: SqlxValues(sea_query::Values(vec![key.into()])),
+            persistent: true,
         }
     }
 }
@@ -124,6 +129,18 @@ pub trait SqlBackend: Send + Sync + 'static {
 
     /// Renders a statement in this backend's dialect.
     fn render<S: SqlxBinder>(statement: &S) -> Statement;
+    /// Renders a statement that is planned for each execution with its values: the
+    /// lineage walks. Postgres's generic plan for them (made after five executions of a
+    /// prepared statement) hash-joins the whole tokens table in the recursive step and
+    /// bitmap-scans every live token for the update: a Revoke then cost tens of
+    /// milliseconds and grew with the table (the soak's Revoke p50 was 64 ms), where the
+    /// plan for the actual id walks `created_by`'s index in well under one.
+    fn render_replanned<S: SqlxBinder>(statement: &S) -> Statement {
+        Statement {
+            persistent: false,
+            ..Self::render(statement)
+        }
+    }
     /// The longest any one call may take on the client side, transactions included: a peer
     /// gone silent (a dead host, a dropped NAT entry) never answers, and no server-side
     /// timeout fires for it.

@@ -144,7 +144,7 @@ impl<B: SqlBackend> ClientStore for SqlStore<B> {
                 )))
                 .await?;
                 let revoked = tx
-                    .execute(B::render(&super::schema::oauth::revoke_client_tokens(
+                    .execute(B::render_replanned(&super::schema::oauth::revoke_client_tokens(
                         id, None, now,
                     )))
                     .await?;

@@ -10,6 +10,7 @@
 
 use sea_query_sqlx::SqlxValues;
 use sqlx::pool::PoolConnection;
+use sqlx::database::HasStatementCache;
 use sqlx::{AssertSqlSafe, Database, Executor, IntoArguments, Pool};
 
 use super::backend::{DbError, Fault, SqlTx, Statement};
@@ -45,11 +46,12 @@ pub async fn fetch_optional<DB>(
     classify: Classify,
 ) -> Result<Option<DB::Row>, DbError>
 where
-    DB: Database,
+    DB: Database + HasStatementCache,
     SqlxValues: IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     sqlx::query_with(AssertSqlSafe(st.sql), st.values)
+        .persistent(st.persistent)
         .fetch_optional(pool)
         .await
         .map_err(fail(classify))
@@ -61,11 +63,12 @@ pub async fn fetch_all<DB>(
     classify: Classify,
 ) -> Result<Vec<DB::Row>, DbError>
 where
-    DB: Database,
+    DB: Database + HasStatementCache,
     SqlxValues: IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     sqlx::query_with(AssertSqlSafe(st.sql), st.values)
+        .persistent(st.persistent)
         .fetch_all(pool)
         .await
         .map_err(fail(classify))
@@ -73,12 +76,13 @@ where
 
 pub async fn execute<DB>(pool: &Pool<DB>, st: Statement, classify: Classify) -> Result<u64, DbError>
 where
-    DB: Database,
+    DB: Database + HasStatementCache,
     DB::QueryResult: Affected,
     SqlxValues: IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     sqlx::query_with(AssertSqlSafe(st.sql), st.values)
+        .persistent(st.persistent)
         .execute(pool)
         .await
         .map(|done| done.affected())
@@ -123,7 +127,7 @@ impl<DB: Database> std::fmt::Debug for WriteTx<DB> {
 
 impl<DB> WriteTx<DB>
 where
-    DB: Database,
+    DB: Database + HasStatementCache,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     /// Takes a connection and runs `begin` (`BEGIN` or `BEGIN IMMEDIATE`) on it; with
@@ -161,6 +165,7 @@ where
         let classify = self.classify;
         let conn = self.conn()?;
         sqlx::query_with(AssertSqlSafe(st.sql), st.values)
+        .persistent(st.persistent)
             .fetch_all(&mut **conn)
             .await
             .map_err(fail(classify))
@@ -204,7 +209,7 @@ where
 
 impl<DB> SqlTx for WriteTx<DB>
 where
-    DB: Database,
+    DB: Database + HasStatementCache,
     DB::Row: Columns,
     DB::QueryResult: Affected,
     SqlxValues: IntoArguments<DB>,
@@ -216,6 +221,7 @@ where
         let classify = self.classify;
         let conn = self.conn()?;
         sqlx::query_with(AssertSqlSafe(st.sql), st.values)
+        .persistent(st.persistent)
             .execute(&mut **conn)
             .await
             .map(|done| done.affected())
@@ -226,6 +232,7 @@ where
         let classify = self.classify;
         let conn = self.conn()?;
         sqlx::query_with(AssertSqlSafe(st.sql), st.values)
+        .persistent(st.persistent)
             .fetch_optional(&mut **conn)
             .await
             .map_err(fail(classify))

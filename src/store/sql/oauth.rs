@@ -170,7 +170,7 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
                     .execute(B::render(&q::revoke_grants(Some(id), None, now)))
                     .await?;
                 let revoked = tx
-                    .execute(B::render(&q::revoke_grant_tokens(id, now)))
+                    .execute(B::render_replanned(&q::revoke_grant_tokens(id, now)))
                     .await?;
                 if ended + revoked > 0 {
                     audit_in::<B, _>(&mut tx).await?;
@@ -201,7 +201,7 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
                     )))
                     .await?;
                 let revoked = tx
-                    .execute(B::render(&q::revoke_client_tokens(client_id, subject, now)))
+                    .execute(B::render_replanned(&q::revoke_client_tokens(client_id, subject, now)))
                     .await?;
                 if ended + revoked > 0 {
                     audit_in::<B, _>(&mut tx).await?;

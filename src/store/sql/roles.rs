@@ -74,7 +74,7 @@ impl<B: SqlBackend> RoleStore for SqlStore<B> {
                 // the token rows before anything the role triggers lock, so a concurrent
                 // Revoke of one of these PATs waits instead of deadlocking.
                 let revoked = tx
-                    .execute(B::render(&tq::revoke_role_pats(name, now)))
+                    .execute(B::render_replanned(&tq::revoke_role_pats(name, now)))
                     .await?;
                 // The foreign key from user_roles (no action) refuses the delete while a user
                 // holds the role: the database decides, not a racy read-then-write.

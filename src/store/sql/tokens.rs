@@ -122,7 +122,7 @@ impl<B: SqlBackend> TokenStore for SqlStore<B> {
     }
 
     async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32> {
-        let st = B::render(&q::revoke_token(id, owner, now));
+        let st = B::render_replanned(&q::revoke_token(id, owner, now));
         self.execute(st, |e| e.into_store()).await.map(to_u32)
     }
 
@@ -149,7 +149,7 @@ impl<B: SqlBackend> TokenStore for SqlStore<B> {
                 let mut revoked = 0;
                 if end_at.is_none() {
                     revoked = ended
-                        + tx.execute(B::render(&q::revoke_token(old_id, None, now)))
+                        + tx.execute(B::render_replanned(&q::revoke_token(old_id, None, now)))
                             .await?;
                 }
                 insert_in::<_, B>(&mut tx, new, Some(max_active)).await?;
@@ -163,7 +163,7 @@ impl<B: SqlBackend> TokenStore for SqlStore<B> {
     }
 
     async fn revoke_subject(&self, subject: &str, now: Millis) -> StoreResult<u32> {
-        let st = B::render(&q::revoke_subject(subject, now));
+        let st = B::render_replanned(&q::revoke_subject(subject, now));
         self.execute(st, |e| e.into_store()).await.map(to_u32)
     }
 

@@ -208,6 +208,7 @@ impl SqlBackend for Sqlite {
         Statement {
             sql: sql.into(),
             values,
+            persistent: true,
         }
     }
 
