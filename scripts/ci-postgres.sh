@@ -3,8 +3,10 @@
 #   TESSERA_TEST_POSTGRES_URL=postgres://…
 # 1. TESSERA_TEST_POSTGRES_URL already set: kept as it is.
 # 2. A server answering on 127.0.0.1:5432 as user postgres (trust auth): used.
-# 3. Otherwise: installs Debian's postgresql package if initdb is missing, and starts a
-#    throwaway server (initdb + pg_ctl) in a temporary directory on a free port. Its data
+# 3. Otherwise (or with TESSERA_CI_OWN_POSTGRES=1): installs Debian's postgresql package if
+#    initdb is missing, and starts a throwaway server (initdb + pg_ctl) in a temporary
+#    directory on a free port, with fsync off for speed unless TESSERA_CI_PG_OPTIONS gives
+#    other server options ("" for Postgres's own defaults). Its data
 #    directory is printed as TESSERA_CI_PG_DIR=… so the caller can stop it with
 #    `scripts/ci-postgres.sh stop DIR`.
 # Diagnostics go to stderr.
@@ -59,7 +61,7 @@ start_own() {
     for port in $(seq 54330 54399); do
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
         if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-            -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/sock -c max_connections=300 -c fsync=off" \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/sock -c max_connections=300 ${TESSERA_CI_PG_OPTIONS--c fsync=off}" \
             >/dev/null 2>&1; then
             echo "ci-postgres: started PostgreSQL on 127.0.0.1:$port in $dir" >&2
             echo "TESSERA_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/postgres"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/soak.sh [DURATION]: a soak of two replicas on one Postgres (default 30m).
 #
-# Builds release, makes a fresh database (on the Postgres scripts/ci-postgres.sh finds or
-# starts), starts replicas a and b, and runs `tessera soak` against both: ~90 % Authorize
+# Builds release, makes a fresh database (on a Postgres of its own, started by
+# scripts/ci-postgres.sh with the server's defaults), starts replicas a and b, and runs
+# `tessera soak` against both: ~90 % Authorize
 # (warm and cold keys, sessions, OAuth tokens, revoked tokens that must be refused), 5 %
 # Issue, 3 % Revoke, 2 % admin calls and OAuth grants. Meanwhile replica b is killed with
 # SIGKILL and restarted every KILL_EVERY (default 7m), and the replicas' Postgres listener
@@ -39,7 +40,10 @@ cargo build --release --quiet
 BIN=target/release/tessera
 work=$(mktemp -d)
 pids=()
-pg_env=$(scripts/ci-postgres.sh)
+# A Postgres of its own with the server's defaults (fsync and autovacuum on), unless
+# TESSERA_TEST_POSTGRES_URL names one: a shared test server may run without autovacuum, and
+# then no table is ever analyzed or vacuumed and the figures measure that instead.
+pg_env=$(TESSERA_CI_OWN_POSTGRES=1 TESSERA_CI_PG_OPTIONS="" scripts/ci-postgres.sh)
 while IFS= read -r line; do [ -n "$line" ] && export "$line"; done <<<"$pg_env"
 base=$TESSERA_TEST_POSTGRES_URL
 db="tessera_soak_$$"

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::rows::{Columns, finish_token_page, probe_limit, token_cursor, token_from_row};
+use super::schema::token_ends as ends;
 use super::schema::tokens as q;
 use super::schema::users as uq;
 use super::{SqlBackend, SqlStore, SqlTx, audit_in, finish, to_u32};
@@ -121,8 +122,17 @@ impl<B: SqlBackend> TokenStore for SqlStore<B> {
         Ok(finish_token_page(rows, page))
     }
 
+    /// The lineage walk only for a token something was minted from. A child minted after
+    /// the look is refused anyway: a token is active only while its source is.
     async fn revoke_token(&self, id: &str, owner: Option<&str>, now: Millis) -> StoreResult<u32> {
-        let st = B::render_replanned(&q::revoke_token(id, owner, now));
+        let has_children = self
+            .fetch_optional(B::render(&ends::first_child(id)))
+            .await?
+            .is_some();
+        let st = match has_children {
+            true => B::render_replanned(&q::revoke_token(id, owner, now)),
+            false => B::render(&ends::revoke_alone(id, owner, now)),
+        };
         self.execute(st, |e| e.into_store()).await.map(to_u32)
     }
 

@@ -11,7 +11,7 @@ pub mod oauth;
 pub mod retention;
 pub mod roles;
 pub mod signing_keys;
-mod token_ends;
+pub mod token_ends;
 pub mod tokens;
 pub mod users;
 
