@@ -144,9 +144,9 @@ impl<B: SqlBackend> ClientStore for SqlStore<B> {
                 )))
                 .await?;
                 let revoked = tx
-                    .execute(B::render_replanned(&super::schema::oauth::revoke_client_tokens(
-                        id, None, now,
-                    )))
+                    .execute(B::render_replanned(
+                        &super::schema::oauth::revoke_client_tokens(id, None, now),
+                    ))
                     .await?;
                 if tx.execute(B::render(&q::delete(id))).await? == 0 {
                     return Err(StoreError::not_found(Entity::Client, id));

@@ -9,8 +9,8 @@
 //! whose commit or rollback failed, or whose transaction was abandoned, is closed.
 
 use sea_query_sqlx::SqlxValues;
-use sqlx::pool::PoolConnection;
 use sqlx::database::HasStatementCache;
+use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Database, Executor, IntoArguments, Pool};
 
 use super::backend::{DbError, Fault, SqlTx, Statement};
@@ -165,7 +165,7 @@ where
         let classify = self.classify;
         let conn = self.conn()?;
         sqlx::query_with(AssertSqlSafe(st.sql), st.values)
-        .persistent(st.persistent)
+            .persistent(st.persistent)
             .fetch_all(&mut **conn)
             .await
             .map_err(fail(classify))
@@ -221,7 +221,7 @@ where
         let classify = self.classify;
         let conn = self.conn()?;
         sqlx::query_with(AssertSqlSafe(st.sql), st.values)
-        .persistent(st.persistent)
+            .persistent(st.persistent)
             .execute(&mut **conn)
             .await
             .map(|done| done.affected())
@@ -232,7 +232,7 @@ where
         let classify = self.classify;
         let conn = self.conn()?;
         sqlx::query_with(AssertSqlSafe(st.sql), st.values)
-        .persistent(st.persistent)
+            .persistent(st.persistent)
             .fetch_optional(&mut **conn)
             .await
             .map_err(fail(classify))

@@ -201,7 +201,9 @@ impl<B: SqlBackend> OAuthStore for SqlStore<B> {
                     )))
                     .await?;
                 let revoked = tx
-                    .execute(B::render_replanned(&q::revoke_client_tokens(client_id, subject, now)))
+                    .execute(B::render_replanned(&q::revoke_client_tokens(
+                        client_id, subject, now,
+                    )))
                     .await?;
                 if ended + revoked > 0 {
                     audit_in::<B, _>(&mut tx).await?;
