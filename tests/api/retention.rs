@@ -156,3 +156,35 @@ async fn a_backlog_larger_than_a_batch_goes_in_one_pass() {
     assert_eq!(deleted(&done, Prunable::Tokens), count);
     assert!(exists(&t, &keep.token_id).await);
 }
+
+#[tokio::test]
+async fn audit_events_go_after_their_retention_and_stay_without_one() {
+    let t = spawn_app().await;
+    t.create_role("reader", &["read:*"]).await;
+    t.create_user("ann", &["reader"]).await;
+    assert_eq!(t.audit_events().await.len(), 2);
+    t.clock.advance(89 * DAY);
+    let done = t.app.prune(&Retention::default()).await.expect("prune");
+    assert_eq!(deleted(&done, Prunable::AuditEvents), 0, "kept 90 days");
+    t.create_role("later", &["read:*"]).await;
+    t.clock.advance(2 * DAY);
+    let forever = Retention {
+        audit_for: None,
+        ..Retention::default()
+    };
+    let done = t.app.prune(&forever).await.expect("prune");
+    assert_eq!(
+        deleted(&done, Prunable::AuditEvents),
+        0,
+        "`0` keeps every event"
+    );
+    let done = t.app.prune(&Retention::default()).await.expect("prune");
+    assert_eq!(deleted(&done, Prunable::AuditEvents), 2);
+    let left: Vec<String> = t
+        .audit_events()
+        .await
+        .into_iter()
+        .map(|e| e.target_id)
+        .collect();
+    assert_eq!(left, ["later"]);
+}
