@@ -241,7 +241,7 @@ fn log_decision(via: CheckVia, caller: &Caller, input: &AuthorizeInput, o: &Auth
         mutating = input.mutating,
         actor_token_id = caller.token_id(),
         request_id = %context.request_id,
-        peer = context.peer.map(|p| p.to_string()).unwrap_or_default(),
+        peer = context.peer_text(),
         "authorization decision"
     );
 }

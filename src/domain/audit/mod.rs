@@ -75,7 +75,7 @@ impl Event {
             action: action.to_owned(),
             outcome: Outcome::Success,
             actor: Actor {
-                peer: context.peer.map(|p| p.to_string()).unwrap_or_default(),
+                peer: context.peer_text(),
                 ..Actor::default()
             },
             request_id: context.request_id,

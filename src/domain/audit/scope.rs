@@ -61,6 +61,13 @@ fn fresh_request_id() -> String {
     format!("{prefix}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+impl RequestContext {
+    /// The peer as events and the log show it: `ip:port`, or empty when unknown.
+    pub fn peer_text(&self) -> String {
+        self.peer.map(|p| p.to_string()).unwrap_or_default()
+    }
+}
+
 struct Staged {
     event: Event,
     written: bool,
