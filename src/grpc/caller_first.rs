@@ -98,7 +98,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         let (app, large) = (self.app.clone(), self.large.clone());
         let context = request_context(&request);
-        let request_id = HeaderValue::from_str(&context.request_id).ok();
+        let request_id = request_id_header(&context.request_id);
         let call = audit::in_request(context, async move {
             let credential = request
                 .headers()
@@ -136,6 +136,16 @@ where
 /// The header a caller may set to tie tessera's audit events to its own logs; answered on
 /// every call, with the id generated when the caller sent none.
 pub const REQUEST_ID: &str = "x-request-id";
+
+/// The request id as a response header. Marked sensitive, not because it is secret but so
+/// that HPACK never indexes it: every answer carries a new id, and indexing each one would
+/// churn the connection's header table and evict the entries every answer reuses
+/// (`content-type`, `grpc-status`), making each answer's headers larger.
+pub fn request_id_header(id: &str) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(id).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
 
 /// The call's request id and peer, for its audit events.
 fn request_context<B>(request: &Request<B>) -> audit::RequestContext {

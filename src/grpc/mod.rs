@@ -5,7 +5,7 @@
 
 mod account_service;
 mod admin_service;
-mod caller_first;
+pub(crate) mod caller_first;
 mod client_registry;
 mod convert;
 mod envoy_authz;

@@ -16,6 +16,7 @@ mod ui;
 
 pub use ui::{UiOptions, accent_color};
 
+use crate::grpc::caller_first::{REQUEST_ID, request_id_header};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,7 +103,7 @@ async fn deadline(
             .get::<axum::extract::ConnectInfo<Peer>>()
             .map(|info| info.0.0),
     );
-    let request_id = HeaderValue::from_str(&context.request_id).ok();
+    let request_id = request_id_header(&context.request_id);
     let call = audit::in_request(
         context,
         tracing::Instrument::instrument(next.run(request), span),
@@ -125,9 +126,6 @@ async fn deadline(
 /// The address a request came from, as the listener accepted it (for audit events).
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub std::net::SocketAddr);
-
-/// See `grpc::caller_first::REQUEST_ID`.
-const REQUEST_ID: &str = "x-request-id";
 
 /// The endpoints' routes; `info_spans`: see [`deadline`].
 pub fn router(app: Arc<App>, options: &HttpOptions, info_spans: bool) -> Router {

