@@ -231,8 +231,18 @@ fn own_key(scopes: &[String], subject: &str) -> pb::IssueRequest {
 /// Issues the 16,384-permission product through `rows_key`; whether it was computed.
 pub async fn issue_product(channel: Channel, rows_key: &MetadataAuth) -> bool {
     let cols: Vec<String> = (0..128).map(|j| format!("read:*:b{j}")).collect();
+    let mut product = own_key(&cols, "");
+    // A 1 s lifetime (the shortest allowed): the product scenarios mint hundreds a second
+    // for one user, and keys that outlived their use would fill its
+    // `--max-tokens-per-user` quota within a run, making every later Issue an error.
+    if let Some(pb::issue_request::Grant::ApiKey(grant)) = &mut product.grant {
+        grant.ttl = Some(prost_types::Duration {
+            seconds: 1,
+            nanos: 0,
+        });
+    }
     let done = TokenServiceClient::new(channel)
-        .issue(request(rows_key, own_key(&cols, "")))
+        .issue(request(rows_key, product))
         .await;
     matches!(done, Ok(r) if r.get_ref().scopes.len() == 16_384)
 }

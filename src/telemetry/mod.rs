@@ -1,7 +1,8 @@
 //! Logging and tracing: a fmt layer (text or JSON) filtered by `RUST_LOG`, plus an OTLP
 //! exporter only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Lines reach stderr through
-//! [`log_writer`], in batches.
+//! [`log_writer`], in batches; JSON lines are made by [`json_lines`].
 
+mod json_lines;
 pub mod log_writer;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -62,6 +63,7 @@ pub fn init(format: LogFormat) -> Result<TelemetryGuard, TelemetryError> {
         LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(writer).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
+            .event_format(json_lines::JsonLines::new())
             .with_writer(writer)
             .boxed(),
     };
