@@ -1,11 +1,12 @@
 //! Log lines written behind the request, in batches.
 //!
 //! tessera logs a line for every denied check by default (`--audit-decisions denied`), and a
-//! flood of bad tokens is a flood of lines. Written one `write(2)` at a time to stderr under
-//! its lock, they cost a busy server about a third of its checks (`scripts/bench.sh`, the
-//! `authorize_session_garbage` row: 0.76 of the empty call without the lines, 0.52 with
-//! them). Here a line is appended to a buffer in memory and a background thread writes the
-//! buffer out at most [`FLUSH_EVERY`] after its first line, so a burst costs one write.
+//! flood of bad tokens is a flood of lines. Written straight to stderr, each is one
+//! `write(2)` under stderr's lock, taken by whichever worker thread made the line. Here a
+//! line is appended to a buffer in memory and a background thread writes the buffer out at
+//! most [`FLUSH_EVERY`] after its first line, so a burst costs one write. (On the 2-core
+//! bench machine the system calls were the smaller part of a line's cost; the formatting
+//! was the larger, see `json_lines`.)
 //!
 //! Nothing is dropped: when the buffer holds [`BACKLOG`] (the output is stuck, a full pipe),
 //! the caller writes it out itself and so waits, as it would have without the buffer. A
