@@ -288,3 +288,75 @@ async fn the_app_registry_and_a_reused_code_leave_one_event_each() {
         assert!(!text.contains(secret), "a secret in the trail");
     }
 }
+
+#[tokio::test]
+async fn bootstrap_and_the_first_signing_key_are_recorded_as_tessera_s_own() {
+    let t = spawn_app().await;
+    let events = t.audit_events().await;
+    let by_bootstrap: Vec<(&str, &str, &str)> = events
+        .iter()
+        .filter(|e| e.actor.as_ref().is_some_and(|a| a.kind == "bootstrap"))
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.target_type.as_str(),
+                e.target_id.as_str(),
+            )
+        })
+        .collect();
+    // Newest first: the key, its user, the role. The key's id is the text after the
+    // prefix; no event carries the key itself.
+    assert_eq!(by_bootstrap.len(), 3, "{events:#?}");
+    assert_eq!(
+        &by_bootstrap[1..],
+        [
+            ("user.create", "user", t.admin_id.as_str()),
+            ("role.create", "role", "admin")
+        ]
+    );
+    let (action, target_type, key_id) = by_bootstrap[0];
+    assert_eq!((action, target_type), ("token.issue", "token"));
+    assert!(t.admin_key[4..].starts_with(key_id), "{key_id}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.actor.as_ref().is_some_and(|a| a.token_id.is_empty()))
+    );
+    assert!(
+        !events.iter().any(|e| e.action == "signing_key.create"),
+        "no key before a login needs one"
+    );
+
+    // The first login makes the first signing key: tessera's own change.
+    t.user_with_password("ann", &[]).await;
+    t.login("ann", PASSWORD, "").await.expect("login");
+    let kid = t
+        .tokens
+        .clone()
+        .get_jwks(Request::new(pb::GetJwksRequest {}))
+        .await
+        .expect("jwks")
+        .into_inner()
+        .keys
+        .pop()
+        .expect("a key")
+        .kid;
+    let events = t.audit_events().await;
+    assert_eq!(count(&events, "signing_key.create", &kid), 1, "{events:#?}");
+    let made = events
+        .iter()
+        .find(|e| e.action == "signing_key.create")
+        .expect("made");
+    let by = made.actor.as_ref().expect("actor");
+    assert_eq!((by.kind.as_str(), by.subject.as_str()), ("system", ""));
+    // A second login signs with it: no other key, no other event.
+    t.login("ann", PASSWORD, "").await.expect("login");
+    let again = t.audit_events().await;
+    assert_eq!(
+        again
+            .iter()
+            .filter(|e| e.action.starts_with("signing_key."))
+            .count(),
+        1
+    );
+}

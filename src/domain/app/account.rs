@@ -259,9 +259,13 @@ impl App {
     pub async fn set_password_at_bootstrap(&self, user_id: &str, password: String) -> Result<()> {
         check_password("--admin-password-file", &password)?;
         let phc = self.hash_password(password).await?;
-        self.store
-            .set_password(user_id, &phc, None, self.clock.now())
-            .await?;
+        let event = self
+            .own_event(action::USER_SET_PASSWORD, super::audit_trail::BY_BOOTSTRAP)
+            .on("user", user_id);
+        let write = self
+            .store
+            .set_password(user_id, &phc, None, self.clock.now());
+        recorded(event, write).await?;
         self.invalidate_user(user_id);
         Ok(())
     }

@@ -9,6 +9,11 @@ use crate::domain::error::{Error, Result};
 use crate::domain::model::Page;
 use crate::domain::validate;
 
+/// The actor kind of the `bootstrap` command's changes.
+pub(super) const BY_BOOTSTRAP: &str = "bootstrap";
+/// The actor kind of changes tessera makes on its own.
+pub(super) const BY_SYSTEM: &str = "system";
+
 /// What ListAuditEvents was asked, as the request carried it.
 #[derive(Debug, Clone, Default)]
 pub struct AuditListing {
@@ -33,6 +38,12 @@ impl App {
     /// An event of `action` with no caller credential (a login, an OAuth client's grant).
     pub(super) fn unauthenticated_event(&self, action: &str) -> Event {
         Event::new(action, self.clock.now())
+    }
+
+    /// An event of a change no caller asked for: `by` is [`BY_BOOTSTRAP`] (the command that
+    /// makes the first admin) or [`BY_SYSTEM`] (the first signing key, made at start-up).
+    pub(super) fn own_event(&self, action: &str, by: &str) -> Event {
+        Event::new(action, self.clock.now()).by("", "", by)
     }
 
     /// Events newest first (`tessera:audit:read`). The page token is the seq of the last

@@ -1,6 +1,8 @@
 //! Bootstrap: the first admin, so a new installation can be driven at all.
 
 use super::App;
+use super::audit_trail::BY_BOOTSTRAP;
+use crate::domain::audit::{action, recorded};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Role, User};
 use crate::domain::permission_set::PermissionSet;
@@ -32,6 +34,7 @@ impl App {
     }
 
     /// Creates role `admin` (`*`) and user `admin` when missing, and mints a new admin key.
+    /// Each change is in the audit trail, by actor kind `bootstrap`.
     pub async fn bootstrap(&self) -> Result<Bootstrapped> {
         let now = self.clock.now();
         if self.store.get_role(ADMIN).await?.is_none() {
@@ -43,7 +46,12 @@ impl App {
                 permissions: all,
                 description: "every permission; created by bootstrap".to_owned(),
             };
-            match self.store.create_role(&role, now).await {
+            let event = self
+                .own_event(action::ROLE_CREATE, BY_BOOTSTRAP)
+                .on("role", &role.name)
+                .with("role_id", &role.id)
+                .with("permissions", role.permissions.len());
+            match recorded(event, self.store.create_role(&role, now)).await {
                 Ok(()) | Err(StoreError::Conflict { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -60,7 +68,12 @@ impl App {
                     has_password: false,
                     totp_enabled: false,
                 };
-                match self.store.create_user(&user).await {
+                let event = self
+                    .own_event(action::USER_CREATE, BY_BOOTSTRAP)
+                    .on("user", &user.id)
+                    .with("name", &user.name)
+                    .with("roles", user.roles.join(" "));
+                match recorded(event, self.store.create_user(&user)).await {
                     Ok(()) => user,
                     // Another process bootstrapped at the same moment: use its admin.
                     Err(StoreError::Conflict { .. }) => {

@@ -385,6 +385,10 @@ impl App {
             created_by: None,
             expires_cap: None,
         };
-        self.mint(plan, None, None).await
+        let event = self.own_event(
+            crate::domain::audit::action::TOKEN_ISSUE,
+            super::audit_trail::BY_BOOTSTRAP,
+        );
+        self.mint(plan, None, Some(event)).await
     }
 }

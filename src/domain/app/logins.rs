@@ -124,7 +124,7 @@ impl App {
             return Ok(());
         }
         if self.store.signing_keys(self.clock.now()).await?.is_empty() {
-            self.rotate_signing_key().await?;
+            self.first_signing_key().await?;
         } else if let Err(Error::FailedPrecondition(why)) = self.signer().await {
             // Not rotated here: one replica started with the wrong secret must not replace
             // the key every other replica signs with. An operator who did change the
@@ -136,20 +136,22 @@ impl App {
         Ok(())
     }
 
-    /// Makes a new signer. The keys it replaces keep verifying until every session they
-    /// signed has expired (the longest session, plus the clock-skew leeway), then retire.
-    pub async fn rotate_signing_key(&self) -> Result<String> {
-        self.new_signing_key(None).await
+    /// The first key of a store that has none, recorded as tessera's own change.
+    async fn first_signing_key(&self) -> Result<String> {
+        let event = self.own_event(action::KEY_CREATE, super::audit_trail::BY_SYSTEM);
+        self.new_signing_key(event).await
     }
 
-    /// [`Self::rotate_signing_key`] asked by an operator (`tessera:keys:rotate`), recorded.
+    /// A new signer, asked by an operator (`tessera:keys:rotate`), recorded. The keys it
+    /// replaces keep verifying until every session they signed has expired (the longest
+    /// session, plus the clock-skew leeway), then retire.
     pub async fn rotate_signing_key_as(&self, caller: &super::Caller) -> Result<String> {
         caller.require_write(super::perms::KEYS_ROTATE)?;
-        self.new_signing_key(Some(self.event(caller, action::KEY_ROTATE)))
+        self.new_signing_key(self.event(caller, action::KEY_ROTATE))
             .await
     }
 
-    async fn new_signing_key(&self, event: Option<Event>) -> Result<String> {
+    async fn new_signing_key(&self, event: Event) -> Result<String> {
         let keys = self.logins.keys()?;
         let key = SigningKey::generate().map_err(|e| Error::Internal(Box::new(e)))?;
         let sealed = keys
@@ -168,10 +170,7 @@ impl App {
         let leeway = i64::try_from(session_jwt::LEEWAY_SECONDS).unwrap_or(0) * 1000;
         let retire_at = now.saturating_add(longest).saturating_add(leeway);
         let write = self.store.rotate_signing_key(&stored, retire_at);
-        match event {
-            Some(event) => recorded(event.on("signing_key", &key.kid), write).await?,
-            None => write.await?,
-        }
+        recorded(event.on("signing_key", &key.kid), write).await?;
         *self
             .logins
             .published
@@ -188,7 +187,7 @@ impl App {
         let newest = match self.store.signing_keys(now).await?.into_iter().next() {
             Some(k) => k,
             None => {
-                self.rotate_signing_key().await?;
+                self.first_signing_key().await?;
                 self.store
                     .signing_keys(now)
                     .await?

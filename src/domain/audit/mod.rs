@@ -43,7 +43,8 @@ pub struct Actor {
     pub token_id: String,
     pub subject: String,
     /// A token kind (`api_key`, `pat`, `session`, `oauth_access`…), `client` for an OAuth
-    /// client authenticating itself, or empty.
+    /// client authenticating itself, `bootstrap` for the command that makes the first
+    /// admin, `system` for a change tessera makes on its own, or empty.
     pub kind: String,
     /// The network peer, `ip:port`, when the listener knows it.
     pub peer: String,
@@ -174,6 +175,8 @@ pub mod action {
     pub const ACCOUNT_CONFIRM_TOTP: &str = "account.confirm_totp";
     pub const ACCOUNT_REMOVE_TOTP: &str = "account.remove_totp";
     pub const KEY_ROTATE: &str = "signing_key.rotate";
+    /// The first signing key, made by tessera itself on a store that has none.
+    pub const KEY_CREATE: &str = "signing_key.create";
     pub const CLIENT_CREATE: &str = "client.create";
     pub const CLIENT_UPDATE: &str = "client.update";
     pub const CLIENT_ROTATE_SECRET: &str = "client.rotate_secret";
