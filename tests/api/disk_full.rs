@@ -2,8 +2,12 @@
 //! UNAVAILABLE, health turns NOT_SERVING and back by itself, and after space returns every
 //! write is durable again (no connection is reused in a half-finished transaction).
 //!
-//! The database lives on a 2 MiB tmpfs the test mounts, then fills with a file. Mounting
-//! needs root (CI runs as root); where it is refused the test says SKIPPED and passes.
+//! The database lives on an 8 MiB tmpfs the test mounts, then fills with a file. On 2 MiB,
+//! once each change also wrote its audit event, a write after recovery met a full disk
+//! again (SQLITE_FULL): the space the filler gives back must hold what the recovery writes,
+//! and SQLite's WAL only grows until its first checkpoint at 1,000 pages (4 MiB here).
+//! Mounting needs root (CI runs as root); where it is refused the test says SKIPPED and
+//! passes.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -100,7 +104,7 @@ async fn role_exists(t: &TestApp, name: &str) -> bool {
 
 #[tokio::test]
 async fn a_full_disk_acknowledges_nothing_that_did_not_commit() {
-    let Some(disk) = Tmpfs::mount("2m") else {
+    let Some(disk) = Tmpfs::mount("8m") else {
         return;
     };
     let db = Arc::new(TestDb::sqlite_in(disk.path()));
