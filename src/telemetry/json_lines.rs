@@ -137,13 +137,8 @@ impl Visit for Line {
         self.number(field, value);
     }
 
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.number(field, value);
-    }
-
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.number(field, value);
-    }
+    // No `record_i128`/`record_u128`: tracing's formatter writes those through `Debug`, as
+    // strings, and so does this one by the trait's default.
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.key(field);
@@ -237,6 +232,7 @@ mod tests {
                 delta = -4i64,
                 ratio = 0.25f64,
                 odd = f64::NAN,
+                wide = 170_141_183_460_469_231_731_687_303_715_884_105_727i128,
                 "authorization decision"
             );
             tracing::warn!(unicode = "é ✓ \u{1}", "plain {}", 42);
