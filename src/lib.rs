@@ -14,7 +14,8 @@
 //!   their own listener, over the same use cases.
 //! - [`server`]: health, reflection and services on a listener the caller bound.
 //! - [`config`] and [`telemetry`]: settings, logging and OTLP export; [`metrics`]: the
-//!   Prometheus series every layer records into (a leaf: it knows no other module).
+//!   Prometheus series every layer records into (a leaf: it knows no other module);
+//!   [`request_id`]: the `x-request-id` header both listeners answer (a leaf too).
 //! - [`bench`]: the load generator behind `tessera bench` and `scripts/bench.sh`.
 //! - [`cli`]: the operator CLI (`tessera role|user|token|client|key|check|login|logout`), a
 //!   gRPC client of a running server.
@@ -27,6 +28,7 @@ pub mod grpc;
 pub mod http;
 pub mod metrics;
 pub mod proto;
+pub mod request_id;
 pub mod server;
 pub mod store;
 pub mod telemetry;

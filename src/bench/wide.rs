@@ -206,23 +206,28 @@ pub async fn product_setup(
         .await?
         .into_inner();
     let key = tokens
-        .issue(request(admin, own_key(&["read:*".to_owned()], &user.id)))
+        .issue(request(
+            admin,
+            own_key(&["read:*".to_owned()], &user.id, None),
+        ))
         .await?
         .into_inner();
     let rows: Vec<String> = (0..128).map(|i| format!("read:a{i}:*")).collect();
     Ok(tokens
-        .issue(request(&bearer(&key.token)?, own_key(&rows, "")))
+        .issue(request(&bearer(&key.token)?, own_key(&rows, "", None)))
         .await?
         .into_inner()
         .token)
 }
 
-fn own_key(scopes: &[String], subject: &str) -> pb::IssueRequest {
+/// A key for `subject` (empty: the caller's own), living `ttl_seconds` or for ever.
+fn own_key(scopes: &[String], subject: &str, ttl_seconds: Option<i64>) -> pb::IssueRequest {
     pb::IssueRequest {
         grant: Some(pb::issue_request::Grant::ApiKey(pb::ApiKeyGrant {
             name: "bench product".to_owned(),
             scopes: scopes.to_vec(),
             subject: subject.to_owned(),
+            ttl: ttl_seconds.map(|seconds| prost_types::Duration { seconds, nanos: 0 }),
             ..Default::default()
         })),
     }
@@ -231,16 +236,10 @@ fn own_key(scopes: &[String], subject: &str) -> pb::IssueRequest {
 /// Issues the 16,384-permission product through `rows_key`; whether it was computed.
 pub async fn issue_product(channel: Channel, rows_key: &MetadataAuth) -> bool {
     let cols: Vec<String> = (0..128).map(|j| format!("read:*:b{j}")).collect();
-    let mut product = own_key(&cols, "");
     // A 1 s lifetime (the shortest allowed): the product scenarios mint hundreds a second
     // for one user, and keys that outlived their use would fill its
     // `--max-tokens-per-user` quota within a run, making every later Issue an error.
-    if let Some(pb::issue_request::Grant::ApiKey(grant)) = &mut product.grant {
-        grant.ttl = Some(prost_types::Duration {
-            seconds: 1,
-            nanos: 0,
-        });
-    }
+    let product = own_key(&cols, "", Some(1));
     let done = TokenServiceClient::new(channel)
         .issue(request(rows_key, product))
         .await;

@@ -19,11 +19,12 @@ use std::task::{Context, Poll};
 
 use tonic::body::Body;
 use tonic::codegen::Service;
-use tonic::codegen::http::{HeaderValue, Request, Response};
+use tonic::codegen::http::{Request, Response};
 
 use super::message_limits::{LARGE_BUDGET, LargeMessages, limit_for};
 use crate::domain::app::App;
 use crate::domain::audit;
+use crate::request_id::{REQUEST_ID, request_id_header};
 
 /// The services whose calls need a caller credential: tessera's, and Envoy's ext_authz
 /// (Envoy presents its key in `initial_metadata`).
@@ -131,20 +132,6 @@ where
             Ok(response)
         })
     }
-}
-
-/// The header a caller may set to tie tessera's audit events to its own logs; answered on
-/// every call, with the id generated when the caller sent none.
-pub const REQUEST_ID: &str = "x-request-id";
-
-/// The request id as a response header. Marked sensitive, not because it is secret but so
-/// that HPACK never indexes it: every answer carries a new id, and indexing each one would
-/// churn the connection's header table and evict the entries every answer reuses
-/// (`content-type`, `grpc-status`), making each answer's headers larger.
-pub fn request_id_header(id: &str) -> Option<HeaderValue> {
-    let mut value = HeaderValue::from_str(id).ok()?;
-    value.set_sensitive(true);
-    Some(value)
 }
 
 /// The call's request id and peer, for its audit events.

@@ -5,7 +5,7 @@
 
 mod account_service;
 mod admin_service;
-pub(crate) mod caller_first;
+mod caller_first;
 mod client_registry;
 mod convert;
 mod envoy_authz;

@@ -16,7 +16,6 @@ mod ui;
 
 pub use ui::{UiOptions, accent_color};
 
-use crate::grpc::caller_first::{REQUEST_ID, request_id_header};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +28,7 @@ use axum::routing::{get, post};
 
 use crate::domain::app::App;
 use crate::domain::audit;
+use crate::request_id::{REQUEST_ID, request_id_header};
 
 /// Largest request body read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -4,8 +4,8 @@
 //! `fmt::Write`, one small write (and one UTF-8 check) per token of output: a line with a
 //! dozen fields costs about 33k instructions (callgrind), a third of a denied check, and
 //! the default `--audit-decisions denied` writes one per denial. This formatter writes the
-//! same line (`timestamp`, `level`, `fields` in the order given, `target`) into a `Vec`,
-//! escaping strings with `serde_json`, and hands it over whole.
+//! same line (`timestamp`, `level`, `fields` in the order given, `target`) into one
+//! `String`, escaping with `serde_json` the few strings that need it, and hands it over whole.
 //!
 //! An event inside a span, or one that came from the `log` crate, goes to the standard
 //! formatter, which knows how to render spans and `log` metadata: spans are enabled only
@@ -62,27 +62,25 @@ where
         let mut timestamp = String::with_capacity(32);
         SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
         let mut line = Line {
-            out: Vec::with_capacity(384),
+            out: String::with_capacity(384),
             first: true,
         };
-        line.out.extend_from_slice(b"{\"timestamp\":");
+        line.out.push_str("{\"timestamp\":");
         line.string(&timestamp);
-        line.out.extend_from_slice(b",\"level\":");
+        line.out.push_str(",\"level\":");
         line.string(meta.level().as_str());
-        line.out.extend_from_slice(b",\"fields\":{");
+        line.out.push_str(",\"fields\":{");
         event.record(&mut line);
-        line.out.extend_from_slice(b"},\"target\":");
+        line.out.push_str("},\"target\":");
         line.string(meta.target());
-        line.out.extend_from_slice(b"}\n");
-        // Built only from `&str`s and serde_json's escapes, so it is UTF-8.
-        let text = std::str::from_utf8(&line.out).map_err(|_| fmt::Error)?;
-        writer.write_str(text)
+        line.out.push_str("}\n");
+        writer.write_str(&line.out)
     }
 }
 
 /// The line being built, and the fields' visitor.
 struct Line {
-    out: Vec<u8>,
+    out: String,
     first: bool,
 }
 
@@ -91,29 +89,27 @@ impl Line {
         // Nearly every value (ids, names, scopes) needs no escape: copy those whole, and
         // leave the rest to serde_json, byte by byte.
         if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-            self.out.push(b'"');
-            self.out.extend_from_slice(value.as_bytes());
-            self.out.push(b'"');
-        } else {
-            // Writing into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut self.out, value);
+            self.out.push('"');
+            self.out.push_str(value);
+            self.out.push('"');
+        } else if let Ok(escaped) = serde_json::to_string(value) {
+            self.out.push_str(&escaped);
         }
     }
 
     fn key(&mut self, field: &Field) {
         if !self.first {
-            self.out.push(b',');
+            self.out.push(',');
         }
         self.first = false;
         self.string(field.name());
-        self.out.push(b':');
+        self.out.push(':');
     }
 
     fn number(&mut self, field: &Field, value: impl fmt::Display) {
         self.key(field);
-        let mut text = String::new();
-        let _ = write!(text, "{value}");
-        self.out.extend_from_slice(text.as_bytes());
+        // Writing into a String cannot fail.
+        let _ = write!(self.out, "{value}");
     }
 }
 
@@ -125,8 +121,7 @@ impl Visit for Line {
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.key(field);
-        self.out
-            .extend_from_slice(if value { b"true" } else { b"false" });
+        self.out.push_str(if value { "true" } else { "false" });
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -142,8 +137,11 @@ impl Visit for Line {
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.key(field);
-        // serde_json writes a non-finite number as null, as the standard formatter does.
-        let _ = serde_json::to_writer(&mut self.out, &value);
+        // As serde_json writes it (`1.0`, not Display's `1`), and a non-finite one as null,
+        // as the standard formatter does.
+        if let Ok(text) = serde_json::to_string(&value) {
+            self.out.push_str(&text);
+        }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -231,6 +229,7 @@ mod tests {
                 count = 3u64,
                 delta = -4i64,
                 ratio = 0.25f64,
+                whole = 1.0f64,
                 odd = f64::NAN,
                 wide = 170_141_183_460_469_231_731_687_303_715_884_105_727i128,
                 "authorization decision"

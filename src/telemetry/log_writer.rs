@@ -84,6 +84,11 @@ impl<W: Write + Send + 'static> BatchedWriter<W> {
             .name("tessera-log".to_owned())
             .spawn(move || flush_loop(&background))
             .ok();
+        if thread.is_none() {
+            // No thread to write behind the callers: every line is written at once, as
+            // after shutdown, rather than held until a warning or the backlog.
+            lock(&shared.pending).closing = true;
+        }
         let guard = FlushGuard {
             shared: shared.clone(),
             thread,
@@ -133,11 +138,9 @@ impl<W: Write + Send + 'static> Drop for FlushGuard<W> {
     fn drop(&mut self) {
         lock(&self.shared.pending).closing = true;
         self.shared.arrived.notify_one();
-        match self.thread.take() {
-            Some(thread) => {
-                let _ = thread.join();
-            }
-            None => self.shared.write_out(lock(&self.shared.pending)),
+        // The thread writes what is pending before it ends; without one, nothing was held.
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }

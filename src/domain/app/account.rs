@@ -260,7 +260,7 @@ impl App {
         check_password("--admin-password-file", &password)?;
         let phc = self.hash_password(password).await?;
         let event = self
-            .own_event(action::USER_SET_PASSWORD, super::audit_trail::BY_BOOTSTRAP)
+            .bootstrap_event(action::USER_SET_PASSWORD)
             .on("user", user_id);
         let write = self
             .store

@@ -1,5 +1,6 @@
 //! Roles and users: who holds which permissions.
 
+use super::audit_trail::{role_created, user_created};
 use super::escalation::Granting;
 use super::{App, Caller, effective, perms};
 use crate::domain::audit::{action, recorded};
@@ -36,11 +37,7 @@ impl App {
             permissions,
             description,
         };
-        let event = self
-            .event(caller, action::ROLE_CREATE)
-            .on("role", &role.name)
-            .with("role_id", &role.id)
-            .with("permissions", role.permissions.len());
+        let event = role_created(self.event(caller, action::ROLE_CREATE), &role);
         recorded(event, self.store.create_role(&role, self.clock.now())).await?;
         // A PAT bound to a role of this name that was deleted by hand must see it.
         self.invalidate_role(&role.name);
@@ -138,11 +135,7 @@ impl App {
             has_password: false,
             totp_enabled: false,
         };
-        let event = self
-            .event(caller, action::USER_CREATE)
-            .on("user", &user.id)
-            .with("name", &user.name)
-            .with("roles", user.roles.join(" "));
+        let event = user_created(self.event(caller, action::USER_CREATE), &user);
         recorded(event, self.store.create_user(&user))
             .await
             .map_err(role_race)?;

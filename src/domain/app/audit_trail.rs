@@ -10,9 +10,9 @@ use crate::domain::model::Page;
 use crate::domain::validate;
 
 /// The actor kind of the `bootstrap` command's changes.
-pub(super) const BY_BOOTSTRAP: &str = "bootstrap";
+const BY_BOOTSTRAP: &str = "bootstrap";
 /// The actor kind of changes tessera makes on its own.
-pub(super) const BY_SYSTEM: &str = "system";
+const BY_SYSTEM: &str = "system";
 
 /// What ListAuditEvents was asked, as the request carried it.
 #[derive(Debug, Clone, Default)]
@@ -42,8 +42,18 @@ impl App {
 
     /// An event of a change no caller asked for: `by` is [`BY_BOOTSTRAP`] (the command that
     /// makes the first admin) or [`BY_SYSTEM`] (the first signing key, made at start-up).
-    pub(super) fn own_event(&self, action: &str, by: &str) -> Event {
+    fn own_event(&self, action: &str, by: &str) -> Event {
         Event::new(action, self.clock.now()).by("", "", by)
+    }
+
+    /// An event of the `bootstrap` command's (see [`Self::own_event`]).
+    pub(super) fn bootstrap_event(&self, action: &str) -> Event {
+        self.own_event(action, BY_BOOTSTRAP)
+    }
+
+    /// An event of a change tessera makes on its own (see [`Self::own_event`]).
+    pub(super) fn system_event(&self, action: &str) -> Event {
+        self.own_event(action, BY_SYSTEM)
     }
 
     /// Events newest first (`tessera:audit:read`). The page token is the seq of the last
@@ -97,6 +107,22 @@ impl App {
             next,
         })
     }
+}
+
+/// A role's creation, whoever made it (an admin, or bootstrap).
+pub(super) fn role_created(event: Event, role: &crate::domain::model::Role) -> Event {
+    event
+        .on("role", &role.name)
+        .with("role_id", &role.id)
+        .with("permissions", role.permissions.len())
+}
+
+/// A user's creation, whoever made it (an admin, or bootstrap).
+pub(super) fn user_created(event: Event, user: &crate::domain::model::User) -> Event {
+    event
+        .on("user", &user.id)
+        .with("name", &user.name)
+        .with("roles", user.roles.join(" "))
 }
 
 /// An issue event completed with what was minted (ids, kind and counts; never the secret).

@@ -1,7 +1,7 @@
 //! Bootstrap: the first admin, so a new installation can be driven at all.
 
 use super::App;
-use super::audit_trail::BY_BOOTSTRAP;
+use super::audit_trail::{role_created, user_created};
 use crate::domain::audit::{action, recorded};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Role, User};
@@ -46,11 +46,7 @@ impl App {
                 permissions: all,
                 description: "every permission; created by bootstrap".to_owned(),
             };
-            let event = self
-                .own_event(action::ROLE_CREATE, BY_BOOTSTRAP)
-                .on("role", &role.name)
-                .with("role_id", &role.id)
-                .with("permissions", role.permissions.len());
+            let event = role_created(self.bootstrap_event(action::ROLE_CREATE), &role);
             match recorded(event, self.store.create_role(&role, now)).await {
                 Ok(()) | Err(StoreError::Conflict { .. }) => {}
                 Err(e) => return Err(e.into()),
@@ -68,11 +64,7 @@ impl App {
                     has_password: false,
                     totp_enabled: false,
                 };
-                let event = self
-                    .own_event(action::USER_CREATE, BY_BOOTSTRAP)
-                    .on("user", &user.id)
-                    .with("name", &user.name)
-                    .with("roles", user.roles.join(" "));
+                let event = user_created(self.bootstrap_event(action::USER_CREATE), &user);
                 match recorded(event, self.store.create_user(&user)).await {
                     Ok(()) => user,
                     // Another process bootstrapped at the same moment: use its admin.

@@ -385,10 +385,7 @@ impl App {
             created_by: None,
             expires_cap: None,
         };
-        let event = self.own_event(
-            crate::domain::audit::action::TOKEN_ISSUE,
-            super::audit_trail::BY_BOOTSTRAP,
-        );
+        let event = self.bootstrap_event(crate::domain::audit::action::TOKEN_ISSUE);
         self.mint(plan, None, Some(event)).await
     }
 }

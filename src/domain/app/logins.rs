@@ -138,8 +138,8 @@ impl App {
 
     /// The first key of a store that has none, recorded as tessera's own change.
     async fn first_signing_key(&self) -> Result<String> {
-        let event = self.own_event(action::KEY_CREATE, super::audit_trail::BY_SYSTEM);
-        self.new_signing_key(event).await
+        self.new_signing_key(self.system_event(action::KEY_CREATE))
+            .await
     }
 
     /// A new signer, asked by an operator (`tessera:keys:rotate`), recorded. The keys it
